@@ -1,0 +1,31 @@
+# The dev stack runs as local processes under supervisord (see README.md).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: up down status test clean lint bench reconcile
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+up: $(STAMP)  ## start everything (idempotent)
+	$(PY) -m stack up
+
+down: $(STAMP)  ## stop every process the stack started
+	$(PY) -m stack down
+
+status: $(STAMP)  ## show what runs where; non-zero when unhealthy
+	$(PY) -m stack status
+
+test: $(STAMP)  ## run the whole suite against the real stack
+	$(PY) -m stack test $(PYTEST_ARGS)
+
+clean: $(STAMP)  ## stop and wipe data and logs
+	$(PY) -m stack clean
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .

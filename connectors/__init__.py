@@ -1,0 +1,1 @@
+"""Debezium connector configs, the Maven poms of the Kafka stack, and the Python sink."""

@@ -1,0 +1,1 @@
+"""The sink: applies one side's Debezium change events to the other side's database."""

@@ -1,0 +1,98 @@
+"""Pure merge rules: what a change event from one side does to the other side's row.
+
+No Kafka, no database: everything here is a function of its arguments.
+"""
+
+from dataclasses import dataclass, field, replace
+
+from ordersync.mapping import SYNCED_FIELDS, TOMBSTONE
+
+OWNERS = {f.name: f.owner for f in SYNCED_FIELDS}
+
+
+@dataclass(frozen=True)
+class State:
+    """An order's synced state under canonical field names, with its per-field clock."""
+
+    id: str
+    values: dict
+    clock: dict
+    author: str
+
+    def version(self, name: str) -> int:
+        """Return the logical version of one field (0 when never written)."""
+        return int(self.clock.get(name, 0))
+
+    def same_as(self, other: "State | None") -> bool:
+        """Tell whether two states hold the same values and versions."""
+        return other is not None and self.values == other.values and self.clock == other.clock
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to do with one event: write `state`, or skip it for `reason`."""
+
+    write: bool
+    reason: str
+    state: State | None = None
+    conflicts: tuple[str, ...] = field(default=())
+
+
+def merge_field(name: str, local: State, remote: State, remote_side: str) -> tuple:
+    """Return the winning (value, version) of one field and whether it was a true conflict."""
+    lv, rv = local.version(name), remote.version(name)
+    lval, rval = local.values.get(name), remote.values.get(name)
+    if name == TOMBSTONE:
+        # deletion is final: once either side deleted the order, it stays deleted
+        return bool(lval) or bool(rval), max(lv, rv), False
+    if rv > lv:
+        return rval, rv, False
+    if rv < lv or lval == rval:
+        return lval, lv, False
+    # same version, different values: the field's owner side keeps its value
+    winner = rval if OWNERS[name] == remote_side else lval
+    return winner, lv, True
+
+
+def merge(local: State | None, remote: State, remote_side: str) -> tuple[State, tuple[str, ...]]:
+    """Merge a remote state into the local one field by field; also name the conflicting fields."""
+    if local is None:
+        return remote, ()
+    values, clock, conflicts = {}, {}, []
+    for name in OWNERS:
+        values[name], clock[name], conflict = merge_field(name, local, remote, remote_side)
+        if conflict:
+            conflicts.append(name)
+    return replace(local, values=values, clock=clock, author=remote_side), tuple(conflicts)
+
+
+def decide(remote: State, current: State | None, remote_side: str, target_side: str) -> Outcome:
+    """Decide what a remote change does to the current target row."""
+    if remote.author == target_side:
+        return Outcome(False, "echo")
+    merged, conflicts = merge(current, remote, remote_side)
+    if merged.same_as(current):
+        reason = "duplicate" if remote.same_as(current) else "stale"
+        return Outcome(False, reason, conflicts=conflicts)
+    return Outcome(True, "applied", merged, conflicts)
+
+
+def tombstoned(state: State) -> State:
+    """Return the state with its tombstone set (how a hard delete from the other side arrives)."""
+    return replace(state, values=state.values | {TOMBSTONE: True})
+
+
+def plan_batch(events: list, current: dict[str, State], remote_side: str, target_side: str):
+    """Fold a batch of remote states into the current rows, in order.
+
+    Returns the states to write (only rows that end up different) and one Outcome per event.
+    """
+    states = dict(current)
+    outcomes = []
+    for remote in events:
+        outcome = decide(remote, states.get(remote.id), remote_side, target_side)
+        if outcome.write:
+            states[remote.id] = outcome.state
+        outcomes.append(outcome)
+    writes = {i: s for i, s in states.items() if not s.same_as(current.get(i))}
+    return writes, outcomes

@@ -1,0 +1,109 @@
+"""The target database: read current states, write merged ones, all as the sink's own writer."""
+
+import psycopg2
+from psycopg2.extras import Json, execute_values
+
+from connectors.sink.merge import State
+from ordersync.mapping import CLOCK_COLUMN, SYNC_COLUMN, TABLES, columns
+from ordersync.triggers import APPLYING_SETTING
+
+JSON_FIELDS = {"items"}
+
+
+def origin_name(source: str, target: str) -> str:
+    """Name of the replication origin that marks the sink's sessions."""
+    return f"cdc_sink_{source}_to_{target}"
+
+
+class Target:
+    """One side's order table as the sink sees it."""
+
+    def __init__(self, dsn: str, source: str, target: str):
+        self.dsn, self.source, self.target = dsn, source, target
+        self.table = TABLES[target]
+        self.columns = columns(target)
+        self.conn = None
+
+    def connect(self) -> None:
+        """Open the connection and mark its writes with our replication origin (PostgreSQL 16+)."""
+        self.close()
+        self.conn = psycopg2.connect(
+            self.dsn, application_name=origin_name(self.source, self.target)
+        )
+        with self.conn.cursor() as cur:
+            cur.execute("SHOW server_version_num")
+            if int(cur.fetchone()[0]) >= 160000:
+                self._setup_origin(cur)
+        self.conn.commit()
+
+    def _setup_origin(self, cur) -> None:
+        # pgoutput with origin=none then leaves our writes out of the other side's change stream
+        name = origin_name(self.source, self.target)
+        cur.execute(
+            "SELECT pg_replication_origin_create(%s) WHERE NOT EXISTS "
+            "(SELECT 1 FROM pg_replication_origin WHERE roname = %s)",
+            (name, name),
+        )
+        cur.execute("SELECT pg_replication_origin_session_setup(%s)", (name,))
+
+    def close(self) -> None:
+        """Close the connection if open."""
+        if self.conn is not None and not self.conn.closed:
+            self.conn.close()
+        self.conn = None
+
+    def begin(self):
+        """Start a sink transaction: the versioning trigger stands aside for it."""
+        cur = self.conn.cursor()
+        cur.execute("SELECT set_config(%s, 'on', true)", (APPLYING_SETTING,))
+        return cur
+
+    def fetch(self, cur, ids: list[str]) -> dict[str, State]:
+        """Lock and return the current states of the given order ids."""
+        select = ", ".join(f"{column} AS {name}" for name, column in self.columns.items())
+        cur.execute(
+            f"SELECT id::text, {select}, {CLOCK_COLUMN}, {SYNC_COLUMN} FROM {self.table} "
+            f"WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE",
+            (ids,),
+        )
+        states = {}
+        for row in cur.fetchall():
+            values = dict(zip(self.columns, row[1:-2], strict=True))
+            states[row[0]] = State(id=row[0], values=values, clock=row[-2], author=row[-1])
+        return states
+
+    def write(self, cur, states: list[State]) -> None:
+        """Insert or update merged states in one statement."""
+        names = list(self.columns)
+        target_columns = [self.columns[n] for n in names]
+        all_columns = ["id", *target_columns, CLOCK_COLUMN, SYNC_COLUMN]
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in all_columns[1:])
+        rows = [
+            (
+                s.id,
+                *[Json(s.values[n]) if n in JSON_FIELDS else s.values[n] for n in names],
+                Json(s.clock),
+                self.source,
+            )
+            for s in states
+        ]
+        execute_values(
+            cur,
+            f"INSERT INTO {self.table} ({', '.join(all_columns)}) VALUES %s "
+            f"ON CONFLICT (id) DO UPDATE SET {updates}",
+            rows,
+            page_size=1000,
+        )
+
+    def commit(self) -> None:
+        """Commit the sink transaction."""
+        self.conn.commit()
+
+    def rollback(self) -> None:
+        """Roll back the sink transaction, if the connection still lives."""
+        if self.conn is not None and not self.conn.closed:
+            self.conn.rollback()
+
+
+DB_ERRORS = (psycopg2.DatabaseError,)
+CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)

@@ -1,0 +1,1 @@
+"""What Store and Warehouse share: the sync mapping, the order model, the API and app plumbing."""

@@ -1,0 +1,54 @@
+"""The registration steps of both app factories, so each reads like a table of contents."""
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from flask_smorest import Api
+
+from ordersync import errors, health
+from ordersync.extensions import db, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def register_extensions(app, package_dir: Path) -> None:
+    """Bind the database and the side's migration folder to the app."""
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(package_dir / "migrations"))
+
+
+def register_blueprints(app, orders_blueprint) -> Api:
+    """Mount the health probes and the documented order API."""
+    app.register_blueprint(health.blp)
+    api = Api(app, spec_kwargs={"info": {"description": f"Orders of the {app.config['SIDE']}."}})
+    api.register_blueprint(orders_blueprint)
+    return api
+
+
+def register_errorhandlers(app) -> None:
+    """Answer every error as JSON."""
+    errors.register_errorhandlers(app)
+
+
+def register_logging(app) -> None:
+    """Log to stderr at INFO, where gunicorn and supervisord pick it up."""
+    if not app.debug:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
+
+
+def build_app(side: str, orders_blp, register_commands, test_config: dict | None = None):
+    """Assemble one side's app: settings, extensions, blueprints, error handlers, commands."""
+    from ordersync.settings import ServiceSettings
+
+    app = Flask(side)
+    app.config.from_object(ServiceSettings(side))
+    app.config.from_mapping(test_config or {})
+    register_logging(app)
+    register_extensions(app, ROOT / side)
+    register_blueprints(app, orders_blp)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app

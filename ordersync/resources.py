@@ -1,0 +1,122 @@
+"""The order REST resource, built once and mounted by each service with its own model and schema."""
+
+import uuid
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from psycopg2 import errorcodes
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from ordersync.extensions import db
+from ordersync.schemas import OrderQueryArgsSchema
+
+
+def etag(order) -> str:
+    """Return the strong ETag of an order's current version."""
+    return f'"{order.version}"'
+
+
+def find_order(model, order_id: uuid.UUID, for_update: bool = False):
+    """Return a live order or answer 404; lock the row when it is about to change."""
+    order = db.session.get(model, order_id, with_for_update=for_update)
+    if order is None or order.deleted:
+        abort(404, message=f"Order {order_id} does not exist.")
+    return order
+
+
+def check_if_match(order) -> None:
+    """Answer 412 when If-Match names a version other than the current one."""
+    if request.if_match and not request.if_match.contains(str(order.version)):
+        abort(412, message=f"Order {order.id} changed: its current ETag is {etag(order)}.")
+
+
+def commit() -> None:
+    """Commit the session, turning a duplicate order_number into 409."""
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        if getattr(error.orig, "pgcode", None) == errorcodes.UNIQUE_VIOLATION:
+            abort(
+                409,
+                message="Order number already in use.",
+                errors={"json": {"order_number": ["An order with this number already exists."]}},
+            )
+        raise
+
+
+def apply(order, data: dict) -> None:
+    """Copy loaded fields onto the order."""
+    for key, value in data.items():
+        setattr(order, key, value)
+
+
+def orders_blueprint(name: str, url_prefix: str, model, schema) -> Blueprint:
+    """Build the list/create and read/replace/patch/delete endpoints of one side's orders."""
+    blp = Blueprint(name, name, url_prefix=url_prefix, description=f"{model.__name__} resources")
+    # a named subclass, so the OpenAPI document gets a distinct schema for partial bodies
+    patch_schema = type(f"{schema.__name__}Patch", (schema,), {})(partial=True)
+
+    @blp.route("")
+    class Orders(MethodView):
+        @blp.arguments(OrderQueryArgsSchema, location="query")
+        @blp.response(200, schema(many=True))
+        @blp.paginate()
+        def get(self, filters, pagination_parameters):
+            """List live orders, newest first."""
+            query = model.live().filter_by(**filters)
+            count = select(func.count()).select_from(query.order_by(None).subquery())
+            pagination_parameters.item_count = db.session.scalar(count)
+            page = query.limit(pagination_parameters.page_size).offset(
+                pagination_parameters.first_item
+            )
+            return db.session.scalars(page).all()
+
+        @blp.arguments(schema)
+        @blp.response(201, schema)
+        def post(self, data):
+            """Create an order."""
+            order = model(**data)
+            db.session.add(order)
+            commit()
+            return order, {"Location": f"{request.base_url}/{order.id}", "ETag": etag(order)}
+
+    @blp.route("/<uuid:order_id>")
+    class OrderById(MethodView):
+        @blp.response(200, schema)
+        def get(self, order_id):
+            """Get one order; its ETag is its version."""
+            order = find_order(model, order_id)
+            return order, {"ETag": etag(order)}
+
+        @blp.arguments(schema)
+        @blp.response(200, schema)
+        def put(self, data, order_id):
+            """Replace every writable field of an order."""
+            return self.change(order_id, data)
+
+        @blp.arguments(patch_schema)
+        @blp.response(200, schema)
+        def patch(self, data, order_id):
+            """Change some fields of an order."""
+            return self.change(order_id, data)
+
+        @blp.response(204)
+        def delete(self, order_id):
+            """Delete an order (a tombstone that syncs to the other side)."""
+            order = find_order(model, order_id, for_update=True)
+            check_if_match(order)
+            order.deleted = True
+            commit()
+
+        @staticmethod
+        def change(order_id, data):
+            order = find_order(model, order_id, for_update=True)
+            check_if_match(order)
+            apply(order, data)
+            commit()
+            return order, {"ETag": etag(order)}
+
+    return blp

@@ -1,0 +1,61 @@
+"""Marshmallow schemas shared by both order APIs; each side adds its renamed and local fields."""
+
+import pycountry
+from marshmallow import Schema, ValidationError, fields, validate
+
+from ordersync.mapping import STATUSES
+
+CURRENCIES = frozenset(currency.alpha_3 for currency in pycountry.currencies)
+
+
+def iso_currency(value: str) -> None:
+    """Reject a string that is not an ISO 4217 currency code."""
+    if value not in CURRENCIES:
+        raise ValidationError("Not an ISO 4217 currency code.")
+
+
+def text(max_length: int, required: bool = False) -> fields.String:
+    """A string field: required ones must be non-empty, optional ones may be null."""
+    if required:
+        return fields.String(required=True, validate=validate.Length(1, max_length))
+    return fields.String(
+        allow_none=True, load_default=None, validate=validate.Length(max=max_length)
+    )
+
+
+class ItemSchema(Schema):
+    """One order line."""
+
+    sku = fields.String(required=True, validate=validate.Length(1, 64))
+    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(1, 10000))
+
+
+class SyncStateSchema(Schema):
+    """Who authored an order's current state and how many times it changed here."""
+
+    author = fields.String(attribute="sync_origin")
+    version = fields.Integer()
+    field_versions = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+class OrderSchema(Schema):
+    """Fields both sides expose under the same name; unknown fields are rejected."""
+
+    id = fields.UUID(dump_only=True)
+    order_number = text(32, required=True)
+    shipping_address = text(500, required=True)
+    items = fields.List(fields.Nested(ItemSchema), required=True, validate=validate.Length(1, 100))
+    status = fields.String(load_default=STATUSES[0], validate=validate.OneOf(STATUSES))
+    tracking_number = text(64)
+    notes = text(2000)
+    version = fields.Integer(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+    sync = fields.Function(lambda order: SyncStateSchema().dump(order), dump_only=True)
+
+
+class OrderQueryArgsSchema(Schema):
+    """Filters of the order list."""
+
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    order_number = fields.String(validate=validate.Length(1, 32))

@@ -1,0 +1,96 @@
+"""Generate, from the mapping, the trigger that versions every local write to an order table.
+
+Any writer that is not the sink (API, admin page, psql, bulk UPDATE) goes through it: it marks
+the row as authored by this side and bumps the logical version of each synced field that
+changed. The sink sets `sync.applying` for its transaction and the trigger leaves its rows alone.
+"""
+
+import json
+
+from ordersync.mapping import CLOCK_COLUMN, SYNC_COLUMN, SYNCED_FIELDS, TABLES, TOMBSTONE
+
+APPLYING_SETTING = "sync.applying"
+PURGE_SETTING = "sync.purge"
+TOUCH_SETTING = "sync.touch"
+
+
+def function_name(side: str) -> str:
+    """Return the name of the trigger function of one side's table."""
+    return f"{TABLES[side]}_sync_versioning"
+
+
+def _setting_on(name: str) -> str:
+    return f"coalesce(current_setting('{name}', true), '') = 'on'"
+
+
+def _bump(side: str) -> str:
+    """PL/pgSQL lines that bump the clock entry of each changed synced field."""
+    lines = []
+    for f in SYNCED_FIELDS:
+        column = f.column(side)
+        lines.append(
+            f"    IF NEW.{column} IS DISTINCT FROM OLD.{column} OR touch THEN\n"
+            f"      clock := jsonb_set(clock, '{{{f.name}}}', "
+            f"to_jsonb(coalesce((clock->>'{f.name}')::bigint, 0) + 1));\n"
+            f"    END IF;"
+        )
+    return "\n".join(lines)
+
+
+def create_sql(side: str) -> str:
+    """Return the SQL that (re)creates the versioning trigger of one side's table."""
+    table = TABLES[side]
+    initial = json.dumps({f.name: 1 for f in SYNCED_FIELDS})
+    fn = function_name(side)
+    return f"""
+CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  clock jsonb;
+  touch boolean := {_setting_on(TOUCH_SETTING)};
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    IF {_setting_on(PURGE_SETTING)} OR {_setting_on(APPLYING_SETTING)} THEN
+      RETURN OLD;
+    END IF;
+    -- a hard delete becomes a tombstone, so a late update cannot resurrect the order
+    UPDATE {table} SET {TOMBSTONE} = true WHERE id = OLD.id AND NOT {TOMBSTONE};
+    RETURN NULL;
+  END IF;
+  NEW.updated_at := now();
+  IF TG_OP = 'INSERT' THEN
+    NEW.created_at := now();
+    NEW.version := 1;
+  ELSE
+    NEW.created_at := OLD.created_at;
+    NEW.version := OLD.version + 1;
+  END IF;
+  IF {_setting_on(APPLYING_SETTING)} THEN
+    RETURN NEW;
+  END IF;
+  NEW.{SYNC_COLUMN} := '{side}';
+  IF TG_OP = 'INSERT' THEN
+    NEW.{CLOCK_COLUMN} := '{initial}'::jsonb;
+    RETURN NEW;
+  END IF;
+  IF OLD.{TOMBSTONE} AND NOT NEW.{TOMBSTONE} THEN
+    RAISE EXCEPTION 'order % is deleted; a tombstone cannot be revived', OLD.id
+      USING ERRCODE = 'check_violation';
+  END IF;
+  clock := OLD.{CLOCK_COLUMN};
+{_bump(side)}
+  NEW.{CLOCK_COLUMN} := clock;
+  RETURN NEW;
+END
+$$;
+
+DROP TRIGGER IF EXISTS {fn} ON {table};
+CREATE TRIGGER {fn}
+  BEFORE INSERT OR UPDATE OR DELETE ON {table}
+  FOR EACH ROW EXECUTE FUNCTION {fn}();
+"""
+
+
+def drop_sql(side: str) -> str:
+    """Return the SQL that removes the versioning trigger of one side's table."""
+    fn = function_name(side)
+    return f"DROP TRIGGER IF EXISTS {fn} ON {TABLES[side]};\nDROP FUNCTION IF EXISTS {fn}();\n"

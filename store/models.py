@@ -1,0 +1,20 @@
+"""The Store's order table."""
+
+from decimal import Decimal
+
+from sqlalchemy import Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ordersync.extensions import db
+from ordersync.models import OrderMixin
+
+
+class StoreOrder(OrderMixin, db.Model):
+    """An order as the shop sees it."""
+
+    __tablename__ = "store_order"
+
+    customer_name: Mapped[str] = mapped_column(String(200))
+    customer_email: Mapped[str | None] = mapped_column(String(254))
+    total_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))

@@ -1,0 +1,94 @@
+"""Fixtures shared by the whole suite."""
+
+import psycopg2
+import pytest
+import requests
+from flask_migrate import upgrade
+
+from ordersync.extensions import db
+from ordersync.mapping import SIDES, TABLES
+from stack import topology
+from tests.helpers import connect
+
+
+def pytest_collection_modifyitems(items):
+    """Mark everything under tests/e2e as needing the running stack."""
+    for item in items:
+        if "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """The running dev stack (`make test` starts it); fail clearly when it is down."""
+    for side in SIDES:
+        try:
+            requests.get(f"{topology.app_url(side)}/readyz", timeout=5).raise_for_status()
+        except requests.RequestException as error:
+            pytest.fail(f"the stack is not running ({error}); use `make test`, which starts it")
+    return topology
+
+
+def create_test_database(side: str) -> str:
+    """Create `<side>_test` beside the side's real database (Debezium does not watch it)."""
+    name = f"{side}_test"
+    conn = connect(side, "postgres")
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if not cur.fetchone():
+            cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return topology.database_url(side).rsplit("/", 1)[0] + "/" + name
+
+
+def make_app(side: str):
+    """Build one side's app on its migrated test database."""
+    factory = __import__(side).create_app
+    url = create_test_database(side)
+    app = factory(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url.replace("postgresql://", "postgresql+psycopg2://"),
+        }
+    )
+    with app.app_context():
+        upgrade()
+    return app, url
+
+
+@pytest.fixture(scope="session")
+def apps(stack):
+    """Both apps, each on its own migrated test database."""
+    return {side: make_app(side) for side in SIDES}
+
+
+@pytest.fixture(params=SIDES)
+def side(request):
+    """Run a test once per service."""
+    return request.param
+
+
+@pytest.fixture
+def app(apps, side):
+    """The side's app with an empty order table."""
+    flask_app, url = apps[side]
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute(f"TRUNCATE {TABLES[side]}")
+    conn.close()
+    with flask_app.app_context():
+        yield flask_app
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    """A test client of the side's app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def test_db(apps, side):
+    """An autocommit connection to the side's test database."""
+    conn = connect(side, f"{side}_test")
+    yield conn
+    conn.close()

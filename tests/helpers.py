@@ -1,0 +1,85 @@
+"""Test helpers: waiting on conditions, reading databases and topics of the running stack."""
+
+import json
+import time
+import uuid
+
+import psycopg2
+import psycopg2.extras
+from confluent_kafka import Consumer, TopicPartition
+
+from ordersync.mapping import TABLES, topic
+from stack import topology
+
+psycopg2.extras.register_uuid()
+
+
+def wait_for(condition, timeout: float = 30.0, what: str = "condition"):
+    """Poll a condition until it returns a truthy value; fail with `what` at the deadline."""
+    deadline = time.monotonic() + timeout
+    delay = 0.02
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(delay)  # poll interval between checks, not a wait for the outcome
+        delay = min(delay * 1.5, 0.5)
+
+
+def connect(side: str, database: str | None = None):
+    """Open an autocommit connection to a side's database (the stack's own by default)."""
+    dsn = topology.database_url(side)
+    if database:
+        dsn = dsn.rsplit("/", 1)[0] + "/" + database
+    conn = psycopg2.connect(dsn, cursor_factory=psycopg2.extras.RealDictCursor)
+    conn.autocommit = True
+    return conn
+
+
+def fetch_row(side: str, order_id, conn=None) -> dict | None:
+    """Return one order row of a side's database, tombstones included."""
+    own = conn is None
+    conn = conn or connect(side)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT * FROM {TABLES[side]} WHERE id = %s", (uuid.UUID(str(order_id)),))
+            return cur.fetchone()
+    finally:
+        if own:
+            conn.close()
+
+
+def topic_events(side: str, order_id=None) -> list[dict]:
+    """Read every event currently in a side's change topic, optionally only one order's."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": topology.BOOTSTRAP_SERVERS,
+            "group.id": f"test-reader-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        partition = TopicPartition(topic(side), 0)
+        low, high = consumer.get_watermark_offsets(partition, timeout=10)
+        if high <= low:
+            return []
+        consumer.assign([TopicPartition(topic(side), 0, low)])
+        events, last = [], low - 1
+        while last < high - 1:
+            message = consumer.poll(10)
+            assert message is not None, "topic read timed out"
+            if message.error():
+                continue
+            last = message.offset()
+            events.append(json.loads(message.value()) if message.value() else None)
+        if order_id is None:
+            return events
+        return [
+            e
+            for e in events
+            if e and ((e.get("after") or e.get("before") or {}).get("id") == str(order_id))
+        ]
+    finally:
+        consumer.close()

@@ -1,0 +1,8 @@
+"""Warehouse command-line commands (`flask --app warehouse ...`)."""
+
+from ordersync.cli import register_shared_commands
+
+
+def register_commands(app) -> None:
+    """Add the Warehouse's commands to `flask`."""
+    register_shared_commands(app)
