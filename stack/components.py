@@ -4,7 +4,6 @@ import importlib.util
 import os
 import shutil
 import socket
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,7 +169,15 @@ def sink(source: str, target: str) -> Component:
     port = t.SINK_METRICS_PORTS[target]
     return Component(
         name=f"sink-{source}-to-{target}",
-        command=[sys.executable, "-m", "connectors.sink", "--source", source, "--target", target],
+        command=[
+            str(t.VENV_BIN / "python"),
+            "-m",
+            "connectors.sink",
+            "--source",
+            source,
+            "--target",
+            target,
+        ],
         ready=lambda: http_ok(f"http://{t.HOST}:{port}/healthz"),
         url=f"http://{t.HOST}:{port}/metrics",
         env={

