@@ -86,8 +86,8 @@ def test_plain_sql_writes_sync_both_ways(apis):
         with conn.cursor() as cur:
             cur.execute(
                 f"INSERT INTO {TABLES[source]} (id, order_number, {name}, shipping_address, items)"
-                " VALUES (%s, %s, 'Sql Person', '9 Query Ln', '[{\"sku\": \"Q\", \"quantity\": 3}]')",
-                (order_id, f"SQL-{order_id.hex[:10]}"),
+                " VALUES (%s, %s, 'Sql Person', '9 Query Ln', %s)",
+                (order_id, f"SQL-{order_id.hex[:10]}", '[{"sku": "Q", "quantity": 3}]'),
             )
             arrives(target, order_id, shipping_address="9 Query Ln")
             cur.execute(f"UPDATE {TABLES[source]} SET notes = 'bulk' WHERE id = %s", (order_id,))

@@ -29,7 +29,9 @@ def test_status_lists_every_component_running_and_ready(stack):
     result = launcher("status")
     assert result.returncode == 0, result.stdout
     for component in all_components():
-        line = next(l for l in result.stdout.splitlines() if l.startswith(component.name + " "))
+        line = next(
+            row for row in result.stdout.splitlines() if row.startswith(component.name + " ")
+        )
         assert " RUNNING " in line and " yes " in line, line
     assert "connector store-source" in result.stdout
     assert "connector warehouse-source" in result.stdout

@@ -1,0 +1,141 @@
+"""docker-compose.yml mirrors the native stack: same services, ports, versions and wiring."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stack import topology
+
+COMPOSE = yaml.safe_load((topology.ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+ONE_SHOT = {"store-migrate", "warehouse-migrate", "register-connectors"}
+HOST_PORTS = {
+    "store-db": topology.DATABASES["store"],
+    "warehouse-db": topology.DATABASES["warehouse"],
+    "kafka": topology.KAFKA_PORT,
+    "connect": topology.CONNECT_PORT,
+    "store-app": topology.APP_PORTS["store"],
+    "warehouse-app": topology.APP_PORTS["warehouse"],
+    "sink-store-to-warehouse": topology.SINK_METRICS_PORTS["warehouse"],
+    "sink-warehouse-to-store": topology.SINK_METRICS_PORTS["store"],
+}
+INTERNAL_BOOTSTRAP = "kafka:29092"
+
+
+def env(service: str) -> dict[str, str]:
+    """A service's environment as a dict of strings, whichever form the file uses."""
+    raw = SERVICES[service].get("environment", {})
+    if isinstance(raw, list):
+        raw = dict(item.split("=", 1) for item in raw)
+    return {key: str(value) for key, value in raw.items()}
+
+
+def pom_property(pom: str, name: str) -> str:
+    """A <properties> value of one of the connectors/maven POMs."""
+    text = (topology.ROOT / "connectors" / "maven" / pom).read_text()
+    return re.search(rf"<{re.escape(name)}>([^<]+)</{re.escape(name)}>", text).group(1)
+
+
+def image_tag(service: str) -> str:
+    """The tag of a service's image."""
+    image = SERVICES[service]["image"]
+    assert ":" in image.rsplit("/", 1)[-1], f"{service}: {image} has no tag"
+    return image.rsplit(":", 1)[1]
+
+
+def published(service: str) -> set[tuple[int, int]]:
+    """The (host, container) port pairs a service publishes."""
+    pairs = set()
+    for port in SERVICES[service].get("ports", []):
+        *_, host, container = str(port).split(":")
+        pairs.add((int(host), int(container)))
+    return pairs
+
+
+def test_every_expected_service_is_present():
+    assert set(HOST_PORTS) | ONE_SHOT | {"kafka-ui"} <= set(SERVICES)
+
+
+@pytest.mark.parametrize("service", sorted(s for s in SERVICES if "image" in SERVICES[s]))
+def test_every_image_is_pinned(service):
+    tag = image_tag(service)
+    assert tag != "latest"
+    assert re.search(r"\d", tag), f"{service}: {tag} is not a version"
+
+
+def test_postgres_is_18_with_a_minor():
+    for service in ("store-db", "warehouse-db"):
+        assert re.fullmatch(r"18\.\d+", image_tag(service)), SERVICES[service]["image"]
+
+
+def test_connect_and_kafka_versions_match_the_maven_pins():
+    assert image_tag("connect") == pom_property("debezium.pom.xml", "version.debezium")
+    assert image_tag("kafka") == pom_property("kafka.pom.xml", "version.kafka")
+
+
+@pytest.mark.parametrize("service", sorted(HOST_PORTS))
+def test_host_ports_match_the_native_topology(service):
+    assert HOST_PORTS[service] in {host for host, _ in published(service)}
+
+
+def test_sinks_serve_metrics_on_their_published_port():
+    for service, port in HOST_PORTS.items():
+        if service.startswith("sink-"):
+            assert env(service)["SINK_METRICS_PORT"] == str(port)
+            assert (port, port) in published(service)
+
+
+@pytest.mark.parametrize("service", ["store-db", "warehouse-db"])
+def test_databases_use_logical_wal(service):
+    command = SERVICES[service]["command"]
+    command = " ".join(command) if isinstance(command, list) else command
+    assert "wal_level=logical" in command
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_depends_on_waits_for_health_or_completion(service):
+    for dependency, spec in SERVICES[service].get("depends_on", {}).items():
+        if dependency in ONE_SHOT:
+            expected = "service_completed_successfully"
+        else:
+            assert "healthcheck" in SERVICES[dependency], f"{dependency} has no healthcheck"
+            expected = "service_healthy"
+        assert spec["condition"] == expected, f"{service} -> {dependency}"
+
+
+def test_one_shot_services_do_not_restart():
+    assert {name for name, s in SERVICES.items() if s.get("restart") == "no"} == ONE_SHOT
+
+
+@pytest.mark.parametrize("service", sorted(set(SERVICES) - ONE_SHOT))
+def test_long_running_services_have_a_healthcheck(service):
+    assert SERVICES[service]["healthcheck"]["test"]
+
+
+def test_kafka_advertises_an_internal_and_a_host_listener():
+    kafka = env("kafka")
+    advertised = dict(item.split("://") for item in kafka["KAFKA_ADVERTISED_LISTENERS"].split(","))
+    assert set(advertised.values()) == {INTERNAL_BOOTSTRAP, f"localhost:{topology.KAFKA_PORT}"}
+    assert advertised[kafka["KAFKA_INTER_BROKER_LISTENER_NAME"]] == INTERNAL_BOOTSTRAP
+    protocols = dict(
+        item.split(":") for item in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
+    )
+    assert set(advertised) | {kafka["KAFKA_CONTROLLER_LISTENER_NAMES"]} <= set(protocols)
+
+
+def test_containers_reach_kafka_on_the_internal_listener():
+    assert env("connect")["BOOTSTRAP_SERVERS"] == INTERNAL_BOOTSTRAP
+    assert env("kafka-ui")["KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS"] == INTERNAL_BOOTSTRAP
+    for service in ("sink-store-to-warehouse", "sink-warehouse-to-store"):
+        assert env(service)["SINK_BOOTSTRAP_SERVERS"] == INTERNAL_BOOTSTRAP
+
+
+def test_connect_defines_every_variable_the_connector_configs_read():
+    configs = Path(topology.ROOT, "connectors").glob("*.json")
+    wanted = {name for path in configs for name in re.findall(r"\$\{env:(\w+)\}", path.read_text())}
+    assert wanted, "no ${env:...} references found in connectors/*.json"
+    assert wanted <= set(env("connect"))
+    for side in topology.DATABASES:
+        assert env("connect")[f"{side.upper()}_DB_HOST"] in SERVICES
