@@ -69,6 +69,8 @@ def orders_blueprint(name: str, url_prefix: str, model, schema) -> Blueprint:
             query = model.live().filter_by(**filters)
             count = select(func.count()).select_from(query.order_by(None).subquery())
             pagination_parameters.item_count = db.session.scalar(count)
+            if pagination_parameters.first_item >= pagination_parameters.item_count:
+                return []  # past the end; also keeps absurd page numbers out of OFFSET
             page = query.limit(pagination_parameters.page_size).offset(
                 pagination_parameters.first_item
             )

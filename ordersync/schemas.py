@@ -1,32 +1,32 @@
 """Marshmallow schemas shared by both order APIs; each side adds its renamed and local fields."""
 
 import pycountry
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
 from ordersync.mapping import STATUSES
 
-CURRENCIES = frozenset(currency.alpha_3 for currency in pycountry.currencies)
+CURRENCIES = sorted(currency.alpha_3 for currency in pycountry.currencies)
+# a OneOf, so the OpenAPI document lists the codes as an enum
+iso_currency = validate.OneOf(CURRENCIES, error="Not an ISO 4217 currency code.")
 
 
-def iso_currency(value: str) -> None:
-    """Reject a string that is not an ISO 4217 currency code."""
-    if value not in CURRENCIES:
-        raise ValidationError("Not an ISO 4217 currency code.")
+# PostgreSQL text and jsonb cannot store NUL; a Regexp so the OpenAPI document says so too
+no_nul = validate.Regexp(r"^[^\x00]*$", error="Must not contain NUL characters.")
 
 
 def text(max_length: int, required: bool = False) -> fields.String:
     """A string field: required ones must be non-empty, optional ones may be null."""
     if required:
-        return fields.String(required=True, validate=validate.Length(1, max_length))
+        return fields.String(required=True, validate=[validate.Length(1, max_length), no_nul])
     return fields.String(
-        allow_none=True, load_default=None, validate=validate.Length(max=max_length)
+        allow_none=True, load_default=None, validate=[validate.Length(max=max_length), no_nul]
     )
 
 
 class ItemSchema(Schema):
     """One order line."""
 
-    sku = fields.String(required=True, validate=validate.Length(1, 64))
+    sku = text(64, required=True)
     quantity = fields.Integer(required=True, strict=True, validate=validate.Range(1, 10000))
 
 
@@ -51,11 +51,15 @@ class OrderSchema(Schema):
     version = fields.Integer(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
-    sync = fields.Function(lambda order: SyncStateSchema().dump(order), dump_only=True)
+    sync = fields.Function(
+        lambda order: SyncStateSchema().dump(order),
+        dump_only=True,
+        metadata={"type": "object", "description": "Who authored the current state, and when"},
+    )
 
 
 class OrderQueryArgsSchema(Schema):
     """Filters of the order list."""
 
     status = fields.String(validate=validate.OneOf(STATUSES))
-    order_number = fields.String(validate=validate.Length(1, 32))
+    order_number = fields.String(validate=[validate.Length(1, 32), no_nul])

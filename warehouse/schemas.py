@@ -10,6 +10,6 @@ class WarehouseOrderSchema(OrderSchema):
 
     recipient_name = text(200, required=True)
     weight_grams = fields.Integer(
-        allow_none=True, load_default=None, strict=True, validate=validate.Range(min=0)
+        allow_none=True, load_default=None, strict=True, validate=validate.Range(0, 2**31 - 1)
     )
     bin_location = text(32)
