@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status test clean lint bench reconcile
+.PHONY: up down status test clean lint bench reconcile restart
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,3 +29,9 @@ clean: $(STAMP)  ## stop and wipe data and logs
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+reconcile: $(STAMP)  ## compare both databases; REPAIR=1 to rewrite winning states
+	$(PY) -m connectors.reconcile $(if $(REPAIR),--repair,)
+
+restart: $(STAMP)  ## restart apps and sinks (or NAMES="sink-store-to-warehouse ...")
+	$(PY) -m stack restart $(NAMES)

@@ -1,4 +1,4 @@
-"""`python -m stack up|down|status|clean|test`: run the dev stack as supervised processes."""
+"""`python -m stack COMMAND`: run the dev stack as supervised local processes."""
 
 import argparse
 import os
@@ -218,14 +218,29 @@ def status_quiet() -> bool:
     )
 
 
+def restart(names: list[str]) -> int:
+    """Restart the named components (all apps and sinks when none is named) and wait for them."""
+    components = {c.name: c for c in all_components()}
+    unknown = set(names) - set(components)
+    if unknown:
+        say(f"unknown component(s): {', '.join(sorted(unknown))}; known: {', '.join(components)}")
+        return 2
+    for name in names or [c.name for c in all_components()[4:]]:
+        supervisor.stop(name)
+        start_component(components[name])
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run one command."""
     parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "status", "clean", "test"])
+    parser.add_argument("command", choices=["up", "down", "status", "clean", "test", "restart"])
     args, rest = parser.parse_known_args(argv)
     try:
         if args.command == "test":
             return test(rest)
+        if args.command == "restart":
+            return restart(rest)
         return {"up": up, "down": down, "status": status, "clean": clean}[args.command]()
     except StartupError as error:
         say(f"FAILED: {error}")

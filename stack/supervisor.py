@@ -10,10 +10,14 @@ from stack import topology as t
 SOCKET = t.RUN / "supervisor.sock"
 
 
-def rpc():
-    """Return an XML-RPC proxy of the running supervisord."""
+def call(method: str, *args):
+    """Call one supervisord XML-RPC method, closing the socket afterwards."""
     transport = SupervisorTransport(None, None, f"unix://{SOCKET}")
-    return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport).supervisor
+    try:
+        proxy = xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+        return getattr(proxy.supervisor, method)(*args)
+    finally:
+        transport.close()
 
 
 def running() -> bool:
@@ -21,7 +25,7 @@ def running() -> bool:
     if not SOCKET.exists():
         return False
     try:
-        return rpc().getState()["statename"] == "RUNNING"
+        return call("getState")["statename"] == "RUNNING"
     except (OSError, xmlrpc.client.Fault):
         return False
 
@@ -35,23 +39,23 @@ def start_daemon() -> None:
 
 def reload_config() -> None:
     """Make supervisord pick up programs whose config changed, without touching the others."""
-    added, changed, removed = rpc().reloadConfig()[0]
+    added, changed, removed = call("reloadConfig")[0]
     for name in removed + changed:
         stop(name)
-        rpc().removeProcessGroup(name)
+        call("removeProcessGroup", name)
     for name in added + changed:
-        rpc().addProcessGroup(name)
+        call("addProcessGroup", name)
 
 
 def states() -> dict[str, dict]:
     """Map each program name to its supervisord process info."""
-    return {info["name"]: info for info in rpc().getAllProcessInfo()}
+    return {info["name"]: info for info in call("getAllProcessInfo")}
 
 
 def start(name: str) -> None:
     """Start one program without waiting; readiness is checked by the caller."""
     try:
-        rpc().startProcess(name, False)
+        call("startProcess", name, False)
     except xmlrpc.client.Fault as fault:
         if "ALREADY_STARTED" not in fault.faultString:
             raise
@@ -60,7 +64,7 @@ def start(name: str) -> None:
 def stop(name: str) -> None:
     """Stop one program by pid (supervisord's own child), waiting for it to exit."""
     try:
-        rpc().stopProcess(name, True)
+        call("stopProcess", name, True)
     except xmlrpc.client.Fault as fault:
         if "NOT_RUNNING" not in fault.faultString and "BAD_NAME" not in fault.faultString:
             raise
@@ -68,4 +72,4 @@ def stop(name: str) -> None:
 
 def shutdown() -> None:
     """Stop supervisord itself."""
-    rpc().shutdown()
+    call("shutdown")

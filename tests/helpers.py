@@ -1,8 +1,11 @@
 """Test helpers: waiting on conditions, reading databases and topics of the running stack."""
 
 import json
+import subprocess
+import sys
 import time
 import uuid
+from contextlib import contextmanager
 
 import psycopg2
 import psycopg2.extras
@@ -91,12 +94,12 @@ def sink_group(source: str) -> str:
     return f"sink-{source}-to-{target}"
 
 
-def sink_caught_up(source: str) -> bool:
+def sink_caught_up(source: str, group: str | None = None) -> bool:
     """Tell whether the sink reading `source` has committed every event in its topic."""
     consumer = Consumer(
         {
             "bootstrap.servers": topology.BOOTSTRAP_SERVERS,
-            "group.id": sink_group(source),
+            "group.id": group or sink_group(source),
             "enable.auto.commit": False,
         }
     )
@@ -137,3 +140,31 @@ def quiet_for(seconds: float, order_id) -> list[dict]:
         return seen
     finally:
         consumer.close()
+
+
+@contextmanager
+def sinks_paused():
+    """Stop both sinks so writes on both sides are truly concurrent, then restart them."""
+    from stack import supervisor
+    from stack.cli import start_component
+    from stack.components import all_components
+
+    sinks = [c for c in all_components() if c.name.startswith("sink-")]
+    for sink in sinks:
+        supervisor.stop(sink.name)
+    try:
+        yield
+    finally:
+        for sink in sinks:
+            start_component(sink)
+
+
+def reconcile(*args: str) -> subprocess.CompletedProcess:
+    """Run the reconcile command and capture its report."""
+    return subprocess.run(
+        [sys.executable, "-m", "connectors.reconcile", *args],
+        cwd=topology.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

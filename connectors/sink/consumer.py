@@ -15,7 +15,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_expo
 from connectors.sink import metrics
 from connectors.sink.events import PoisonEvent, parse
 from connectors.sink.merge import plan_batch
-from connectors.sink.target import CONNECTION_ERRORS, DB_ERRORS, Target
+from connectors.sink.target import CONNECTION_ERRORS, DB_ERRORS, Target, origin_name
 from ordersync.mapping import dead_letter_topic, topic
 
 log = logging.getLogger("sink")
@@ -73,7 +73,7 @@ class Sink:
     def __init__(self, config: SinkConfig):
         self.config = config
         self.running = True
-        self.target = Target(config.dsn, config.source, config.target)
+        self.target = Target(config.dsn, config.source, config.target, origin_name(config.group_id))
         self.consumer = Consumer(
             {
                 "bootstrap.servers": config.bootstrap_servers,

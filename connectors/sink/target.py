@@ -10,16 +10,16 @@ from ordersync.triggers import APPLYING_SETTING
 JSON_FIELDS = {"items"}
 
 
-def origin_name(source: str, target: str) -> str:
-    """Name of the replication origin that marks the sink's sessions."""
-    return f"cdc_sink_{source}_to_{target}"
+def origin_name(group_id: str) -> str:
+    """Name of the replication origin that marks a sink's sessions (one per consumer group)."""
+    return "cdc_" + "".join(c if c.isalnum() else "_" for c in group_id)
 
 
 class Target:
     """One side's order table as the sink sees it."""
 
-    def __init__(self, dsn: str, source: str, target: str):
-        self.dsn, self.source, self.target = dsn, source, target
+    def __init__(self, dsn: str, source: str, target: str, origin: str):
+        self.dsn, self.source, self.target, self.origin = dsn, source, target, origin
         self.table = TABLES[target]
         self.columns = columns(target)
         self.conn = None
@@ -27,9 +27,7 @@ class Target:
     def connect(self) -> None:
         """Open the connection and mark its writes with our replication origin (PostgreSQL 16+)."""
         self.close()
-        self.conn = psycopg2.connect(
-            self.dsn, application_name=origin_name(self.source, self.target)
-        )
+        self.conn = psycopg2.connect(self.dsn, application_name=self.origin)
         with self.conn.cursor() as cur:
             cur.execute("SHOW server_version_num")
             if int(cur.fetchone()[0]) >= 160000:
@@ -38,7 +36,7 @@ class Target:
 
     def _setup_origin(self, cur) -> None:
         # pgoutput with origin=none then leaves our writes out of the other side's change stream
-        name = origin_name(self.source, self.target)
+        name = self.origin
         cur.execute(
             "SELECT pg_replication_origin_create(%s) WHERE NOT EXISTS "
             "(SELECT 1 FROM pg_replication_origin WHERE roname = %s)",

@@ -1,0 +1,1 @@
+"""Compare both databases through the mapping, and repair drift through the normal pipeline."""

@@ -1,0 +1,72 @@
+"""Pure comparison of the two sides' synced states and the repair each difference needs."""
+
+from dataclasses import dataclass, field
+
+from connectors.sink.merge import State, merge
+from ordersync.mapping import FIELD_NAMES, STORE, TOMBSTONE, WAREHOUSE
+
+
+@dataclass
+class Report:
+    """What differs between the two databases."""
+
+    missing: dict[str, list[State]] = field(default_factory=lambda: {STORE: [], WAREHOUSE: []})
+    differing: list[tuple[State, State, list[str]]] = field(default_factory=list)
+
+    @property
+    def in_sync(self) -> bool:
+        """Tell whether the two sides agree on every order."""
+        return not (self.missing[STORE] or self.missing[WAREHOUSE] or self.differing)
+
+    def lines(self) -> list[str]:
+        """Render the report for people."""
+        out = []
+        for side, states in self.missing.items():
+            for s in states:
+                out.append(f"missing in {side}: {s.id} ({s.values['order_number']})")
+        for store, warehouse, names in self.differing:
+            detail = "; ".join(
+                f"{n}: store={store.values[n]!r} warehouse={warehouse.values[n]!r}" for n in names
+            )
+            out.append(f"differs: {store.id} ({store.values['order_number']}): {detail}")
+        out.append(
+            f"missing in store: {len(self.missing[STORE])}, missing in warehouse: "
+            f"{len(self.missing[WAREHOUSE])}, differing: {len(self.differing)}"
+        )
+        return out
+
+
+def differing_fields(a: State, b: State) -> list[str]:
+    """Return the synced fields whose values differ."""
+    return [n for n in FIELD_NAMES if a.values.get(n) != b.values.get(n)]
+
+
+def compare(store: dict[str, State], warehouse: dict[str, State]) -> Report:
+    """Compare both sides; a tombstone facing a purged row counts as in sync."""
+    report = Report()
+    for order_id in sorted(store.keys() | warehouse.keys()):
+        s, w = store.get(order_id), warehouse.get(order_id)
+        if s is None or w is None:
+            present = s or w
+            absent_side = WAREHOUSE if w is None else STORE
+            if not present.values[TOMBSTONE]:
+                report.missing[absent_side].append(present)
+            continue
+        names = differing_fields(s, w)
+        if names:
+            report.differing.append((s, w, names))
+    return report
+
+
+def repair_state(store: State | None, warehouse: State | None) -> tuple[str, State]:
+    """Pick the side to rewrite and the state that wins, with versions above both sides'."""
+    if store is None or warehouse is None:
+        side, state = (STORE, store) if warehouse is None else (WAREHOUSE, warehouse)
+        winner = state
+    else:
+        side = STORE
+        winner, _ = merge(store, warehouse, WAREHOUSE)
+    top = {
+        n: max(x.version(n) for x in (store, warehouse) if x is not None) + 1 for n in FIELD_NAMES
+    }
+    return side, State(winner.id, winner.values, top, side)

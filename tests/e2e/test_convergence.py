@@ -1,0 +1,192 @@
+"""Concurrent edits, replay, dead letters and reconcile on the running stack."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import uuid
+
+import psycopg2
+import requests
+
+from ordersync.mapping import TABLES, dead_letter_topic
+from stack import topology
+from tests.e2e.test_sync import arrives, settled
+from tests.helpers import (
+    connect,
+    fetch_row,
+    reconcile,
+    sink_caught_up,
+    sinks_paused,
+    wait_for,
+)
+from tests.payloads import order_body
+
+
+def synced_order(apis) -> dict:
+    """Create an order in the Store and wait until the Warehouse has it."""
+    order = apis["store"].create(order_body("store"))
+    arrives("warehouse", order["id"], order_number=order["order_number"])
+    return order
+
+
+def both(order_id, **expected):
+    """Wait until both sides hold the expected values."""
+    return arrives("store", order_id, **expected), arrives("warehouse", order_id, **expected)
+
+
+def test_concurrent_edits_of_different_fields_both_survive(apis):
+    order = synced_order(apis)
+    with sinks_paused():
+        apis["store"].patch(order["id"], {"shipping_address": "2 Moved St"})
+        apis["warehouse"].patch(order["id"], {"status": "processing"})
+    both(order["id"], shipping_address="2 Moved St", status="processing")
+
+
+def test_concurrent_edits_of_one_field_end_with_the_owners_value(apis):
+    order = synced_order(apis)
+    with sinks_paused():
+        apis["store"].patch(order["id"], {"status": "cancelled", "notes": "store says"})
+        apis["warehouse"].patch(order["id"], {"status": "shipped", "notes": "warehouse says"})
+    # status belongs to the warehouse, notes to the store
+    store, warehouse = both(order["id"], status="shipped", notes="store says")
+    assert store["field_versions"] == warehouse["field_versions"]
+
+
+def test_delete_concurrent_with_update_stays_deleted(apis):
+    order = synced_order(apis)
+    with sinks_paused():
+        apis["store"].delete(order["id"])
+        apis["warehouse"].patch(order["id"], {"status": "shipped", "tracking_number": "LATE"})
+    both(order["id"], deleted=True)
+    assert apis["warehouse"].status_of(order["id"]) == 404
+    assert apis["store"].status_of(order["id"]) == 404
+
+
+def free_port() -> int:
+    """Return a loopback port nobody listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def snapshot(side: str) -> dict:
+    """Map every order id of a side to its row version."""
+    conn = connect(side)
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT id::text, version FROM {TABLES[side]}")
+        rows = {r["id"]: r["version"] for r in cur.fetchall()}
+    conn.close()
+    return rows
+
+
+def test_replaying_a_topic_from_the_beginning_changes_nothing(apis):
+    synced_order(apis)
+    settled()
+    group = f"replay-{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    before = snapshot("warehouse")
+    env = os.environ | {
+        "SINK_DATABASE_URL": topology.database_url("warehouse"),
+        "SINK_GROUP_ID": group,
+        "SINK_METRICS_PORT": str(port),
+    }
+    replay = subprocess.Popen(
+        [sys.executable, "-m", "connectors.sink", "--source", "store", "--target", "warehouse"],
+        cwd=topology.ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: sink_caught_up("store", group), 60, "the replay consumer")
+        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    finally:
+        replay.terminate()
+        replay.wait(30)
+    assert 'sink_events_total{outcome="skipped",reason="duplicate"}' in metrics
+    assert 'outcome="applied"' not in metrics
+    assert snapshot("warehouse") == before
+    settled()
+
+
+def dead_letters(side: str) -> list[dict]:
+    """Every record in one side's dead-letter topic."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer(
+        {"bootstrap.servers": topology.BOOTSTRAP_SERVERS, "group.id": f"test-dlq-{uuid.uuid4()}"}
+    )
+    try:
+        partition = TopicPartition(dead_letter_topic(side), 0)
+        low, high = consumer.get_watermark_offsets(partition, timeout=10)
+        consumer.assign([TopicPartition(dead_letter_topic(side), 0, low)])
+        records = []
+        while len(records) < high - low:
+            message = consumer.poll(10)
+            assert message is not None
+            if not message.error():
+                records.append(json.loads(message.value()))
+        return records
+    finally:
+        consumer.close()
+
+
+def purge(side: str, order_id) -> None:
+    """Really delete a row, as an operator would to resolve a conflict."""
+    conn = psycopg2.connect(topology.database_url(side))
+    with conn, conn.cursor() as cur:
+        cur.execute("SET LOCAL sync.purge = on")
+        cur.execute(f"DELETE FROM {TABLES[side]} WHERE id = %s", (str(order_id),))
+    conn.close()
+
+
+def test_conflicting_creates_are_dead_lettered_and_the_sink_goes_on(apis):
+    number = f"DUP-{uuid.uuid4().hex[:8]}"
+    with sinks_paused():
+        in_store = apis["store"].create(order_body("store", order_number=number))
+        in_warehouse = apis["warehouse"].create(order_body("warehouse", order_number=number))
+
+    def lettered(side, order_id):
+        return [r for r in dead_letters(side) if str(order_id) in (r["event"] or "")]
+
+    record = wait_for(lambda: lettered("store", in_store["id"]), 30, "a dead letter")[0]
+    assert record["reason"] == "rejected-by-database"
+    assert "order_number" in record["error"]
+    assert json.loads(record["event"])["after"]["order_number"] == number
+    wait_for(lambda: lettered("warehouse", in_warehouse["id"]), 30, "the reverse dead letter")
+    assert fetch_row("warehouse", in_store["id"]) is None
+
+    later = synced_order(apis)  # the sinks keep going
+    assert later["id"]
+    for side, order_id in (("store", in_store["id"]), ("warehouse", in_warehouse["id"])):
+        purge(side, order_id)
+    settled()
+
+
+def test_reconcile_finds_and_repairs_an_injected_difference(apis):
+    order = synced_order(apis)
+    settled()
+    conn = psycopg2.connect(topology.database_url("warehouse"))
+    with conn, conn.cursor() as cur:
+        # a write that looks like the sink's own: nothing carries it to the store
+        cur.execute("SELECT set_config('sync.applying', 'on', true)")
+        cur.execute(
+            "UPDATE warehouse_order SET status = 'delivered', sync_origin = 'store' WHERE id = %s",
+            (order["id"],),
+        )
+    conn.close()
+    settled()
+    found = reconcile()
+    assert found.returncode == 1, found.stdout
+    assert f"differs: {order['id']}" in found.stdout
+    assert "status: store='pending' warehouse='delivered'" in found.stdout
+
+    repaired = reconcile("--repair")
+    assert "rewrote 1 orders" in repaired.stdout
+    # equal versions: the merge rule gives status to its owner, the warehouse
+    both(order["id"], status="delivered")
+    settled()
+    final = reconcile()
+    assert final.returncode == 0, final.stdout
