@@ -188,6 +188,17 @@ def sink(source: str, target: str) -> Component:
     )
 
 
+def watchdog() -> Component:
+    """Restarts connector tasks that failed (Connect never does it by itself)."""
+    return Component(
+        name="connect-watchdog",
+        command=[str(t.VENV_BIN / "python"), "-m", "connectors.watchdog"],
+        ready=lambda: port_open(t.WATCHDOG_METRICS_PORT),
+        url=f"http://{t.HOST}:{t.WATCHDOG_METRICS_PORT}/metrics",
+        env={"CONNECT_URL": t.CONNECT_URL, "WATCHDOG_METRICS_PORT": str(t.WATCHDOG_METRICS_PORT)},
+    )
+
+
 def all_components() -> list[Component]:
     """Every component in start order; stop runs it backwards."""
     return [
@@ -195,6 +206,7 @@ def all_components() -> list[Component]:
         postgres("warehouse"),
         kafka(),
         connect(),
+        watchdog(),
         app("store"),
         app("warehouse"),
         sink("store", "warehouse"),

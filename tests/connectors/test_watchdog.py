@@ -1,0 +1,49 @@
+"""The watchdog's decisions: which connectors to restart, and how often."""
+
+from connectors import watchdog
+from connectors.watchdog import Watchdog, failed
+
+
+def status(connector="RUNNING", *tasks):
+    """A Connect status document."""
+    return {"connector": {"state": connector}, "tasks": [{"state": t} for t in tasks]}
+
+
+def test_failed_connector_or_task_is_detected():
+    assert failed(status("RUNNING", "FAILED"))
+    assert failed(status("FAILED"))
+    assert not failed(status("RUNNING", "RUNNING"))
+    assert not failed(status("PAUSED", "PAUSED"))
+
+
+class FakeConnect:
+    """Answers like Connect's REST API and records restart requests."""
+
+    def __init__(self, statuses):
+        self.statuses, self.restarts = statuses, []
+
+    def get(self, url, timeout):
+        return type("R", (), {"json": lambda _: self.statuses})()
+
+    def post(self, url, params, timeout):
+        self.restarts.append((url, params))
+
+
+def test_only_failed_connectors_are_restarted_with_growing_backoff(monkeypatch):
+    fake = FakeConnect(
+        {
+            "a": {"status": status("RUNNING", "FAILED")},
+            "b": {"status": status("RUNNING", "RUNNING")},
+        }
+    )
+    monkeypatch.setattr(watchdog, "requests", fake)
+    dog = Watchdog("http://connect", interval=1.0)
+    dog.check_once()
+    dog.check_once()  # still failed, but inside its backoff window
+    assert fake.restarts == [
+        ("http://connect/connectors/a/restart", {"includeTasks": "true", "onlyFailed": "true"})
+    ]
+    assert dog.backoff["a"] == 2.0
+    fake.statuses["a"] = {"status": status("RUNNING", "RUNNING")}
+    dog.check_once()
+    assert "a" not in dog.backoff
