@@ -20,6 +20,7 @@ HOST_PORTS = {
     "warehouse-app": topology.APP_PORTS["warehouse"],
     "sink-store-to-warehouse": topology.SINK_METRICS_PORTS["warehouse"],
     "sink-warehouse-to-store": topology.SINK_METRICS_PORTS["store"],
+    "connect-watchdog": topology.WATCHDOG_METRICS_PORT,
 }
 INTERNAL_BOOTSTRAP = "kafka:29092"
 
