@@ -6,22 +6,33 @@ from pathlib import Path
 from flask import Flask
 from flask_smorest import Api
 
-from ordersync import errors, health
-from ordersync.extensions import db, migrate
+from ordersync import admin, auth, errors, health
+from ordersync.extensions import db, jwt, limiter, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
+BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 
 
 def register_extensions(app, package_dir: Path) -> None:
-    """Bind the database and the side's migration folder to the app."""
+    """Bind the database, migrations, tokens and the login throttle to the app."""
     db.init_app(app)
     migrate.init_app(app, db, directory=str(package_dir / "migrations"))
+    jwt.init_app(app)
+    limiter.init_app(app)
 
 
 def register_blueprints(app, orders_blueprint) -> Api:
-    """Mount the health probes and the documented order API."""
+    """Mount the health probes, the documented and protected order API, and the admin."""
     app.register_blueprint(health.blp)
-    api = Api(app, spec_kwargs={"info": {"description": f"Orders of the {app.config['SIDE']}."}})
+    api = Api(
+        app,
+        spec_kwargs={
+            "info": {"description": f"Orders of the {app.config['SIDE']}."},
+            "security": [{"bearerAuth": []}],
+        },
+    )
+    api.spec.components.security_scheme("bearerAuth", BEARER_SCHEME)
+    api.register_blueprint(auth.blp)
     api.register_blueprint(orders_blueprint)
     return api
 
@@ -39,8 +50,8 @@ def register_logging(app) -> None:
         )
 
 
-def build_app(side: str, orders_blp, register_commands, test_config: dict | None = None):
-    """Assemble one side's app: settings, extensions, blueprints, error handlers, commands."""
+def build_app(side: str, parts, test_config: dict | None = None):
+    """Assemble one side's app from its parts (blueprint, model, schema, commands)."""
     from ordersync.settings import ServiceSettings
 
     app = Flask(side)
@@ -48,7 +59,8 @@ def build_app(side: str, orders_blp, register_commands, test_config: dict | None
     app.config.from_mapping(test_config or {})
     register_logging(app)
     register_extensions(app, ROOT / side)
-    register_blueprints(app, orders_blp)
+    register_blueprints(app, parts.resources.blp)
+    admin.register_admin(app, parts.model, parts.schema)
     register_errorhandlers(app)
-    register_commands(app)
+    parts.cli.register_commands(app)
     return app

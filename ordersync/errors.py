@@ -4,8 +4,12 @@ import logging
 
 from flask import jsonify
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.http import HTTP_STATUS_CODES
 
 log = logging.getLogger(__name__)
+
+# headers an error must keep when it is rewritten as JSON
+KEPT_HEADERS = ("WWW-Authenticate", "Retry-After", "Allow")
 
 
 def error_body(error: HTTPException) -> dict:
@@ -18,13 +22,26 @@ def error_body(error: HTTPException) -> dict:
     return body
 
 
+def json_error(code: int, message: str, headers: dict | None = None):
+    """Build an error response in the shared shape, outside an exception handler."""
+    response = jsonify(
+        {"code": code, "status": HTTP_STATUS_CODES.get(code, ""), "message": message}
+    )
+    response.status_code = code
+    response.headers.update(headers or {})
+    return response
+
+
 def handle_http_exception(error: HTTPException):
-    """Answer any HTTP error as JSON, keeping headers such as WWW-Authenticate."""
+    """Answer any HTTP error as JSON, keeping headers such as WWW-Authenticate and Retry-After."""
     response = jsonify(error_body(error))
     response.status_code = error.code
-    for key, value in error.get_headers() if error.response is None else []:
-        if key.lower() != "content-type":
-            response.headers[key] = value
+    source = error.response.headers if error.response is not None else dict(error.get_headers())
+    for key in KEPT_HEADERS:
+        if key in source:
+            response.headers[key] = source[key]
+    data = getattr(error, "data", None) or {}
+    response.headers.update(data.get("headers") or {})
     return response
 
 

@@ -56,3 +56,22 @@ def drop_order_table(side: str) -> None:
     """Drop one side's order table and its trigger function."""
     op.execute(triggers.drop_sql(side))
     op.drop_table(TABLES[side])
+
+
+def create_user_table() -> None:
+    """Create the table of this service's logins (never captured: not an order table)."""
+    op.create_table(
+        "user_account",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("username", sa.String(64), nullable=False, unique=True),
+        sa.Column("password_hash", sa.String(255), nullable=False),
+        sa.Column("role", sa.String(16), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            nullable=False,
+            server_default=sa.text("now()"),
+        ),
+        sa.CheckConstraint("role IN ('viewer', 'editor', 'admin')", name="role_check"),
+    )

@@ -9,6 +9,7 @@ from psycopg2 import errorcodes
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from ordersync.auth import require_role
 from ordersync.extensions import db
 from ordersync.schemas import OrderQueryArgsSchema
 
@@ -56,6 +57,7 @@ def apply(order, data: dict) -> None:
 def orders_blueprint(name: str, url_prefix: str, model, schema) -> Blueprint:
     """Build the list/create and read/replace/patch/delete endpoints of one side's orders."""
     blp = Blueprint(name, name, url_prefix=url_prefix, description=f"{model.__name__} resources")
+    blp.before_request(require_role)
     # a named subclass, so the OpenAPI document gets a distinct schema for partial bodies
     patch_schema = type(f"{schema.__name__}Patch", (schema,), {})(partial=True)
 

@@ -1,14 +1,25 @@
 """Settings both services read from the environment; production refuses unsafe defaults."""
 
 import os
+from datetime import timedelta
 
 from stack import topology
+
+DEV_SECRET = "dev-only-insecure-secret-change-me"
 
 
 def sqlalchemy_url(url: str) -> str:
     """Pin the psycopg2 driver (SQLAlchemy 2.1 otherwise picks psycopg 3 for postgresql://)."""
     scheme, rest = url.split("://", 1)
     return f"postgresql+psycopg2://{rest}" if scheme in ("postgres", "postgresql") else url
+
+
+def secret(environ, name: str, production: bool) -> str:
+    """Read a secret; production refuses a missing, default or short one."""
+    value = environ.get(name, "")
+    if production and (not value or value == DEV_SECRET or len(value) < 32):
+        raise RuntimeError(f"{name} must be set to a random string of 32+ characters in production")
+    return value or DEV_SECRET
 
 
 class ServiceSettings:
@@ -24,6 +35,20 @@ class ServiceSettings:
         self.SQLALCHEMY_DATABASE_URI = sqlalchemy_url(database or topology.database_url(side))
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 5}
         self.MAX_CONTENT_LENGTH = 1024 * 1024
+        self.SECRET_KEY = secret(environ, "SECRET_KEY", production)
+        self.JWT_SECRET_KEY = secret(environ, "JWT_SECRET_KEY", production)
+        self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(
+            seconds=int(environ.get("JWT_ACCESS_TOKEN_EXPIRES", 3600))
+        )
+        self.JWT_TOKEN_LOCATION = ["headers"]
+        self.LOGIN_FAILURE_LIMIT = environ.get("LOGIN_FAILURE_LIMIT", "5 per minute")
+        # per process with memory://; point it at redis:// to share counts between workers
+        self.RATELIMIT_STORAGE_URI = environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = production
+        self.PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
         self.API_TITLE = f"{side.capitalize()} orders API"
         self.API_VERSION = "v1"
         self.OPENAPI_VERSION = "3.0.3"

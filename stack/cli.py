@@ -10,6 +10,7 @@ import time
 from stack import configs, provision, supervisor
 from stack import topology as t
 from stack.components import Component, all_components
+from stack.secrets import ADMIN_PASSWORD_FILE, admin_password
 
 STARTUP_TIMEOUT = float(os.environ.get("STACK_STARTUP_TIMEOUT", 180))
 DEAD_STATES = {"FATAL", "EXITED", "BACKOFF"}
@@ -92,11 +93,17 @@ def prepare(components: list[Component]) -> bool:
 
 
 def setup_databases() -> bool:
-    """Create both databases and bring their schemas to head."""
+    """Create both databases, bring their schemas to head, and make sure `admin` exists."""
     changed = False
+    password, new = admin_password()
     for side in t.DATABASES:
         changed |= provision.create_database(side)
         provision.migrate(side)
+        if provision.create_admin(side, password):
+            say(f"created user admin on {side}")
+            changed = True
+    if new:
+        say(f"admin password (also in {ADMIN_PASSWORD_FILE}): {password}")
     return changed
 
 

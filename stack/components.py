@@ -11,6 +11,7 @@ import psycopg2
 import requests
 
 from stack import topology as t
+from stack.secrets import app_secrets
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def app(side: str) -> Component:
         ],
         ready=lambda: http_ok(f"{t.app_url(side)}/readyz"),
         url=t.app_url(side),
-        env={"DATABASE_URL": t.database_url(side)},
+        env={"DATABASE_URL": t.database_url(side)} | app_secrets(),
     )
 
 

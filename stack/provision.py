@@ -163,6 +163,30 @@ def migrate(side: str) -> None:
         raise RuntimeError(f"migrations of {side} failed:\n{result.stderr[-3000:]}")
 
 
+def create_admin(side: str, password: str) -> bool:
+    """Create the side's `admin` user once; return whether it was created."""
+    result = subprocess.run(
+        [
+            str(t.VENV_BIN / "flask"),
+            "--app",
+            side,
+            "users",
+            "create",
+            "admin",
+            "--role",
+            "admin",
+            "--exist-ok",
+        ],
+        input=password + "\n",
+        env=os.environ | {"DATABASE_URL": t.database_url(side)},
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode:
+        raise RuntimeError(f"creating the admin user of {side} failed:\n{result.stderr[-2000:]}")
+    return "created" in result.stdout
+
+
 def connector_configs() -> list[dict]:
     """Read every connectors/*.json as {"name": ..., "config": {...}}."""
     return [json.loads(path.read_text()) for path in sorted(CONNECTOR_DIR.glob("*.json"))]

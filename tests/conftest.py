@@ -3,10 +3,12 @@
 import psycopg2
 import pytest
 import requests
+from flask_jwt_extended import create_access_token
 from flask_migrate import upgrade
 
-from ordersync.extensions import db
+from ordersync.extensions import db, limiter
 from ordersync.mapping import SIDES, TABLES
+from ordersync.users import ROLES, User
 from stack import topology
 from tests.helpers import connect
 
@@ -53,7 +55,20 @@ def make_app(side: str):
     )
     with app.app_context():
         upgrade()
+        db.session.execute(db.text("TRUNCATE user_account"))
+        for role in ROLES:
+            add_user(role, role)
+        db.session.remove()
     return app, url
+
+
+def add_user(username: str, role: str, active: bool = True) -> User:
+    """Add a user with the test password (inside an app context)."""
+    user = User(username=username, role=role, active=active)
+    user.set_password(PASSWORD)
+    db.session.add(user)
+    db.session.commit()
+    return user
 
 
 @pytest.fixture(scope="session")
@@ -68,21 +83,44 @@ def side(request):
     return request.param
 
 
+PASSWORD = "correct horse battery staple"
+
+
 @pytest.fixture
 def app(apps, side):
-    """The side's app with an empty order table."""
+    """The side's app with an empty order table and a fresh login throttle."""
     flask_app, url = apps[side]
     with psycopg2.connect(url) as conn, conn.cursor() as cur:
         cur.execute(f"TRUNCATE {TABLES[side]}")
     conn.close()
     with flask_app.app_context():
+        limiter.reset()
         yield flask_app
         db.session.remove()
 
 
 @pytest.fixture
-def client(app):
-    """A test client of the side's app."""
+def tokens(app):
+    """A bearer token per role name."""
+    return {role: create_access_token(identity=role) for role in ROLES}
+
+
+def bearer(token: str) -> dict:
+    """The Authorization header for a token."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def client(app, tokens):
+    """A test client of the side's app, signed in as an editor."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens['editor']}"
+    return client
+
+
+@pytest.fixture
+def anonymous(app):
+    """A test client without credentials."""
     return app.test_client()
 
 

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 import psycopg2
 import psycopg2.extras
+import requests
 from confluent_kafka import Consumer, TopicPartition
 
 from ordersync.mapping import TABLES, topic
@@ -168,3 +169,31 @@ def reconcile(*args: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=120,
     )
+
+
+class Tokens:
+    """Bearer tokens of the stack's `admin` user per side, fetched on demand and refreshed."""
+
+    _cache: dict[str, str] = {}
+
+    @classmethod
+    def headers(cls, side: str, refresh: bool = False) -> dict:
+        """Return the Authorization header for one side."""
+        if refresh or side not in cls._cache:
+            from stack.secrets import admin_password
+
+            response = requests.post(
+                f"{topology.app_url(side)}/api/v1/auth/token",
+                json={"username": "admin", "password": admin_password()[0]},
+                timeout=10,
+            )
+            response.raise_for_status()
+            cls._cache[side] = response.json()["access_token"]
+        return {"Authorization": f"Bearer {cls._cache[side]}"}
+
+
+def authed_session(side: str) -> requests.Session:
+    """A requests session that sends the admin's token of one side."""
+    session = requests.Session()
+    session.headers.update(Tokens.headers(side))
+    return session

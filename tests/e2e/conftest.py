@@ -1,10 +1,10 @@
 """Fixtures for tests that drive the running stack through its public interfaces."""
 
 import pytest
-import requests
 
 from ordersync.mapping import SIDES
 from stack import topology
+from tests.helpers import authed_session
 from tests.payloads import PATHS
 
 
@@ -14,7 +14,7 @@ class Api:
     def __init__(self, side: str):
         self.side = side
         self.url = topology.app_url(side) + PATHS[side]
-        self.http = requests.Session()
+        self.http = authed_session(side)
 
     def create(self, body: dict) -> dict:
         """POST an order and return it."""

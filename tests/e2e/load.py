@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import requests
 
 from stack import topology
+from tests.helpers import authed_session
 from tests.payloads import PATHS, order_body
 
 
@@ -45,7 +46,7 @@ class WriteLoad:
 
     def run(self, side: str) -> None:
         """Alternate creates and notes updates; a refused or failed write is simply not acked."""
-        http, url = requests.Session(), topology.app_url(side) + PATHS[side]
+        http, url = authed_session(side), topology.app_url(side) + PATHS[side]
         mine, counter, rnd = [], 0, random.Random(side)
         while not self.stopping.is_set() and time.monotonic() < self.deadline:
             counter += 1

@@ -6,12 +6,11 @@ import time
 import uuid
 
 import psycopg2
-import requests
 
 from ordersync.mapping import STATUSES, TABLES, columns
 from stack import topology
 from tests.e2e.test_sync import settled
-from tests.helpers import reconcile, wait_for
+from tests.helpers import authed_session, reconcile, wait_for
 from tests.payloads import PATHS, order_body
 
 CLIENTS = 6
@@ -59,13 +58,13 @@ def sql_step(rnd: random.Random, side: str, conn, ids: list) -> None:
 def client(seed: int, ids: list, deadline: float, errors: list) -> None:
     """Run random steps on a random side until the deadline."""
     rnd = random.Random(seed)
-    http = requests.Session()
+    http = {side: authed_session(side) for side in ("store", "warehouse")}
     conns = {}
     try:
         while time.monotonic() < deadline:
             side = rnd.choice(["store", "warehouse"])
             if rnd.random() < 0.7:
-                api_step(rnd, side, http, ids)
+                api_step(rnd, side, http[side], ids)
             else:
                 if side not in conns:
                     conns[side] = psycopg2.connect(topology.database_url(side))

@@ -1,0 +1,153 @@
+"""The admin dashboard at /admin/: a session login for admin users and an order list/editor."""
+
+from flask import current_app, flash, redirect, request, session, url_for
+from flask_admin import Admin, AdminIndexView, expose
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.form import SecureForm
+from flask_wtf import FlaskForm
+from marshmallow import ValidationError as SchemaError
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired
+from wtforms.validators import ValidationError as FormError
+
+from ordersync.extensions import db, limiter
+from ordersync.mapping import LOCAL_FIELDS, STATUSES, columns
+from ordersync.users import authenticate, find_user
+
+SESSION_KEY = "admin_user"
+
+
+class LoginForm(FlaskForm):
+    """Username and password, with a CSRF token."""
+
+    username = StringField("Username", validators=[DataRequired()])
+    password = PasswordField("Password", validators=[DataRequired()])
+
+
+def signed_in_admin():
+    """Return the admin user of this session, if still an active admin."""
+    user = find_user(session.get(SESSION_KEY, ""))
+    return user if user is not None and user.can("admin") else None
+
+
+def failed_sign_in(response) -> bool:
+    """Count refused sign-ins against the throttle."""
+    return response.status_code in (401, 403)
+
+
+class AdminHome(AdminIndexView):
+    """The dashboard's home, login and logout."""
+
+    def is_visible(self):
+        """Keep the home link out of the menu."""
+        return False
+
+    @expose("/")
+    def index(self):
+        """Go to the order list, or to the login page."""
+        if signed_in_admin() is None:
+            return redirect(url_for(".login"))
+        return redirect(url_for("orders.index_view"))
+
+    @expose("/login", methods=("GET", "POST"))
+    @limiter.limit(lambda: current_app.config["LOGIN_FAILURE_LIMIT"], deduct_when=failed_sign_in)
+    def login(self):
+        """Sign an admin in; refuse anyone else."""
+        form = LoginForm()
+        if not form.validate_on_submit():
+            status = 400 if request.method == "POST" else 200
+            return self.render("admin/login.html", form=form), status
+        user = authenticate(form.username.data, form.password.data)
+        if user is None or not user.can("admin"):
+            message = (
+                "Only admin users may sign in here." if user else "Invalid username or password."
+            )
+            flash(message, "error")
+            return self.render("admin/login.html", form=form), 403 if user else 401
+        session.clear()
+        session[SESSION_KEY] = user.username
+        session.permanent = True
+        return redirect(url_for(".index"))
+
+    @expose("/logout", methods=("POST",))
+    def logout(self):
+        """Forget the session."""
+        session.clear()
+        return redirect(url_for(".login"))
+
+
+class OrderAdmin(ModelView):
+    """Live orders of this side: search, filter by status, create, edit, delete."""
+
+    form_base_class = SecureForm
+    can_view_details = True
+    page_size = 50
+    column_default_sort = ("created_at", True)
+    column_filters = ["status"]
+    form_choices = {"status": [(s, s) for s in STATUSES]}
+    edit_template = "admin/order_edit.html"
+    details_template = "admin/order_details.html"
+
+    def __init__(self, model, schema, side: str):
+        cols = columns(side)
+        self.schema = schema
+        self.column_list = [
+            "order_number",
+            cols["customer_name"],
+            "status",
+            "tracking_number",
+            "sync_origin",
+            "version",
+            "updated_at",
+        ]
+        self.column_searchable_list = ["order_number", cols["customer_name"], "shipping_address"]
+        self.form_columns = [c for c in cols.values() if c != "deleted"] + list(LOCAL_FIELDS[side])
+        self.column_labels = {"sync_origin": "Author side"}
+        super().__init__(model, db, name="Orders", endpoint="orders")
+
+    def is_accessible(self):
+        """Only a signed-in admin."""
+        return signed_in_admin() is not None
+
+    def inaccessible_callback(self, name, **kwargs):
+        """Send strangers to the login page."""
+        return redirect(url_for("admin.login", next=request.url))
+
+    def get_query(self):
+        """Hide tombstones, as the API does."""
+        return super().get_query().filter(self.model.deleted.is_(False))
+
+    def get_count_query(self):
+        """Count live orders only."""
+        return super().get_count_query().filter(self.model.deleted.is_(False))
+
+    def on_model_change(self, form, model, is_created):
+        """Hold admin edits to the API's validation rules."""
+        payload = {name: getattr(model, name) for name in self.form_columns}
+        if payload.get("total_amount") is not None:
+            payload["total_amount"] = str(payload["total_amount"])
+        try:
+            self.schema().load(payload)
+        except SchemaError as error:
+            raise FormError("; ".join(f"{k}: {v}" for k, v in error.messages.items())) from error
+
+    def delete_model(self, model):
+        """Delete as the API does: a tombstone that syncs."""
+        model.deleted = True
+        db.session.commit()
+        self.after_model_delete(model)
+        return True
+
+
+def register_admin(app, model, schema) -> Admin:
+    """Mount the dashboard on the app."""
+    from flask import Blueprint
+
+    app.register_blueprint(Blueprint("ordersync_templates", __name__, template_folder="templates"))
+    admin = Admin(
+        app,
+        name=f"{app.config['SIDE'].capitalize()} admin",
+        index_view=AdminHome(url="/admin", endpoint="admin"),
+    )
+    admin.add_view(OrderAdmin(model, schema, app.config["SIDE"]))
+    return admin

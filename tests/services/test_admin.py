@@ -1,0 +1,118 @@
+"""The admin dashboard through the test client: login, refusal, CSRF, list and edit."""
+
+import re
+
+import pytest
+
+from ordersync.mapping import columns
+from tests.conftest import PASSWORD
+from tests.payloads import PATHS, order_body
+
+
+def csrf_token(html: str) -> str:
+    """Pull the CSRF token out of a rendered form."""
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+
+def sign_in(client, username: str, password: str = PASSWORD):
+    """Post the login form with its CSRF token."""
+    page = client.get("/admin/login")
+    data = {"username": username, "password": password, "csrf_token": csrf_token(page.text)}
+    return client.post("/admin/login", data=data)
+
+
+@pytest.fixture
+def admin_client(app):
+    """A browser-like client signed in as admin."""
+    client = app.test_client()
+    assert sign_in(client, "admin").status_code == 302
+    return client
+
+
+def test_anonymous_visitors_are_sent_to_login(anonymous):
+    response = anonymous.get("/admin/orders/")
+    assert response.status_code == 302
+    assert "/admin/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("user", ["viewer", "editor"])
+def test_non_admins_are_refused(app, user):
+    client = app.test_client()
+    response = sign_in(client, user)
+    assert response.status_code == 403
+    assert "Only admin users" in response.text
+    assert client.get("/admin/orders/").status_code == 302
+
+
+def test_wrong_password_is_refused(app):
+    assert sign_in(app.test_client(), "admin", "wrong").status_code == 401
+
+
+def test_login_without_csrf_token_is_rejected(app):
+    client = app.test_client()
+    response = client.post("/admin/login", data={"username": "admin", "password": PASSWORD})
+    assert response.status_code == 400
+    assert client.get("/admin/orders/").status_code == 302
+
+
+def test_session_cookie_is_http_only(app):
+    response = sign_in(app.test_client(), "admin")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_list_shows_live_orders_with_search_and_status_filter(admin_client, client, side):
+    kept = client.post(PATHS[side], json=order_body(side, status="shipped")).json
+    gone = client.post(PATHS[side], json=order_body(side)).json
+    client.delete(f"{PATHS[side]}/{gone['id']}")
+    page = admin_client.get("/admin/orders/")
+    assert page.status_code == 200
+    assert kept["order_number"] in page.text and gone["order_number"] not in page.text
+    found = admin_client.get("/admin/orders/", query_string={"search": kept["order_number"]})
+    assert kept["order_number"] in found.text
+
+
+def test_edit_page_shows_sync_state_and_saves_through_the_trigger(admin_client, client, side):
+    order = client.post(PATHS[side], json=order_body(side)).json
+    page = admin_client.get("/admin/orders/edit/", query_string={"id": order["id"]})
+    assert 'id="sync-strip"' in page.text and f">{side}<" in page.text
+    form = {name: order[name] for name in ("order_number", "shipping_address")}
+    form |= {
+        columns(side)["customer_name"]: order[columns(side)["customer_name"]],
+        "items": '[{"sku": "ENGINE-1", "quantity": 3}]',
+        "status": "processing",
+        "csrf_token": csrf_token(page.text),
+    }
+    saved = admin_client.post(f"/admin/orders/edit/?id={order['id']}", data=form)
+    assert saved.status_code == 302
+    after = client.get(f"{PATHS[side]}/{order['id']}").json
+    assert after["status"] == "processing" and after["items"][0]["quantity"] == 3
+    assert after["sync"]["field_versions"]["status"] == 2
+
+
+def test_invalid_admin_edit_is_refused_with_the_field_named(admin_client, client, side):
+    order = client.post(PATHS[side], json=order_body(side)).json
+    page = admin_client.get("/admin/orders/edit/", query_string={"id": order["id"]})
+    form = {
+        "order_number": order["order_number"],
+        "shipping_address": "x",
+        columns(side)["customer_name"]: "Ann",
+        "status": "pending",
+        "items": '[{"sku": "A", "quantity": -7}]',
+        "csrf_token": csrf_token(page.text),
+    }
+    response = admin_client.post(
+        f"/admin/orders/edit/?id={order['id']}", data=form, follow_redirects=True
+    )
+    assert "items" in response.text
+    assert client.get(f"{PATHS[side]}/{order['id']}").json["items"][0]["quantity"] == 2
+
+
+def test_admin_delete_makes_a_tombstone(admin_client, client, side):
+    order = client.post(PATHS[side], json=order_body(side)).json
+    page = admin_client.get("/admin/orders/")
+    response = admin_client.post(
+        "/admin/orders/delete/", data={"id": order["id"], "csrf_token": csrf_token(page.text)}
+    )
+    assert response.status_code == 302
+    assert client.get(f"{PATHS[side]}/{order['id']}").status_code == 404
