@@ -140,3 +140,12 @@ def test_connect_defines_every_variable_the_connector_configs_read():
     assert wanted <= set(env("connect"))
     for side in topology.DATABASES:
         assert env("connect")[f"{side.upper()}_DB_HOST"] in SERVICES
+
+
+@pytest.mark.parametrize("service", ["store-app", "warehouse-app", "store-migrate"])
+def test_apps_demand_real_secrets(service):
+    """Compose refuses to start the apps without the secrets production requires."""
+    env = SERVICES[service]["environment"]
+    assert env["APP_ENV"] == "production"
+    for name in ("SECRET_KEY", "JWT_SECRET_KEY", "SYNC_ADMIN_PASSWORD"):
+        assert env[name].startswith(f"${{{name}:?"), env[name]
