@@ -1,6 +1,5 @@
 """The registration steps of both app factories, so each reads like a table of contents."""
 
-import logging
 from pathlib import Path
 
 from flask import Flask
@@ -8,6 +7,7 @@ from flask_smorest import Api
 
 from ordersync import admin, auth, errors, health
 from ordersync.extensions import db, jwt, limiter, migrate
+from ordersync.observability import json_logging, register_observability
 
 ROOT = Path(__file__).resolve().parent.parent
 BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
@@ -43,11 +43,9 @@ def register_errorhandlers(app) -> None:
 
 
 def register_logging(app) -> None:
-    """Log to stderr at INFO, where gunicorn and supervisord pick it up."""
-    if not app.debug:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-        )
+    """Log JSON lines to stderr, where gunicorn and supervisord pick them up."""
+    if not app.testing:
+        json_logging(app.config["LOG_LEVEL"])
 
 
 def build_app(side: str, parts, test_config: dict | None = None):
@@ -59,6 +57,7 @@ def build_app(side: str, parts, test_config: dict | None = None):
     app.config.from_mapping(test_config or {})
     register_logging(app)
     register_extensions(app, ROOT / side)
+    register_observability(app)
     register_blueprints(app, parts.resources.blp)
     admin.register_admin(app, parts.model, parts.schema)
     register_errorhandlers(app)

@@ -75,3 +75,15 @@ def create_user_table() -> None:
         ),
         sa.CheckConstraint("role IN ('viewer', 'editor', 'admin')", name="role_check"),
     )
+
+
+HEARTBEAT_TABLE = "debezium_heartbeat"
+
+
+def create_heartbeat_table() -> None:
+    """A one-row table Debezium's heartbeat writes to, so the slot advances on a quiet database."""
+    op.create_table(
+        HEARTBEAT_TABLE,
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("beat_at", sa.DateTime(timezone=True), nullable=False),
+    )

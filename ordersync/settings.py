@@ -58,3 +58,4 @@ class ServiceSettings:
         self.OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
         self.PAGINATION_MAX_PAGE_SIZE = 100
         self.JSON_SORT_KEYS = False
+        self.LOG_LEVEL = environ.get("LOG_LEVEL", "INFO")

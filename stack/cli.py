@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from stack import configs, provision, supervisor
+from stack import configs, provision, report, supervisor
 from stack import topology as t
 from stack.components import Component, all_components
 from stack.secrets import ADMIN_PASSWORD_FILE, admin_password
@@ -183,16 +183,26 @@ def print_table(components: list[Component]) -> bool:
 
 
 def status() -> int:
-    """Print each component's state; non-zero when anything is not running."""
+    """Print processes, connectors, slots, lag, dead letters, freshness and drift on one screen.
+
+    Exits non-zero when anything is unhealthy.
+    """
     healthy = print_table(all_components())
-    if supervisor.running():
-        for spec in provision.connector_configs():
-            try:
-                state, tasks = provision.connector_state(spec["name"])
-            except Exception as exc:  # connect down: report, don't crash the status screen
-                state, tasks = f"unknown ({type(exc).__name__})", []
-            healthy &= state == "RUNNING" and all(task == "RUNNING" for task in tasks)
-            print(f"connector {spec['name']:<18}{state:<10}tasks: {', '.join(tasks) or '-'}")
+    if not supervisor.running():
+        return 1
+    for spec in provision.connector_configs():
+        try:
+            state, tasks = provision.connector_state(spec["name"])
+        except Exception as exc:  # connect down: report, don't crash the status screen
+            state, tasks = f"unknown ({type(exc).__name__})", []
+        ok = state == "RUNNING" and bool(tasks) and all(task == "RUNNING" for task in tasks)
+        healthy &= ok
+        mark = "ok " if ok else "BAD"
+        print(f"{mark} connector {spec['name']:<34}{state:<10}tasks: {', '.join(tasks) or '-'}")
+    for check in report.all_checks():
+        healthy &= check.healthy
+        print(f"{'ok ' if check.healthy else 'BAD'} {check.name:<44}{check.value}")
+    print("healthy" if healthy else "UNHEALTHY")
     return 0 if healthy else 1
 
 

@@ -150,18 +150,20 @@ def connect() -> Component:
 def app(side: str) -> Component:
     """One side's Flask app under gunicorn."""
     port = t.APP_PORTS[side]
+    metrics_dir = t.RUN / f"{side}-app-metrics"
     return Component(
         name=f"{side}-app",
         command=[
             str(t.VENV_BIN / "gunicorn"),
             "--workers=2",
+            "--config=python:ordersync.gunicorn_conf",
             f"--bind={t.HOST}:{port}",
-            "--access-logfile=-",
             f"{side}:create_app()",
         ],
         ready=lambda: http_ok(f"{t.app_url(side)}/readyz"),
         url=t.app_url(side),
-        env={"DATABASE_URL": t.database_url(side)} | app_secrets(),
+        env={"DATABASE_URL": t.database_url(side), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+        | app_secrets(),
     )
 
 

@@ -73,6 +73,7 @@ class Sink:
     def __init__(self, config: SinkConfig):
         self.config = config
         self.running = True
+        self.lag_observed = 0.0
         self.target = Target(config.dsn, config.source, config.target, origin_name(config.group_id))
         self.consumer = Consumer(
             {
@@ -106,9 +107,21 @@ class Sink:
                 messages = [m for m in messages if not self.transport_error(m)]
                 if messages:
                     self.handle(messages)
+                self.observe_lag()
         finally:
             self.consumer.close()
             self.target.close()
+
+    def observe_lag(self) -> None:
+        """Publish how far behind the topic end each partition is (at most once a second)."""
+        now = time.monotonic()
+        if now - self.lag_observed < 1.0:
+            return
+        self.lag_observed = now
+        for partition in self.consumer.position(self.consumer.assignment()):
+            _, high = self.consumer.get_watermark_offsets(partition, cached=True)
+            if partition.offset >= 0 and high >= 0:
+                metrics.CONSUMER_LAG.labels(str(partition.partition)).set(high - partition.offset)
 
     def transport_error(self, message) -> bool:
         """Log a consumer error event; it carries no change to apply."""
@@ -205,11 +218,16 @@ class Sink:
                 metrics.CONFLICTS.labels(name).inc()
             if outcome.write and event.source_ts_ms:
                 metrics.LAG_SECONDS.observe(max(0.0, now - event.source_ts_ms / 1000))
-            log.debug(
+            log.info(
                 "order %s: %s",
                 event.state.id,
                 outcome.reason,
-                extra={"order_id": event.state.id, "outcome": outcome.reason},
+                extra={
+                    "order_id": event.state.id,
+                    "op": event.op,
+                    "outcome": outcome.reason,
+                    "conflicts": list(outcome.conflicts) or None,
+                },
             )
 
     def dead_letter(self, messages: list, reason: str, error: Exception) -> None:

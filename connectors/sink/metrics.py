@@ -31,6 +31,9 @@ LAG_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 LAST_APPLIED = Gauge("sink_last_applied_timestamp_seconds", "When the last batch was committed")
+CONSUMER_LAG = Gauge(
+    "sink_consumer_lag", "Messages behind the end of the source topic", ["partition"]
+)
 LAST_POLL = Gauge("sink_last_poll_timestamp_seconds", "When the consumer last polled Kafka")
 
 HEALTHY_POLL_AGE = 30.0

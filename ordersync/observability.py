@@ -1,0 +1,88 @@
+"""Request metrics and JSON request logs of a service, one line per request."""
+
+import logging
+import os
+import time
+
+from flask import Blueprint, Response, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from pythonjsonlogger.json import JsonFormatter
+
+REQUESTS = Counter(
+    "http_requests_total",
+    "HTTP requests by route, method and status",
+    ["route", "method", "status"],
+)
+LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "Time to answer a request",
+    ["route", "method"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+
+blp = Blueprint("metrics", __name__)
+log = logging.getLogger("request")
+
+
+@blp.get("/metrics")
+def metrics():
+    """Prometheus metrics of every worker of this service."""
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # gunicorn runs several workers: add up what each wrote to the shared directory
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        from prometheus_client import REGISTRY as registry
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def start_timer() -> None:
+    """Remember when the request began."""
+    g.started = time.perf_counter()
+
+
+def record(response):
+    """Count the request, observe its latency, and log it as one JSON line."""
+    route = request.url_rule.rule if request.url_rule else "unmatched"
+    elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+    REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+    LATENCY.labels(route, request.method).observe(elapsed)
+    if route != "/metrics":
+        order_id = (request.view_args or {}).get("order_id")
+        log.info(
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "route": route,
+                "status": response.status_code,
+                "ms": round(elapsed * 1000, 2),
+                "order_id": str(order_id) if order_id else None,
+                "remote": request.remote_addr,
+            },
+        )
+    return response
+
+
+def json_logging(level: str = "INFO") -> None:
+    """Send every log record to stderr as one JSON object per line."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def register_observability(app) -> None:
+    """Time and count every request, and expose /metrics."""
+    app.before_request(start_timer)
+    app.after_request(record)
+    app.register_blueprint(blp)

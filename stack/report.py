@@ -1,0 +1,148 @@
+"""What `make status` reports beyond processes: slots, lag, dead letters, freshness, drift."""
+
+import time
+from dataclasses import dataclass
+
+import psycopg2
+import requests
+from confluent_kafka import Consumer, TopicPartition
+
+from connectors.reconcile.compare import compare
+from connectors.reconcile.db import load_states
+from ordersync.mapping import SIDES, dead_letter_topic, other, topic
+from stack import topology as t
+
+
+@dataclass
+class Check:
+    """One line of the report: a name, a value and whether it is healthy."""
+
+    name: str
+    value: str
+    healthy: bool = True
+
+
+def slot_checks(max_retained_mb: float = 256) -> list[Check]:
+    """Retained WAL of each replication slot (a stuck slot fills the disk)."""
+    checks = []
+    for side in SIDES:
+        with psycopg2.connect(t.database_url(side), connect_timeout=3) as conn:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT slot_name, active, pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)"
+                    " FROM pg_replication_slots"
+                )
+                rows = cur.fetchall()
+        conn.close()
+        for slot, active, retained in rows:
+            mb = float(retained or 0) / 1e6
+            state = "active" if active else "INACTIVE"
+            checks.append(
+                Check(
+                    f"slot {side}/{slot}",
+                    f"{mb:.1f} MB retained, {state}",
+                    active and mb < max_retained_mb,
+                )
+            )
+    return checks
+
+
+def group_lag(source: str, consumer: Consumer) -> dict[int, int]:
+    """Messages the sink reading `source` has not committed yet, per partition."""
+    group = f"sink-{source}-to-{other(source)}"
+    metadata = consumer.list_topics(topic(source), timeout=5).topics[topic(source)]
+    partitions = [TopicPartition(topic(source), p) for p in metadata.partitions]
+    probe = Consumer({"bootstrap.servers": t.BOOTSTRAP_SERVERS, "group.id": group})
+    try:
+        committed = probe.committed(partitions, timeout=5)
+    finally:
+        probe.close()
+    lag = {}
+    for tp in committed:
+        low, high = consumer.get_watermark_offsets(tp, timeout=5)
+        lag[tp.partition] = high - (tp.offset if tp.offset >= 0 else low)
+    return lag
+
+
+def kafka_checks() -> tuple[list[Check], bool]:
+    """Consumer lag per partition and dead-letter counts; also whether both sinks caught up."""
+    consumer = Consumer({"bootstrap.servers": t.BOOTSTRAP_SERVERS, "group.id": "stack-status"})
+    checks, caught_up = [], True
+    try:
+        for source in SIDES:
+            for partition, lag in group_lag(source, consumer).items():
+                caught_up &= lag == 0
+                checks.append(
+                    Check(f"lag {topic(source)}[{partition}]", f"{lag} messages", lag < 10_000)
+                )
+            low, high = consumer.get_watermark_offsets(
+                TopicPartition(dead_letter_topic(source), 0), timeout=5
+            )
+            count = high - low
+            checks.append(
+                Check(
+                    f"dead letters {source}",
+                    f"{count}" + (" (see the .dlq topic)" if count else ""),
+                )
+            )
+    finally:
+        consumer.close()
+    return checks, caught_up
+
+
+def freshness_checks() -> list[Check]:
+    """Seconds since each sink last applied a batch and last polled Kafka."""
+    checks = []
+    for target, port in t.SINK_METRICS_PORTS.items():
+        text = requests.get(f"http://{t.HOST}:{port}/metrics", timeout=3).text
+        values = {
+            line.split()[0]: float(line.split()[1])
+            for line in text.splitlines()
+            if line.startswith(("sink_last_applied", "sink_last_poll"))
+        }
+        applied = values.get("sink_last_applied_timestamp_seconds", 0)
+        polled = values.get("sink_last_poll_timestamp_seconds", 0)
+        age = f"{time.time() - applied:.0f}s ago" if applied else "nothing yet"
+        checks.append(
+            Check(
+                f"sink into {target}",
+                f"last applied {age}, polled {time.time() - polled:.1f}s ago",
+                time.time() - polled < 30,
+            )
+        )
+    return checks
+
+
+def drift_check(caught_up: bool) -> Check:
+    """Orders whose synced fields differ between the databases (only alarming once caught up)."""
+    conns = {side: psycopg2.connect(t.database_url(side), connect_timeout=3) for side in SIDES}
+    try:
+        report = compare(*(load_states(conns[side], side) for side in SIDES))
+    finally:
+        for conn in conns.values():
+            conn.close()
+    drift = len(report.missing["store"]) + len(report.missing["warehouse"]) + len(report.differing)
+    note = "" if caught_up or not drift else " (sinks still catching up)"
+    return Check("drift (reconcile)", f"{drift} orders{note}", drift == 0 or not caught_up)
+
+
+def all_checks() -> list[Check]:
+    """Run every check; a failing probe becomes an unhealthy line, not a crash."""
+    checks = []
+    caught_up = False
+    for probe in (slot_checks, kafka_checks, freshness_checks):
+        try:
+            result = probe()
+        except Exception as error:  # the screen must still show what it could find out
+            checks.append(
+                Check(probe.__name__.replace("_checks", ""), f"unavailable: {error}", False)
+            )
+            continue
+        if probe is kafka_checks:
+            result, caught_up = result
+        checks.extend(result)
+    try:
+        checks.append(drift_check(caught_up))
+    except Exception as error:
+        checks.append(Check("drift (reconcile)", f"unavailable: {error}", False))
+    return checks
