@@ -149,3 +149,23 @@ def test_apps_demand_real_secrets(service):
     assert env["APP_ENV"] == "production"
     for name in ("SECRET_KEY", "JWT_SECRET_KEY", "SYNC_ADMIN_PASSWORD"):
         assert env[name].startswith(f"${{{name}:?"), env[name]
+
+
+def test_prometheus_scrapes_every_metrics_endpoint():
+    """Every app, sink and the watchdog is a scrape target, on the port compose publishes."""
+    config = yaml.safe_load((topology.ROOT / "monitoring" / "prometheus.yml").read_text())
+    targets = {
+        t for job in config["scrape_configs"] for c in job["static_configs"] for t in c["targets"]
+    }
+    wanted = {
+        "store-app",
+        "warehouse-app",
+        "sink-store-to-warehouse",
+        "sink-warehouse-to-store",
+        "connect-watchdog",
+    }
+    assert {f"{s}:{HOST_PORTS[s]}" for s in wanted} == targets
+    assert (
+        "./monitoring/prometheus.yml:/etc/prometheus/prometheus.yml:ro"
+        in (SERVICES["prometheus"]["volumes"])
+    )
