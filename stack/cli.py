@@ -76,7 +76,7 @@ def prepare(components: list[Component]) -> bool:
     if provision.resolve_maven():
         say("resolved Kafka, Connect and Debezium from Maven")
         changed = True
-    configs.write_all(components)
+    stale = configs.write_all(components)
     for side in t.DATABASES:
         if provision.init_postgres(side):
             say(f"initialised {side}-db data directory")
@@ -89,6 +89,12 @@ def prepare(components: list[Component]) -> bool:
         wait_until(supervisor.running, "supervisord")
         changed = True
     supervisor.reload_config()
+    # a running broker or worker only reads its properties at start
+    for name, conf in (("kafka", "kafka.properties"), ("connect", "connect.properties")):
+        if conf in stale and supervisor.states()[name]["statename"] == "RUNNING":
+            say(f"{conf} changed: restarting {name}")
+            supervisor.stop(name)
+            changed = True
     return changed
 
 

@@ -83,6 +83,8 @@ def connect_properties() -> str:
             "config.providers.env.class": ENV_PROVIDER,
             # a change event should leave the worker at once, not wait to fill a batch
             "producer.linger.ms": 1,
+            # but a backlog should leave in large batches
+            "producer.batch.size": 262144,
         }
     )
 
@@ -136,8 +138,8 @@ serverurl=unix://{t.RUN / "supervisor.sock"}
     return head + "\n" + "\n".join(program(c) for c in components)
 
 
-def write_all(components: list[Component]) -> None:
-    """Write every config file the stack needs; they are derived, so always rewritten."""
+def write_all(components: list[Component]) -> set[str]:
+    """Write every config file the stack needs; return the names whose content changed."""
     t.CONF.mkdir(parents=True, exist_ok=True)
     files = {
         "log4j2.properties": LOG4J2,
@@ -145,5 +147,10 @@ def write_all(components: list[Component]) -> None:
         "connect.properties": connect_properties(),
         "supervisord.conf": supervisord_conf(components),
     }
+    changed = set()
     for name, text in files.items():
-        (t.CONF / name).write_text(text)
+        path = t.CONF / name
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+            changed.add(name)
+    return changed

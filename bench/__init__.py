@@ -1,0 +1,1 @@
+"""Benchmarks of the pipeline beside native PostgreSQL logical replication (`make bench`)."""

@@ -1,0 +1,292 @@
+"""The benchmark scenarios: each returns a dict of figures."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import psutil
+import requests
+from confluent_kafka import Producer
+
+from bench import native
+from bench.db import connect, created_at, purge_quietly, scalar
+from bench.pacing import paced, percentiles, wait_until
+from ordersync.mapping import TABLES, columns, other
+from stack import topology
+from tests.helpers import Tokens
+from tests.payloads import PATHS, order_body
+
+
+def api_writer(side: str, prefix: str):
+    """A function creating order i through the side's API; returns its id."""
+    local = threading.local()
+
+    def write(i: int):
+        if not hasattr(local, "http"):
+            local.http = requests.Session()
+            local.http.headers.update(Tokens.headers(side))
+        body = order_body(side, order_number=f"{prefix}-{i}")
+        response = local.http.post(topology.app_url(side) + PATHS[side], json=body, timeout=10)
+        return response.json()["id"] if response.status_code == 201 else None
+
+    return write
+
+
+def pipeline_latency(source: str, rate: float, seconds: float) -> dict:
+    """API commit on `source` → row on the other side, at a fixed rate."""
+    target, prefix = other(source), f"BL{uuid.uuid4().hex[:6]}"
+    ids, api_times, failures = paced(api_writer(source, prefix), rate, seconds)
+    target_conn, source_conn = connect(target), connect(source)
+    wait_until(
+        lambda: (
+            scalar(
+                target_conn,
+                f"SELECT count(*) FROM {TABLES[target]} WHERE id = ANY(%s::uuid[])",
+                ids,
+            )
+            == len(ids)
+        ),
+        120,
+        "all rows arrived",
+    )
+    born, arrived = created_at(source_conn, source, ids), created_at(target_conn, target, ids)
+    lat = [(arrived[i] - born[i]).total_seconds() for i in born if i in arrived]
+    target_conn.close()
+    source_conn.close()
+    for side in (source, target):
+        purge_quietly(side, f"order_number LIKE '{prefix}-%'")
+    return {
+        "latency": percentiles(lat),
+        "api": percentiles(api_times),
+        "writes": len(ids),
+        "failures": failures,
+        "rate": rate,
+        "seconds": seconds,
+        "samples": lat,
+    }
+
+
+def native_latency(rate: float, seconds: float) -> dict:
+    """Insert → arrival through a native publication/subscription, at the same rate."""
+    native.setup()
+    local = threading.local()
+
+    def write(_i):
+        if not hasattr(local, "conn"):
+            local.conn = connect("store")
+        return native.insert_one(local.conn)
+
+    ids, _, failures = paced(write, rate, seconds)
+    wait_until(lambda: native.arrived() >= len(ids), 120, "native rows arrived")
+    lat = native.latencies(ids)
+    native.teardown()
+    return {"latency": percentiles(lat), "writes": len(ids), "failures": failures, "samples": lat}
+
+
+def backlog(rows: int, batch: int = 1000) -> dict:
+    """SQL inserts in `batch`-row transactions into the store → all applied in the warehouse."""
+    prefix = f"BK{uuid.uuid4().hex[:6]}"
+    name = columns("store")["customer_name"]
+    source, target = connect("store"), connect("warehouse")
+    started = time.monotonic()
+    with source.cursor() as cur:
+        for first in range(0, rows, batch):
+            cur.execute(
+                f"INSERT INTO store_order (id, order_number, {name}, shipping_address, items)"
+                " SELECT gen_random_uuid(), %s || '-' || n, 'Backlog', '1 Queue St',"
+                """ '[{"sku": "B", "quantity": 1}]' FROM generate_series(%s, %s) AS n""",
+                (prefix, first, min(first + batch, rows) - 1),
+            )
+    inserted = time.monotonic() - started
+    wait_until(
+        lambda: (
+            scalar(
+                target,
+                "SELECT count(*) FROM warehouse_order WHERE order_number LIKE %s",
+                f"{prefix}-%",
+            )
+            == rows
+        ),
+        600,
+        "backlog",
+    )
+    elapsed = time.monotonic() - started
+    source.close()
+    target.close()
+    for side in ("store", "warehouse"):
+        purge_quietly(side, f"order_number LIKE '{prefix}-%'")
+    return {
+        "rows": rows,
+        "insert_seconds": round(inserted, 2),
+        "seconds": round(elapsed, 2),
+        "rows_per_s": round(rows / elapsed),
+    }
+
+
+def native_backlog(rows: int, batch: int = 1000) -> dict:
+    """The same backlog through native logical replication."""
+    native.setup()
+    conn = connect("store")
+    started = time.monotonic()
+    for first in range(0, rows, batch):
+        native.insert_batch(conn, min(batch, rows - first))
+    wait_until(lambda: native.arrived() == rows, 600, "native backlog")
+    elapsed = time.monotonic() - started
+    conn.close()
+    native.teardown()
+    return {"rows": rows, "seconds": round(elapsed, 2), "rows_per_s": round(rows / elapsed)}
+
+
+def free_port() -> int:
+    """An unused loopback port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fill_topic(topic: str, events: int) -> None:
+    """Write synthetic store-side Debezium events (one new order each) to a topic."""
+    producer = Producer(
+        {
+            "bootstrap.servers": topology.BOOTSTRAP_SERVERS,
+            "linger.ms": 20,
+            "batch.num.messages": 10000,
+            "compression.type": "lz4",
+        }
+    )
+    clock = json.dumps({n: 1 for n in columns("store")})
+    for i in range(events):
+        order_id = str(uuid.uuid4())
+        after = {
+            "id": order_id,
+            "order_number": f"SD-{i}",
+            "customer_name": "Drain",
+            "shipping_address": "2 Topic Rd",
+            "items": '[{"sku": "D", "quantity": 1}]',
+            "status": "pending",
+            "tracking_number": None,
+            "notes": None,
+            "deleted": False,
+            "sync_origin": "store",
+            "field_versions": clock,
+        }
+        value = {
+            "op": "c",
+            "before": None,
+            "after": after,
+            "source": {"ts_ms": int(time.time() * 1000)},
+        }
+        producer.produce(topic, key=json.dumps({"id": order_id}), value=json.dumps(value))
+        if i % 10000 == 0:
+            producer.poll(0)
+    producer.flush(60)
+
+
+def sink_drain(events: int) -> dict:
+    """The sink alone draining a pre-filled topic into a scratch database; peak RSS sampled."""
+    run = uuid.uuid4().hex[:8]
+    topic, database = f"bench.drain.{run}", "warehouse_bench"
+    admin = connect("warehouse", "postgres")
+    if not scalar(admin, "SELECT count(*) FROM pg_database WHERE datname = %s", database):
+        with admin.cursor() as cur:
+            cur.execute(f"CREATE DATABASE {database}")
+    admin.close()
+    url = topology.database_url("warehouse").rsplit("/", 1)[0] + "/" + database
+    env = os.environ | {"DATABASE_URL": url}
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "warehouse", "db", "upgrade"],
+        env=env,
+        check=True,
+        capture_output=True,
+        cwd=topology.ROOT,
+    )
+    fill_topic(topic, events)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "connectors.sink", "--source", "store", "--target", "warehouse"],
+        env=os.environ
+        | {
+            "SINK_TOPIC": topic,
+            "SINK_GROUP_ID": f"bench-{run}",
+            "SINK_DATABASE_URL": url,
+            "SINK_METRICS_PORT": str(port),
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=topology.ROOT,
+    )
+    peak, first, done = 0, None, None
+    try:
+        sampled = psutil.Process(process.pid)
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and done is None:
+            peak = max(peak, sampled.memory_info().rss)
+            count = handled(port)
+            if count and first is None:
+                first = time.monotonic()
+            if count >= events:
+                done = time.monotonic()
+            time.sleep(0.05)  # sampling interval of RSS and progress
+    finally:
+        process.terminate()
+        process.wait(30)
+    target = connect("warehouse", database)
+    with target.cursor() as cur:
+        cur.execute("TRUNCATE warehouse_order")
+    target.close()
+    if done is None:
+        raise TimeoutError("the sink did not drain the topic in 600 s")
+    seconds = max(done - first, 1e-3)
+    return {
+        "events": events,
+        "seconds": round(seconds, 2),
+        "events_per_s": round(events / seconds),
+        "peak_rss_mb": round(peak / 2**20, 1),
+    }
+
+
+def handled(port: int) -> int:
+    """Events the sink has counted so far, read from its metrics."""
+    try:
+        text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+    except requests.RequestException:
+        return 0
+    return int(
+        sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("sink_events_total{")
+        )
+    )
+
+
+def api_throughput(seconds: int, connections: int = 16) -> dict:
+    """wrk creating orders on the Store API (2 gunicorn workers)."""
+    script = topology.ROOT / "bench" / "create_order.lua"
+    token = Tokens.headers("store")["Authorization"]
+    result = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            topology.app_url("store") + PATHS["store"],
+        ],
+        env=os.environ | {"WRK_AUTH": token},
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    )
+    line = next(x for x in result.stdout.splitlines() if x.startswith("JSON "))
+    figures = json.loads(line[5:])
+    purge_quietly("store", "order_number LIKE 'WRK-%'")
+    purge_quietly("warehouse", "order_number LIKE 'WRK-%'")
+    return figures
