@@ -1,14 +1,13 @@
-"""Database helpers of the benchmarks: connections, counts, timestamps, invisible cleanup."""
+"""Database helpers of the benchmarks: connections, counts, timestamps, cleanup."""
 
 import psycopg2
 import psycopg2.extras
 
-from ordersync.mapping import TABLES
+from bench.pacing import wait_until
+from ordersync.mapping import TABLES, other
 from stack import topology
 
 psycopg2.extras.register_uuid()
-
-CLEANUP_ORIGIN = "cdc_bench_cleanup"
 
 
 def connect(side: str, database: str | None = None, autocommit: bool = True):
@@ -35,19 +34,20 @@ def created_at(conn, side: str, ids: list) -> dict:
         return {str(k): v for k, v in cur.fetchall()}
 
 
-def purge_quietly(side: str, where: str) -> int:
-    """Really delete benchmark rows under a replication origin, so Debezium never sees it."""
-    conn = connect(side, autocommit=False)
-    with conn.cursor() as cur:
+def retire(side: str, prefix: str) -> None:
+    """Delete benchmark orders the normal way (synced tombstones), and wait until both agree.
+
+    A quiet purge would be cheaper, but a later replay of the change topics would then bring
+    the purged orders back: tombstones keep "replay changes nothing" true.
+    """
+    source, target = connect(side), connect(other(side))
+    pattern = f"{prefix}-%"
+    with source.cursor() as cur:
         cur.execute(
-            "SELECT pg_replication_origin_create(%s) WHERE NOT EXISTS "
-            "(SELECT 1 FROM pg_replication_origin WHERE roname = %s)",
-            (CLEANUP_ORIGIN, CLEANUP_ORIGIN),
+            f"UPDATE {TABLES[side]} SET deleted = true WHERE order_number LIKE %s AND NOT deleted",
+            (pattern,),
         )
-        cur.execute("SELECT pg_replication_origin_session_setup(%s)", (CLEANUP_ORIGIN,))
-        cur.execute("SET LOCAL sync.purge = on")
-        cur.execute(f"DELETE FROM {TABLES[side]} WHERE {where}")
-        deleted = cur.rowcount
-    conn.commit()
-    conn.close()
-    return deleted
+    live = f"SELECT count(*) FROM {TABLES[other(side)]} WHERE order_number LIKE %s AND NOT deleted"
+    wait_until(lambda: scalar(target, live, pattern) == 0, 600, "tombstones synced")
+    source.close()
+    target.close()

@@ -14,7 +14,7 @@ import requests
 from confluent_kafka import Producer
 
 from bench import native
-from bench.db import connect, created_at, purge_quietly, scalar
+from bench.db import connect, created_at, retire, scalar
 from bench.pacing import paced, percentiles, wait_until
 from ordersync.mapping import TABLES, columns, other
 from stack import topology
@@ -58,8 +58,7 @@ def pipeline_latency(source: str, rate: float, seconds: float) -> dict:
     lat = [(arrived[i] - born[i]).total_seconds() for i in born if i in arrived]
     target_conn.close()
     source_conn.close()
-    for side in (source, target):
-        purge_quietly(side, f"order_number LIKE '{prefix}-%'")
+    retire(source, prefix)
     return {
         "latency": percentiles(lat),
         "api": percentiles(api_times),
@@ -118,8 +117,7 @@ def backlog(rows: int, batch: int = 1000) -> dict:
     elapsed = time.monotonic() - started
     source.close()
     target.close()
-    for side in ("store", "warehouse"):
-        purge_quietly(side, f"order_number LIKE '{prefix}-%'")
+    retire("store", prefix)
     return {
         "rows": rows,
         "insert_seconds": round(inserted, 2),
@@ -149,7 +147,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def fill_topic(topic: str, events: int) -> None:
+def fill_topic(topic: str, events: int, prefix: str) -> None:
     """Write synthetic store-side Debezium events (one new order each) to a topic."""
     producer = Producer(
         {
@@ -164,7 +162,7 @@ def fill_topic(topic: str, events: int) -> None:
         order_id = str(uuid.uuid4())
         after = {
             "id": order_id,
-            "order_number": f"SD-{i}",
+            "order_number": f"{prefix}-{i}",
             "customer_name": "Drain",
             "shipping_address": "2 Topic Rd",
             "items": '[{"sku": "D", "quantity": 1}]',
@@ -191,6 +189,7 @@ def sink_drain(events: int) -> dict:
     """The sink alone draining a pre-filled topic into a scratch database; peak RSS sampled."""
     run = uuid.uuid4().hex[:8]
     topic, database = f"bench.drain.{run}", "warehouse_bench"
+    prefix = f"SD{run}"
     admin = connect("warehouse", "postgres")
     if not scalar(admin, "SELECT count(*) FROM pg_database WHERE datname = %s", database):
         with admin.cursor() as cur:
@@ -205,7 +204,7 @@ def sink_drain(events: int) -> dict:
         capture_output=True,
         cwd=topology.ROOT,
     )
-    fill_topic(topic, events)
+    fill_topic(topic, events, prefix)
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "connectors.sink", "--source", "store", "--target", "warehouse"],
@@ -225,6 +224,8 @@ def sink_drain(events: int) -> dict:
         sampled = psutil.Process(process.pid)
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline and done is None:
+            if process.poll() is not None:
+                raise RuntimeError(f"the sink exited with {process.returncode} while draining")
             peak = max(peak, sampled.memory_info().rss)
             count = handled(port)
             if count and first is None:
@@ -287,6 +288,18 @@ def api_throughput(seconds: int, connections: int = 16) -> dict:
     )
     line = next(x for x in result.stdout.splitlines() if x.startswith("JSON "))
     figures = json.loads(line[5:])
-    purge_quietly("store", "order_number LIKE 'WRK-%'")
-    purge_quietly("warehouse", "order_number LIKE 'WRK-%'")
+    # requests still in flight when wrk stopped commit later: let them all reach the warehouse
+    store, warehouse = connect("store"), connect("warehouse")
+    count = "SELECT count(*) FROM {} WHERE order_number LIKE 'WRK-%%'"
+    wait_until(
+        lambda: (
+            scalar(store, count.format("store_order"))
+            == scalar(warehouse, count.format("warehouse_order"))
+        ),
+        120,
+        "wrk rows synced",
+    )
+    store.close()
+    warehouse.close()
+    retire("store", "WRK")
     return figures

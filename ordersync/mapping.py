@@ -5,6 +5,7 @@ repeating field names.
 """
 
 from dataclasses import dataclass, field
+from functools import cache
 
 STORE = "store"
 WAREHOUSE = "warehouse"
@@ -60,6 +61,7 @@ def other(side: str) -> str:
     return WAREHOUSE if side == STORE else STORE
 
 
+@cache
 def columns(side: str) -> dict[str, str]:
     """Map canonical synced field names to one side's column names."""
     return {f.name: f.column(side) for f in SYNCED_FIELDS}

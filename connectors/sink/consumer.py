@@ -5,7 +5,7 @@ import logging
 import os
 import signal
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaError, Producer
@@ -49,6 +49,11 @@ class SinkConfig:
         return os.environ.get("SINK_GROUP_ID", f"sink-{self.source}-to-{self.target}")
 
     @property
+    def ephemeral(self) -> bool:
+        """A replay or benchmark group, whose replication origin is dropped when it stops."""
+        return "SINK_GROUP_ID" in os.environ
+
+    @property
     def topic(self) -> str:
         """The change topic to read (SINK_TOPIC overrides it, e.g. for benchmarks)."""
         return os.environ.get("SINK_TOPIC", topic(self.source))
@@ -77,6 +82,11 @@ def ensure_topics(config: SinkConfig) -> None:
                 raise
 
 
+def stop_when_stopping(retry_state) -> bool:
+    """Give up retrying once the sink was asked to stop."""
+    return not retry_state.args[0].running
+
+
 class Sink:
     """Consumes one side's change topic and applies it to the other side's database."""
 
@@ -95,6 +105,8 @@ class Sink:
                 "enable.auto.commit": True,
                 "auto.commit.interval.ms": 1000,
                 "fetch.wait.max.ms": 50,
+                # bound the prefetch queue (64 MB by default) so memory stays flat in a backlog
+                "queued.max.messages.kbytes": 8192,
             }
         )
         self.dead_letters = Producer(
@@ -120,6 +132,8 @@ class Sink:
                 self.observe_lag()
         finally:
             self.consumer.close()
+            if self.config.ephemeral:
+                self.target.drop_origin()
             self.target.close()
 
     def next_batch(self) -> list:
@@ -154,7 +168,7 @@ class Sink:
     @retry(
         retry=retry_if_exception_type(CONNECTION_ERRORS),
         wait=wait_exponential(0.1, max=5),
-        stop=stop_after_delay(3600),
+        stop=stop_after_delay(3600) | stop_when_stopping,
         reraise=True,
         before_sleep=lambda state: log.warning(
             "database unavailable, retrying: %s", state.outcome.exception()
@@ -238,26 +252,30 @@ class Sink:
         )
 
     def record(self, events: list, outcomes: list) -> None:
-        """Count outcomes and observe end-to-end lag of applied events."""
+        """Count outcomes (once per batch and reason) and observe end-to-end lag."""
         now = time.time()
         metrics.LAST_APPLIED.set(now)
+        counts = Counter((o.write, o.reason) for o in outcomes)
+        for (write, reason), n in counts.items():
+            metrics.EVENTS.labels("applied" if write else "skipped", reason).inc(n)
+        for name, n in Counter(c for o in outcomes for c in o.conflicts).items():
+            metrics.CONFLICTS.labels(name).inc(n)
+        per_event = log.isEnabledFor(logging.DEBUG)
         for (_, event), outcome in zip(events, outcomes, strict=True):
-            metrics.EVENTS.labels("applied" if outcome.write else "skipped", outcome.reason).inc()
-            for name in outcome.conflicts:
-                metrics.CONFLICTS.labels(name).inc()
             if outcome.write and event.source_ts_ms:
                 metrics.LAG_SECONDS.observe(max(0.0, now - event.source_ts_ms / 1000))
-            log.debug(
-                "order %s: %s",
-                event.state.id,
-                outcome.reason,
-                extra={
-                    "order_id": event.state.id,
-                    "op": event.op,
-                    "outcome": outcome.reason,
-                    "conflicts": list(outcome.conflicts) or None,
-                },
-            )
+            if per_event:  # one JSON line per event at DEBUG; too costly to build otherwise
+                log.debug(
+                    "order %s: %s",
+                    event.state.id,
+                    outcome.reason,
+                    extra={
+                        "order_id": event.state.id,
+                        "op": event.op,
+                        "outcome": outcome.reason,
+                        "conflicts": list(outcome.conflicts) or None,
+                    },
+                )
 
     def dead_letter(self, messages: list, reason: str, error: Exception) -> None:
         """Send messages that cannot be applied to the dead-letter topic with the error."""
