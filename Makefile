@@ -26,6 +26,9 @@ test: $(STAMP)  ## run the whole suite against the real stack
 clean: $(STAMP)  ## stop and wipe data and logs
 	$(PY) -m stack clean
 
+bench: $(STAMP)  ## benchmarks beside native logical replication (starts the stack if needed)
+	$(PY) -m stack run -- $(PY) -m bench
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -268,6 +269,8 @@ def handled(port: int) -> int:
 
 def api_throughput(seconds: int, connections: int = 16) -> dict:
     """wrk creating orders on the Store API (2 gunicorn workers)."""
+    if shutil.which("wrk") is None:
+        return {"skipped": "wrk is not installed (apt-get install wrk)"}
     script = topology.ROOT / "bench" / "create_order.lua"
     token = Tokens.headers("store")["Authorization"]
     result = subprocess.run(

@@ -223,11 +223,18 @@ def clean() -> int:
 
 def test(pytest_args: list[str]) -> int:
     """Run the suite against the stack, starting it first if needed and stopping it after."""
+    return run_with_stack([sys.executable, "-m", "pytest", *pytest_args])
+
+
+def run_with_stack(command: list[str]) -> int:
+    """Run a command against the stack, leaving the stack as it found it."""
+    if command[:1] == ["--"]:
+        command = command[1:]
     was_running = supervisor.running() and status_quiet()
     if not was_running:
         up()
     try:
-        return subprocess.call([sys.executable, "-m", "pytest", *pytest_args], cwd=t.ROOT)
+        return subprocess.call(command, cwd=t.ROOT)
     finally:
         if not was_running:
             down()
@@ -257,13 +264,17 @@ def restart(names: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run one command."""
     parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "status", "clean", "test", "restart"])
+    parser.add_argument(
+        "command", choices=["up", "down", "status", "clean", "test", "run", "restart"]
+    )
     args, rest = parser.parse_known_args(argv)
     try:
         if args.command == "test":
             return test(rest)
         if args.command == "restart":
             return restart(rest)
+        if args.command == "run":
+            return run_with_stack(rest)
         return {"up": up, "down": down, "status": status, "clean": clean}[args.command]()
     except StartupError as error:
         say(f"FAILED: {error}")

@@ -1,6 +1,5 @@
 """The target database: read current states, write merged ones, all as the sink's own writer."""
 
-import csv
 import io
 import json
 
@@ -12,6 +11,18 @@ from ordersync.triggers import APPLYING_SETTING
 
 JSON_FIELDS = {"items"}
 STAGE = "sink_stage"
+
+
+COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_text(value) -> str:
+    """One field of COPY's text format: \\N for NULL, t/f for booleans, escaped strings."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    return str(value).translate(COPY_ESCAPES)
 
 
 def origin_name(group_id: str) -> str:
@@ -99,15 +110,15 @@ class Target:
             f"SELECT {', '.join(self.written_columns)} FROM {self.table} WITH NO DATA"
         )
 
-    def csv_rows(self, states: list[State]) -> io.StringIO:
-        """Render states as CSV for COPY: strings quoted, NULL as an unquoted empty field."""
+    def copy_rows(self, states: list[State]) -> io.StringIO:
+        """Render states in COPY's text format (exact: NULL and '' stay distinct)."""
         buffer = io.StringIO()
-        writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
         for s in states:
             values = [
                 json.dumps(s.values[n]) if n in JSON_FIELDS else s.values[n] for n in self.columns
             ]
-            writer.writerow([s.id, *values, json.dumps(s.clock), self.source])
+            fields = [s.id, *values, json.dumps(s.clock), self.source]
+            buffer.write("\t".join(copy_text(v) for v in fields) + "\n")
         buffer.seek(0)
         return buffer
 
@@ -115,9 +126,7 @@ class Target:
         """COPY merged states into the stage, then upsert them in one statement."""
         cols = ", ".join(self.written_columns)
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in self.written_columns[1:])
-        cur.copy_expert(
-            f"COPY {STAGE} ({cols}) FROM STDIN WITH (FORMAT csv)", self.csv_rows(states)
-        )
+        cur.copy_expert(f"COPY {STAGE} ({cols}) FROM STDIN", self.copy_rows(states))
         cur.execute(
             f"INSERT INTO {self.table} ({cols}) SELECT {cols} FROM {STAGE} "
             f"ON CONFLICT (id) DO UPDATE SET {updates}"

@@ -1,0 +1,37 @@
+"""`python -m bench` runs end to end at toy sizes (its figures are printed, never asserted)."""
+
+import json
+import os
+import subprocess
+import sys
+
+from stack import topology
+
+SIZES = {
+    "BENCH_SECONDS": "2",
+    "BENCH_RATE": "50",
+    "BENCH_ROWS": "2000",
+    "BENCH_EVENTS": "2000",
+    "BENCH_API_SECONDS": "2",
+}
+
+
+def test_bench_produces_a_table_json_and_plot(stack, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bench"],
+        cwd=topology.ROOT,
+        capture_output=True,
+        text=True,
+        env=os.environ | SIZES | {"BENCH_RESULTS": str(tmp_path)},
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "| scenario | this project | native logical replication |" in result.stdout
+    record = json.loads((tmp_path / "latest.json").read_text())
+    results = record["results"]
+    for name in ("latency_store_to_warehouse", "latency_warehouse_to_store", "native_latency"):
+        assert results[name]["latency"]["n"] == 100, name
+    assert results["backlog"]["rows"] == 2000 and results["native_backlog"]["rows_per_s"] > 0
+    assert results["drain"]["events"] == 2000 and results["drain"]["peak_rss_mb"] > 0
+    assert record["machine"]["cores"] == os.cpu_count()
+    assert (tmp_path / "latest.png").stat().st_size > 10_000
