@@ -9,14 +9,15 @@ from ordersync import admin, auth, errors, health
 from ordersync.extensions import db, jwt, limiter, migrate
 from ordersync.observability import json_logging, register_observability
 
-ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 
 
-def register_extensions(app, package_dir: Path) -> None:
+def register_extensions(app) -> None:
     """Bind the database, migrations, tokens and the login throttle to the app."""
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(package_dir / "migrations"))
+    # one migration history for both sides: the schema evolves symmetrically by design
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
     jwt.init_app(app)
     limiter.init_app(app)
 
@@ -56,7 +57,7 @@ def build_app(side: str, parts, test_config: dict | None = None):
     app.config.from_object(ServiceSettings(side))
     app.config.from_mapping(test_config or {})
     register_logging(app)
-    register_extensions(app, ROOT / side)
+    register_extensions(app)
     register_observability(app)
     register_blueprints(app, parts.resources.blp)
     admin.register_admin(app, parts.model, parts.schema)

@@ -160,15 +160,20 @@ def sinks_paused():
             start_component(sink)
 
 
-def reconcile(*args: str) -> subprocess.CompletedProcess:
-    """Run the reconcile command and capture its report."""
+def run_module(module: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run `python -m module args` in the project root and capture its output."""
     return subprocess.run(
-        [sys.executable, "-m", "connectors.reconcile", *args],
+        [sys.executable, "-m", module, *args],
         cwd=topology.ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
     )
+
+
+def reconcile(*args: str) -> subprocess.CompletedProcess:
+    """Run the reconcile command and capture its report."""
+    return run_module("connectors.reconcile", *args)
 
 
 class Tokens:

@@ -2,7 +2,6 @@
 
 import re
 import subprocess
-import sys
 
 import requests
 
@@ -10,7 +9,7 @@ from stack import supervisor, topology
 from stack.cli import start_component
 from stack.components import all_components
 from tests.e2e.test_sync import arrives, settled
-from tests.helpers import connect, wait_for
+from tests.helpers import connect, run_module, wait_for
 from tests.payloads import order_body
 
 
@@ -61,13 +60,7 @@ def test_sink_metrics_count_applied_events_and_lag(apis):
 
 def status() -> subprocess.CompletedProcess:
     """Run `python -m stack status`."""
-    return subprocess.run(
-        [sys.executable, "-m", "stack", "status"],
-        cwd=topology.ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_module("stack", "status")
 
 
 def test_status_shows_everything_and_fails_when_a_sink_is_down(stack):

@@ -1,21 +1,14 @@
 """The native launcher on the running stack: idempotent `up`, truthful `status`."""
 
 import subprocess
-import sys
 
-from stack import topology
 from stack.components import all_components
+from tests.helpers import run_module
 
 
 def launcher(*args: str) -> subprocess.CompletedProcess:
     """Run `python -m stack ...` and capture its output."""
-    return subprocess.run(
-        [sys.executable, "-m", "stack", *args],
-        cwd=topology.ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_module("stack", *args)
 
 
 def test_second_up_changes_nothing_and_says_so(stack):

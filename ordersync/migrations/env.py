@@ -1,4 +1,4 @@
-"""The Alembic environment both services' migration folders run (their env.py calls `run`)."""
+"""Alembic environment of both services: one migration history, run against the app's database."""
 
 import logging
 
@@ -23,3 +23,6 @@ def run() -> None:
         context.configure(connection=connection, target_metadata=db.metadata)
         with context.begin_transaction():
             context.run_migrations()
+
+
+run()
