@@ -12,7 +12,8 @@ class Base(DeclarativeBase):
     """Declarative base of both services' models."""
 
 
-db = SQLAlchemy(model_class=Base)
+# responses serialise the committed row: no reason to reload it with another SELECT
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 jwt = JWTManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -156,6 +156,9 @@ def app(side: str) -> Component:
         command=[
             str(t.VENV_BIN / "gunicorn"),
             "--workers=2",
+            # threads keep client connections alive and overlap database round trips
+            "--worker-class=gthread",
+            "--threads=4",
             "--config=python:ordersync.gunicorn_conf",
             f"--bind={t.HOST}:{port}",
             f"{side}:create_app()",
