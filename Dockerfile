@@ -26,6 +26,7 @@ COPY stack/ stack/
 RUN useradd --create-home --uid 10001 --user-group app
 USER app
 
-EXPOSE 5001 5002 9101 9102
+EXPOSE 5001 5002 9101 9102 9103
 
-CMD ["gunicorn", "--workers=2", "--bind=0.0.0.0:5001", "--access-logfile=-", "store:create_app()"]
+CMD ["gunicorn", "--workers=2", "--worker-class=gthread", "--threads=4", \
+     "--config=python:ordersync.gunicorn_conf", "--bind=0.0.0.0:5001", "store:create_app()"]
