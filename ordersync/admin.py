@@ -1,13 +1,14 @@
 """The admin dashboard at /admin/: a session login for admin users and an order list/editor."""
 
-from flask import current_app, flash, redirect, request, session, url_for
+from flask import current_app, flash, g, redirect, request, session, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.form import SecureForm
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf, validate_csrf
 from marshmallow import ValidationError as SchemaError
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, ValidationError
 from wtforms.validators import ValidationError as FormError
 
 from ordersync.extensions import db, limiter
@@ -64,14 +65,19 @@ class AdminHome(AdminIndexView):
             )
             flash(message, "error")
             return self.render("admin/login.html", form=form), 403 if user else 401
-        session.clear()
+        session.clear()  # a fresh session (and CSRF secret) for the signed-in admin
+        g.pop("csrf_token", None)
         session[SESSION_KEY] = user.username
         session.permanent = True
         return redirect(url_for(".index"))
 
     @expose("/logout", methods=("POST",))
     def logout(self):
-        """Forget the session."""
+        """Forget the session (a POST with the CSRF token, so no link can sign anyone out)."""
+        try:
+            validate_csrf(request.form.get("csrf_token", ""))
+        except ValidationError:
+            return self.render("admin/login.html", form=LoginForm()), 400
         session.clear()
         return redirect(url_for(".login"))
 
@@ -144,6 +150,7 @@ def register_admin(app, model, schema) -> Admin:
     from flask import Blueprint
 
     app.register_blueprint(Blueprint("ordersync_templates", __name__, template_folder="templates"))
+    app.jinja_env.globals["signout_csrf_token"] = generate_csrf
     admin = Admin(
         app,
         name=f"{app.config['SIDE'].capitalize()} admin",

@@ -2,8 +2,9 @@
 
 from pathlib import Path
 
-from flask import Flask
+from flask import Blueprint, Flask
 from flask_smorest import Api
+from swagger_ui_bundle import swagger_ui_path
 
 from ordersync import admin, auth, errors, health
 from ordersync.extensions import db, jwt, limiter, migrate
@@ -25,6 +26,12 @@ def register_extensions(app) -> None:
 def register_blueprints(app, orders_blueprint) -> Api:
     """Mount the health probes, the documented and protected order API, and the admin."""
     app.register_blueprint(health.blp)
+    # Swagger UI's assets from the swagger-ui-bundle wheel: /api/docs works offline too
+    app.register_blueprint(
+        Blueprint(
+            "swagger_ui", __name__, static_folder=swagger_ui_path, static_url_path="/api/swagger-ui"
+        )
+    )
     api = Api(
         app,
         spec_kwargs={

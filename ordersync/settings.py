@@ -55,7 +55,7 @@ class ServiceSettings:
         self.OPENAPI_URL_PREFIX = "/api"
         self.OPENAPI_JSON_PATH = "openapi.json"
         self.OPENAPI_SWAGGER_UI_PATH = "/docs"
-        self.OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+        self.OPENAPI_SWAGGER_UI_URL = "/api/swagger-ui/"
         self.PAGINATION_MAX_PAGE_SIZE = 100
         self.JSON_SORT_KEYS = False
         self.LOG_LEVEL = environ.get("LOG_LEVEL", "INFO")

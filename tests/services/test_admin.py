@@ -116,3 +116,14 @@ def test_admin_delete_makes_a_tombstone(admin_client, client, side):
     )
     assert response.status_code == 302
     assert client.get(f"{PATHS[side]}/{order['id']}").status_code == 404
+
+
+def test_sign_out_needs_its_csrf_token(admin_client):
+    page = admin_client.get("/admin/orders/")
+    assert 'id="logout-form"' in page.text and ">admin<" in page.text
+    assert admin_client.post("/admin/logout", data={}).status_code == 400
+    assert admin_client.get("/admin/orders/").status_code == 200
+    token = re.search(r'id="logout-form".*?name="csrf_token" value="([^"]+)"', page.text, re.S)
+    response = admin_client.post("/admin/logout", data={"csrf_token": token.group(1)})
+    assert response.status_code == 302
+    assert admin_client.get("/admin/orders/").status_code == 302
