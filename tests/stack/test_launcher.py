@@ -1,9 +1,14 @@
-"""The native launcher on the running stack: idempotent `up`, truthful `status`."""
+"""The native launcher on the running stack: idempotent `up`, truthful `status`, loud failures."""
 
+import os
+import re
 import subprocess
+import sys
 
+from stack import provision, topology
+from stack.cli import connector_running
 from stack.components import all_components
-from tests.helpers import run_module
+from tests.helpers import run_module, wait_for
 
 
 def launcher(*args: str) -> subprocess.CompletedProcess:
@@ -28,3 +33,23 @@ def test_status_lists_every_component_running_and_ready(stack):
         assert " RUNNING " in line and " yes " in line, line
     assert "connector store-source" in result.stdout
     assert "connector warehouse-source" in result.stdout
+
+
+def test_a_component_not_ready_in_time_fails_with_its_log_tail(stack):
+    result = subprocess.run(
+        [sys.executable, "-m", "stack", "restart", "connect"],
+        cwd=topology.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ | {"STACK_STARTUP_TIMEOUT": "0.5"},
+    )
+    try:
+        assert result.returncode == 1, result.stdout
+        assert "FAILED: connect not ready after" in result.stdout
+        # the tail of connect.log follows: its lines start with a [timestamp]
+        assert re.search(r"^\[\d{4}-\d\d-\d\d ", result.stdout, re.M), result.stdout
+    finally:
+        assert launcher("restart", "connect").returncode == 0
+        for spec in provision.connector_configs():
+            wait_for(lambda name=spec["name"]: connector_running(name), 120, spec["name"])
