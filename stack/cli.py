@@ -14,6 +14,8 @@ from stack.secrets import ADMIN_PASSWORD_FILE, admin_password
 
 STARTUP_TIMEOUT = float(os.environ.get("STACK_STARTUP_TIMEOUT", 180))
 DEAD_STATES = {"FATAL", "EXITED", "BACKOFF"}
+# started one by one with setup steps between them; everything else follows the connectors
+INFRASTRUCTURE = ("store-db", "warehouse-db", "kafka", "connect")
 
 
 class StartupError(RuntimeError):
@@ -139,14 +141,15 @@ def up() -> int:
     started = time.monotonic()
     changed = prepare(components)
     by_name = {c.name: c for c in components}
-    for name in ("store-db", "warehouse-db"):
+    for name in INFRASTRUCTURE[:2]:
         changed |= start_component(by_name[name])
     changed |= setup_databases()
-    for name in ("kafka", "connect"):
+    for name in INFRASTRUCTURE[2:]:
         changed |= start_component(by_name[name])
     changed |= setup_connectors()
-    for component in components[4:]:
-        changed |= start_component(component)
+    for component in components:
+        if component.name not in INFRASTRUCTURE:
+            changed |= start_component(component)
     print_table(components)
     if changed:
         say(f"stack up in {time.monotonic() - started:.1f}s")
@@ -255,7 +258,7 @@ def restart(names: list[str]) -> int:
     if unknown:
         say(f"unknown component(s): {', '.join(sorted(unknown))}; known: {', '.join(components)}")
         return 2
-    for name in names or [c.name for c in all_components()[4:]]:
+    for name in names or [n for n in components if n not in INFRASTRUCTURE]:
         supervisor.stop(name)
         start_component(components[name])
     return 0

@@ -12,7 +12,7 @@ from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
-from connectors.sink import metrics
+from connectors.sink import eventlog, metrics
 from connectors.sink.events import PoisonEvent, parse
 from connectors.sink.merge import plan_batch
 from connectors.sink.target import CONNECTION_ERRORS, DB_ERRORS, Target, origin_name
@@ -260,22 +260,10 @@ class Sink:
             metrics.EVENTS.labels("applied" if write else "skipped", reason).inc(n)
         for name, n in Counter(c for o in outcomes for c in o.conflicts).items():
             metrics.CONFLICTS.labels(name).inc(n)
-        per_event = log.isEnabledFor(logging.DEBUG)
         for (_, event), outcome in zip(events, outcomes, strict=True):
             if outcome.write and event.source_ts_ms:
                 metrics.LAG_SECONDS.observe(max(0.0, now - event.source_ts_ms / 1000))
-            if per_event:  # one JSON line per event at DEBUG; too costly to build otherwise
-                log.debug(
-                    "order %s: %s",
-                    event.state.id,
-                    outcome.reason,
-                    extra={
-                        "order_id": event.state.id,
-                        "op": event.op,
-                        "outcome": outcome.reason,
-                        "conflicts": list(outcome.conflicts) or None,
-                    },
-                )
+        eventlog.write(events, outcomes, self.config.source, self.config.target)
 
     def dead_letter(self, messages: list, reason: str, error: Exception) -> None:
         """Send messages that cannot be applied to the dead-letter topic with the error."""

@@ -1,5 +1,6 @@
 """Metrics, status and WAL retention on the running stack."""
 
+import json
 import re
 import subprocess
 
@@ -56,6 +57,13 @@ def test_sink_metrics_count_applied_events_and_lag(apis):
         before, "sink_end_to_end_lag_seconds_count"
     )
     assert "sink_consumer_lag" in after
+    log = topology.LOGS / "sink-store-to-warehouse.log"
+    events = [
+        json.loads(line)
+        for line in log.read_text().splitlines()
+        if line.startswith("{") and order["id"] in line
+    ]
+    assert any(e["name"] == "sink.event" and e["outcome"] == "applied" for e in events), events
 
 
 def status() -> subprocess.CompletedProcess:
