@@ -19,8 +19,7 @@ from bench.db import connect, created_at, retire, scalar
 from bench.pacing import paced, percentiles, wait_until
 from ordersync.mapping import TABLES, columns, other
 from stack import topology
-from tests.helpers import Tokens
-from tests.payloads import PATHS, order_body
+from stack.client import PATHS, Tokens, order_body
 
 
 def api_writer(side: str, prefix: str):

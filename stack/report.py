@@ -47,9 +47,9 @@ def slot_checks(max_retained_mb: float = 256) -> list[Check]:
     return checks
 
 
-def group_lag(source: str, consumer: Consumer) -> dict[int, int]:
-    """Messages the sink reading `source` has not committed yet, per partition."""
-    group = f"sink-{source}-to-{other(source)}"
+def group_lag(source: str, consumer: Consumer, group: str | None = None) -> dict[int, int]:
+    """Messages a consumer group (the sink's by default) has not committed yet, per partition."""
+    group = group or f"sink-{source}-to-{other(source)}"
     metadata = consumer.list_topics(topic(source), timeout=5).topics[topic(source)]
     partitions = [TopicPartition(topic(source), p) for p in metadata.partitions]
     probe = Consumer({"bootstrap.servers": t.BOOTSTRAP_SERVERS, "group.id": group})

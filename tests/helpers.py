@@ -9,11 +9,11 @@ from contextlib import contextmanager
 
 import psycopg2
 import psycopg2.extras
-import requests
 from confluent_kafka import Consumer, TopicPartition
 
 from ordersync.mapping import TABLES, topic
 from stack import topology
+from stack.report import group_lag
 
 psycopg2.extras.register_uuid()
 
@@ -55,8 +55,8 @@ def fetch_row(side: str, order_id, conn=None) -> dict | None:
             conn.close()
 
 
-def topic_events(side: str, order_id=None) -> list[dict]:
-    """Read every event currently in a side's change topic, optionally only one order's."""
+def read_topic(name: str) -> list:
+    """Read every message currently in a single-partition topic, JSON-decoded (None if empty)."""
     consumer = Consumer(
         {
             "bootstrap.servers": topology.BOOTSTRAP_SERVERS,
@@ -65,50 +65,42 @@ def topic_events(side: str, order_id=None) -> list[dict]:
         }
     )
     try:
-        partition = TopicPartition(topic(side), 0)
-        low, high = consumer.get_watermark_offsets(partition, timeout=10)
+        low, high = consumer.get_watermark_offsets(TopicPartition(name, 0), timeout=10)
         if high <= low:
             return []
-        consumer.assign([TopicPartition(topic(side), 0, low)])
-        events, last = [], low - 1
+        consumer.assign([TopicPartition(name, 0, low)])
+        values, last = [], low - 1
         while last < high - 1:
             message = consumer.poll(10)
             assert message is not None, "topic read timed out"
             if message.error():
                 continue
             last = message.offset()
-            events.append(json.loads(message.value()) if message.value() else None)
-        if order_id is None:
-            return events
-        return [
-            e
-            for e in events
-            if e and ((e.get("after") or e.get("before") or {}).get("id") == str(order_id))
-        ]
+            values.append(json.loads(message.value()) if message.value() else None)
+        return values
     finally:
         consumer.close()
 
 
-def sink_group(source: str) -> str:
-    """Consumer group of the sink reading one side's topic."""
-    target = "warehouse" if source == "store" else "store"
-    return f"sink-{source}-to-{target}"
+def topic_events(side: str, order_id=None) -> list[dict]:
+    """Read every event currently in a side's change topic, optionally only one order's."""
+    events = read_topic(topic(side))
+    if order_id is None:
+        return events
+    return [
+        e
+        for e in events
+        if e and (e.get("after") or e.get("before") or {}).get("id") == str(order_id)
+    ]
 
 
 def sink_caught_up(source: str, group: str | None = None) -> bool:
     """Tell whether the sink reading `source` has committed every event in its topic."""
     consumer = Consumer(
-        {
-            "bootstrap.servers": topology.BOOTSTRAP_SERVERS,
-            "group.id": group or sink_group(source),
-            "enable.auto.commit": False,
-        }
+        {"bootstrap.servers": topology.BOOTSTRAP_SERVERS, "group.id": "test-lag-probe"}
     )
     try:
-        partition = TopicPartition(topic(source), 0)
-        _, high = consumer.get_watermark_offsets(partition, timeout=10)
-        committed = consumer.committed([partition], timeout=10)[0].offset
-        return committed >= high or (high == 0 and committed < 0)
+        return all(lag == 0 for lag in group_lag(source, consumer, group).values())
     finally:
         consumer.close()
 
@@ -174,31 +166,3 @@ def run_module(module: str, *args: str, timeout: float = 300) -> subprocess.Comp
 def reconcile(*args: str) -> subprocess.CompletedProcess:
     """Run the reconcile command and capture its report."""
     return run_module("connectors.reconcile", *args)
-
-
-class Tokens:
-    """Bearer tokens of the stack's `admin` user per side, fetched on demand and refreshed."""
-
-    _cache: dict[str, str] = {}
-
-    @classmethod
-    def headers(cls, side: str, refresh: bool = False) -> dict:
-        """Return the Authorization header for one side."""
-        if refresh or side not in cls._cache:
-            from stack.secrets import admin_password
-
-            response = requests.post(
-                f"{topology.app_url(side)}/api/v1/auth/token",
-                json={"username": "admin", "password": admin_password()[0]},
-                timeout=10,
-            )
-            response.raise_for_status()
-            cls._cache[side] = response.json()["access_token"]
-        return {"Authorization": f"Bearer {cls._cache[side]}"}
-
-
-def authed_session(side: str) -> requests.Session:
-    """A requests session that sends the admin's token of one side."""
-    session = requests.Session()
-    session.headers.update(Tokens.headers(side))
-    return session

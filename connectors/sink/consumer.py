@@ -28,9 +28,17 @@ class SinkConfig:
     source: str
     target: str
     dsn: str
-    bootstrap_servers: str
+    bootstrap_servers: str = "127.0.0.1:9092"
     batch_size: int = 2000
     poll_timeout: float = 0.5
+    group_id: str = ""  # the direction's own group unless set (replay, benchmarks)
+    topic: str = ""  # the source side's change topic unless set (benchmarks)
+
+    def __post_init__(self):
+        if not self.group_id:
+            object.__setattr__(self, "group_id", f"sink-{self.source}-to-{self.target}")
+        if not self.topic:
+            object.__setattr__(self, "topic", topic(self.source))
 
     @classmethod
     def from_env(cls, source: str, target: str) -> "SinkConfig":
@@ -41,22 +49,14 @@ class SinkConfig:
             dsn=os.environ["SINK_DATABASE_URL"],
             bootstrap_servers=os.environ.get("SINK_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
             batch_size=int(os.environ.get("SINK_BATCH_SIZE", 2000)),
+            group_id=os.environ.get("SINK_GROUP_ID", ""),
+            topic=os.environ.get("SINK_TOPIC", ""),
         )
-
-    @property
-    def group_id(self) -> str:
-        """Consumer group of this direction."""
-        return os.environ.get("SINK_GROUP_ID", f"sink-{self.source}-to-{self.target}")
 
     @property
     def ephemeral(self) -> bool:
         """A replay or benchmark group, whose replication origin is dropped when it stops."""
-        return "SINK_GROUP_ID" in os.environ
-
-    @property
-    def topic(self) -> str:
-        """The change topic to read (SINK_TOPIC overrides it, e.g. for benchmarks)."""
-        return os.environ.get("SINK_TOPIC", topic(self.source))
+        return self.group_id != f"sink-{self.source}-to-{self.target}"
 
     @property
     def dead_letter_topic(self) -> str:

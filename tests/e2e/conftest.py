@@ -4,8 +4,7 @@ import pytest
 
 from ordersync.mapping import SIDES
 from stack import topology
-from tests.helpers import authed_session
-from tests.payloads import PATHS
+from stack.client import PATHS, authed_session
 
 
 class Api:

@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 import requests
 
 from stack import topology
-from tests.helpers import authed_session
-from tests.payloads import PATHS, order_body
+from stack.client import PATHS, authed_session, order_body
 
 
 @dataclass

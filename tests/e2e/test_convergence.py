@@ -12,16 +12,17 @@ import requests
 
 from ordersync.mapping import TABLES, dead_letter_topic
 from stack import topology
+from stack.client import order_body
 from tests.e2e.test_sync import arrives, settled
 from tests.helpers import (
     connect,
     fetch_row,
+    read_topic,
     reconcile,
     sink_caught_up,
     sinks_paused,
     wait_for,
 )
-from tests.payloads import order_body
 
 
 def synced_order(apis) -> dict:
@@ -114,24 +115,7 @@ def test_replaying_a_topic_from_the_beginning_changes_nothing(apis):
 
 def dead_letters(side: str) -> list[dict]:
     """Every record in one side's dead-letter topic."""
-    from confluent_kafka import Consumer, TopicPartition
-
-    consumer = Consumer(
-        {"bootstrap.servers": topology.BOOTSTRAP_SERVERS, "group.id": f"test-dlq-{uuid.uuid4()}"}
-    )
-    try:
-        partition = TopicPartition(dead_letter_topic(side), 0)
-        low, high = consumer.get_watermark_offsets(partition, timeout=10)
-        consumer.assign([TopicPartition(dead_letter_topic(side), 0, low)])
-        records = []
-        while len(records) < high - low:
-            message = consumer.poll(10)
-            assert message is not None
-            if not message.error():
-                records.append(json.loads(message.value()))
-        return records
-    finally:
-        consumer.close()
+    return read_topic(dead_letter_topic(side))
 
 
 def purge(side: str, order_id) -> None:

@@ -8,10 +8,10 @@ import requests
 
 from stack import supervisor, topology
 from stack.cli import start_component
+from stack.client import order_body
 from stack.components import all_components
 from tests.e2e.test_sync import arrives, settled
 from tests.helpers import connect, run_module, wait_for
-from tests.payloads import order_body
 
 
 def metric(text: str, name: str, **labels) -> float:

@@ -9,9 +9,9 @@ import psycopg2
 
 from ordersync.mapping import STATUSES, TABLES, columns
 from stack import topology
+from stack.client import PATHS, authed_session, order_body
 from tests.e2e.test_sync import settled
-from tests.helpers import authed_session, reconcile, wait_for
-from tests.payloads import PATHS, order_body
+from tests.helpers import reconcile, wait_for
 
 CLIENTS = 6
 SECONDS = 15

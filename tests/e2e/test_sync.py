@@ -3,6 +3,7 @@
 import uuid
 
 from ordersync.mapping import LOCAL_FIELDS, TABLES
+from stack.client import order_body
 from tests.helpers import (
     connect,
     fetch_row,
@@ -11,7 +12,6 @@ from tests.helpers import (
     topic_events,
     wait_for,
 )
-from tests.payloads import order_body
 
 
 def arrives(side, order_id, **expected):

@@ -5,8 +5,8 @@ import re
 import pytest
 
 from ordersync.mapping import columns
+from stack.client import PATHS, order_body
 from tests.conftest import PASSWORD
-from tests.payloads import PATHS, order_body
 
 
 def csrf_token(html: str) -> str:

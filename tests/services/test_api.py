@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from ordersync.mapping import TABLES
-from tests.payloads import PATHS, name_field, order_body
+from stack.client import PATHS, name_field, order_body
 
 
 def create(client, side, **overrides):

@@ -10,8 +10,8 @@ import pytest
 from flask_jwt_extended import create_access_token
 
 from ordersync.extensions import db
+from stack.client import PATHS, order_body
 from tests.conftest import PASSWORD, add_user, bearer
-from tests.payloads import PATHS, order_body
 
 TOKEN_URL = "/api/v1/auth/token"
 

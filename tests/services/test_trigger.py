@@ -4,7 +4,7 @@ import psycopg2
 import pytest
 
 from ordersync.mapping import TABLES, columns, other
-from tests.payloads import PATHS, order_body
+from stack.client import PATHS, order_body
 
 
 def insert_sql(side: str, order_number: str) -> str:

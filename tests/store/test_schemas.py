@@ -3,8 +3,8 @@
 import pytest
 from marshmallow import ValidationError
 
+from stack.client import order_body
 from store.schemas import StoreOrderSchema
-from tests.payloads import order_body
 
 
 def load(**overrides) -> dict:
