@@ -13,15 +13,17 @@ RUN = STATE / "run"
 VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin"
 
 HOST = "127.0.0.1"
+# shifts every port, so a second stack (another checkout) can run beside the first
+PORT_OFFSET = int(os.environ.get("STACK_PORT_OFFSET", 0))
 PG_USER = "postgres"
 PG_PASSWORD = os.environ.get("PG_PASSWORD", "postgres")
-DATABASES = {"store": 5433, "warehouse": 5434}
-KAFKA_PORT = 9092
-KAFKA_CONTROLLER_PORT = 9093
-CONNECT_PORT = 8083
-APP_PORTS = {"store": 5001, "warehouse": 5002}
-SINK_METRICS_PORTS = {"store": 9101, "warehouse": 9102}
-WATCHDOG_METRICS_PORT = 9103
+DATABASES = {"store": 5433 + PORT_OFFSET, "warehouse": 5434 + PORT_OFFSET}
+KAFKA_PORT = 9092 + PORT_OFFSET
+KAFKA_CONTROLLER_PORT = 9093 + PORT_OFFSET
+CONNECT_PORT = 8083 + PORT_OFFSET
+APP_PORTS = {"store": 5001 + PORT_OFFSET, "warehouse": 5002 + PORT_OFFSET}
+SINK_METRICS_PORTS = {"store": 9101 + PORT_OFFSET, "warehouse": 9102 + PORT_OFFSET}
+WATCHDOG_METRICS_PORT = 9103 + PORT_OFFSET
 JVM_HEAP = os.environ.get("STACK_JVM_HEAP", "512m")
 
 BOOTSTRAP_SERVERS = f"{HOST}:{KAFKA_PORT}"

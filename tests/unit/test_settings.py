@@ -3,6 +3,7 @@
 import pytest
 
 from ordersync.settings import DEV_SECRET, ServiceSettings
+from stack import topology
 
 GOOD = "x" * 40
 
@@ -39,5 +40,6 @@ def test_production_refuses_missing_or_default_values(override):
 
 def test_development_has_safe_local_defaults():
     settings = ServiceSettings("warehouse", {})
-    assert settings.SQLALCHEMY_DATABASE_URI.endswith("127.0.0.1:5434/warehouse")
+    port = topology.DATABASES["warehouse"]
+    assert settings.SQLALCHEMY_DATABASE_URI.endswith(f"127.0.0.1:{port}/warehouse")
     assert settings.SESSION_COOKIE_SECURE is False
