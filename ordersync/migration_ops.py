@@ -7,6 +7,7 @@ from sqlalchemy.dialects import postgresql
 from ordersync import triggers
 from ordersync.mapping import TABLES
 from ordersync.models import ITEMS_CHECK, STATUS_CHECK
+from ordersync.roles import HEARTBEAT_TABLE, PURGED_TABLE
 
 
 def order_columns_v1() -> list[sa.Column]:
@@ -77,13 +78,56 @@ def create_user_table() -> None:
     )
 
 
-HEARTBEAT_TABLE = "debezium_heartbeat"
-
-
 def create_heartbeat_table() -> None:
     """A one-row table Debezium's heartbeat writes to, so the slot advances on a quiet database."""
     op.create_table(
         HEARTBEAT_TABLE,
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("beat_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+def live_number_constraint(side: str) -> str:
+    """Name of the rule that no two live orders share an order number."""
+    return f"{TABLES[side]}_order_number_live"
+
+
+def make_live_numbers_deferrable(side: str) -> None:
+    """Turn the unique index on live order numbers into a deferrable exclusion constraint.
+
+    A partial unique index is checked row by row, so a batch that swaps two orders' numbers
+    (A→TMP, B→N1, A→N2 folded into one upsert) fails halfway. The sink defers this constraint to
+    its commit, when the batch's end state is checked as a whole; everyone else is checked at
+    once (INITIALLY IMMEDIATE), so the API still answers a duplicate with 409 straight away.
+    """
+    table, name = TABLES[side], live_number_constraint(side)
+    op.drop_index(name, table_name=table)
+    op.execute(
+        f"ALTER TABLE {table} ADD CONSTRAINT {name} EXCLUDE USING btree (order_number WITH =) "
+        "WHERE (NOT deleted) DEFERRABLE INITIALLY IMMEDIATE"
+    )
+
+
+def create_purged_table() -> None:
+    """Remember the ids the owner purged, so the sink never brings them back."""
+    op.create_table(
+        PURGED_TABLE,
+        sa.Column("id", sa.Uuid(), primary_key=True),
+        sa.Column(
+            "purged_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.text("now()")
+        ),
+    )
+
+
+def publication_name(side: str) -> str:
+    """The publication Debezium streams from (created here: Debezium may not create it)."""
+    return f"{side}_cdc"
+
+
+def create_publication(side: str) -> None:
+    """Publish the order table and the heartbeat table, unless a publication already exists."""
+    name = publication_name(side)
+    op.execute(
+        f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_publication WHERE pubname = '{name}') THEN "
+        f"CREATE PUBLICATION {name} FOR TABLE {TABLES[side]}, {HEARTBEAT_TABLE}; END IF; END$$"
     )

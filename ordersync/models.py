@@ -3,8 +3,8 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, FetchedValue, Index, String, false, select, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import CheckConstraint, DateTime, FetchedValue, String, false, select, text
+from sqlalchemy.dialects.postgresql import JSONB, ExcludeConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from ordersync.mapping import STATUSES
@@ -42,12 +42,14 @@ class OrderMixin:
         return (
             CheckConstraint(STATUS_CHECK, name=f"{table}_status_check"),
             CheckConstraint(ITEMS_CHECK, name=f"{table}_items_check"),
-            # a deleted order's number may be used again
-            Index(
-                f"{table}_order_number_live",
-                "order_number",
-                unique=True,
-                postgresql_where=text("NOT deleted"),
+            # a deleted order's number may be used again; the sink checks it at commit
+            ExcludeConstraint(
+                ("order_number", "="),
+                name=f"{table}_order_number_live",
+                using="btree",
+                where=text("NOT deleted"),
+                deferrable=True,
+                initially="IMMEDIATE",
             ),
         )
 

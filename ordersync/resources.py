@@ -39,7 +39,8 @@ def commit() -> None:
         db.session.commit()
     except IntegrityError as error:
         db.session.rollback()
-        if getattr(error.orig, "pgcode", None) == errorcodes.UNIQUE_VIOLATION:
+        duplicate = (errorcodes.UNIQUE_VIOLATION, errorcodes.EXCLUSION_VIOLATION)
+        if getattr(error.orig, "pgcode", None) in duplicate:
             abort(
                 409,
                 message="Order number already in use.",

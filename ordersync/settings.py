@@ -32,7 +32,9 @@ class ServiceSettings:
         database = environ.get("DATABASE_URL")
         if production and not database:
             raise RuntimeError("DATABASE_URL must be set when APP_ENV=production")
-        self.SQLALCHEMY_DATABASE_URI = sqlalchemy_url(database or topology.database_url(side))
+        self.SQLALCHEMY_DATABASE_URI = sqlalchemy_url(
+            database or topology.database_url(side, "sync_app", "")
+        )
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 5}
         self.MAX_CONTENT_LENGTH = 1024 * 1024
         self.SECRET_KEY = secret(environ, "SECRET_KEY", production)

@@ -2,25 +2,21 @@
 
 Any writer that is not the sink (API, admin page, psql, bulk UPDATE) goes through it: it marks
 the row as authored by this side and bumps the logical version of each synced field that
-changed. The sink sets `sync.applying` for its transaction and the trigger leaves its rows alone.
+changed. Only the sink's own role may write authorship and versions as given: trust comes from
+the session's role, which no client can forge with a setting. A DELETE by anyone but the
+table's owner becomes a tombstone; the owner may purge tombstones, and purged ids are remembered
+so that no late or replayed event brings the order back.
 """
 
 import json
 
 from ordersync.mapping import CLOCK_COLUMN, SYNC_COLUMN, SYNCED_FIELDS, TABLES, TOMBSTONE
-
-APPLYING_SETTING = "sync.applying"
-PURGE_SETTING = "sync.purge"
-TOUCH_SETTING = "sync.touch"
+from ordersync.roles import PURGED_TABLE, SINK
 
 
 def function_name(side: str) -> str:
     """Return the name of the trigger function of one side's table."""
     return f"{TABLES[side]}_sync_versioning"
-
-
-def _setting_on(name: str) -> str:
-    return f"coalesce(current_setting('{name}', true), '') = 'on'"
 
 
 def _bump(side: str) -> str:
@@ -29,7 +25,7 @@ def _bump(side: str) -> str:
     for f in SYNCED_FIELDS:
         column = f.column(side)
         lines.append(
-            f"    IF NEW.{column} IS DISTINCT FROM OLD.{column} OR touch THEN\n"
+            f"    IF NEW.{column} IS DISTINCT FROM OLD.{column} THEN\n"
             f"      clock := jsonb_set(clock, '{{{f.name}}}', "
             f"to_jsonb(coalesce((clock->>'{f.name}')::bigint, 0) + 1));\n"
             f"    END IF;"
@@ -46,10 +42,15 @@ def create_sql(side: str) -> str:
 CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   clock jsonb;
-  touch boolean := {_setting_on(TOUCH_SETTING)};
 BEGIN
   IF TG_OP = 'DELETE' THEN
-    IF {_setting_on(PURGE_SETTING)} OR {_setting_on(APPLYING_SETTING)} THEN
+    IF (SELECT oid FROM pg_roles WHERE rolname = current_user)
+        = (SELECT relowner FROM pg_class WHERE oid = TG_RELID) THEN
+      IF NOT OLD.{TOMBSTONE} THEN
+        RAISE EXCEPTION 'order % is live: only deleted orders can be purged', OLD.id
+          USING ERRCODE = 'check_violation';
+      END IF;
+      INSERT INTO {PURGED_TABLE} (id) VALUES (OLD.id) ON CONFLICT DO NOTHING;
       RETURN OLD;
     END IF;
     -- a hard delete becomes a tombstone, so a late update cannot resurrect the order
@@ -64,7 +65,7 @@ BEGIN
     NEW.created_at := OLD.created_at;
     NEW.version := OLD.version + 1;
   END IF;
-  IF {_setting_on(APPLYING_SETTING)} THEN
+  IF current_user = '{SINK.name}' THEN
     RETURN NEW;
   END IF;
   NEW.{SYNC_COLUMN} := '{side}';

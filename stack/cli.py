@@ -105,8 +105,9 @@ def setup_databases() -> bool:
     changed = False
     password, new = admin_password()
     for side in t.DATABASES:
-        changed |= provision.create_database(side)
+        changed |= provision.create_databases(side)
         provision.migrate(side)
+        provision.grant(side)
         if provision.create_admin(side, password):
             say(f"created user admin on {side}")
             changed = True

@@ -10,8 +10,9 @@ from pathlib import Path
 import psycopg2
 import requests
 
+from ordersync.roles import APP, DEBEZIUM, SINK
 from stack import topology as t
-from stack.secrets import app_secrets
+from stack.secrets import app_secrets, database_url, db_passwords
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,7 @@ def port_open(port: int) -> bool:
 def pg_ready(side: str) -> bool:
     """Tell whether one side's PostgreSQL server accepts logins."""
     try:
-        psycopg2.connect(
-            t.database_url(side).rsplit("/", 1)[0] + "/postgres", connect_timeout=2
-        ).close()
+        psycopg2.connect(database_url(side, t.SUPERUSER, "postgres"), connect_timeout=2).close()
         return True
     except psycopg2.OperationalError:
         return False
@@ -128,8 +127,8 @@ def connect_env() -> dict[str, str]:
         env |= {
             f"{prefix}_DB_HOST": t.HOST,
             f"{prefix}_DB_PORT": str(port),
-            f"{prefix}_DB_USER": t.PG_USER,
-            f"{prefix}_DB_PASSWORD": t.PG_PASSWORD,
+            f"{prefix}_DB_USER": DEBEZIUM.name,
+            f"{prefix}_DB_PASSWORD": db_passwords()[DEBEZIUM.name],
         }
     return env
 
@@ -165,7 +164,10 @@ def app(side: str) -> Component:
         ],
         ready=lambda: http_ok(f"{t.app_url(side)}/readyz"),
         url=t.app_url(side),
-        env={"DATABASE_URL": t.database_url(side), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+        env={
+            "DATABASE_URL": database_url(side, APP.name),
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        }
         | app_secrets(),
     )
 
@@ -187,7 +189,7 @@ def sink(source: str, target: str) -> Component:
         ready=lambda: http_ok(f"http://{t.HOST}:{port}/healthz"),
         url=f"http://{t.HOST}:{port}/metrics",
         env={
-            "SINK_DATABASE_URL": t.database_url(target),
+            "SINK_DATABASE_URL": database_url(target, SINK.name),
             "SINK_BOOTSTRAP_SERVERS": t.BOOTSTRAP_SERVERS,
             "SINK_METRICS_PORT": str(port),
         },

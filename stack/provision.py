@@ -12,8 +12,10 @@ from pathlib import Path
 import psycopg2
 import requests
 
+from ordersync.roles import OWNER, grant_statements, role_statements
 from stack import topology as t
 from stack.components import pg_bin, pg_os_user
+from stack.secrets import database_url, db_passwords
 
 MAVEN_DIR = t.ROOT / "connectors" / "maven"
 MAVEN_TARGETS = {
@@ -79,7 +81,7 @@ def init_postgres(side: str) -> bool:
     data.mkdir(parents=True, exist_ok=True)
     user = pg_os_user()
     pwfile = t.RUN / f"{side}-pwfile"
-    pwfile.write_text(t.PG_PASSWORD + "\n")
+    pwfile.write_text(db_passwords()[t.SUPERUSER] + "\n")
     if user:
         ensure_os_user(user)
         make_traversable(pg_bin())
@@ -94,7 +96,7 @@ def init_postgres(side: str) -> bool:
                 "-D",
                 str(data),
                 "-U",
-                t.PG_USER,
+                t.SUPERUSER,
                 "-E",
                 "UTF8",
                 "--locale=C",
@@ -110,18 +112,36 @@ def init_postgres(side: str) -> bool:
     return True
 
 
-def create_database(side: str) -> bool:
-    """Create the side's database on its server when it does not exist yet."""
-    admin = t.database_url(side).rsplit("/", 1)[0] + "/postgres"
-    conn = psycopg2.connect(admin)
+def create_databases(side: str) -> bool:
+    """Create the job roles, then the side's database and its test twin, owned by the owner role.
+
+    The only superuser session of the stack: everything after this runs as one of the roles.
+    """
+    conn = psycopg2.connect(database_url(side, t.SUPERUSER, "postgres"))
     conn.autocommit = True
+    created = False
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (side,))
-            if cur.fetchone():
-                return False
-            cur.execute(f'CREATE DATABASE "{side}"')
-            return True
+            for statement in role_statements(db_passwords()):
+                cur.execute(statement)
+            for name in (side, f"{side}_test"):
+                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+                if not cur.fetchone():
+                    cur.execute(f'CREATE DATABASE "{name}" OWNER {OWNER.name}')
+                    created = True
+                cur.execute(f'ALTER DATABASE "{name}" OWNER TO {OWNER.name}')
+        return created
+    finally:
+        conn.close()
+
+
+def grant(side: str, database: str | None = None) -> None:
+    """Give each role its privileges on the side's tables, as the owner."""
+    conn = psycopg2.connect(database_url(side, OWNER.name, database))
+    try:
+        with conn, conn.cursor() as cur:
+            for statement in grant_statements(side):
+                cur.execute(statement)
     finally:
         conn.close()
 
@@ -155,7 +175,7 @@ def migrate(side: str) -> None:
     """Apply the side's Alembic migrations (a no-op at head)."""
     result = subprocess.run(
         [str(t.VENV_BIN / "flask"), "--app", side, "db", "upgrade"],
-        env=os.environ | {"DATABASE_URL": t.database_url(side)},
+        env=os.environ | {"DATABASE_URL": database_url(side, OWNER.name), "APP_ENV": "development"},
         capture_output=True,
         text=True,
     )
@@ -178,7 +198,7 @@ def create_admin(side: str, password: str) -> bool:
             "--exist-ok",
         ],
         input=password + "\n",
-        env=os.environ | {"DATABASE_URL": t.database_url(side)},
+        env=os.environ | {"DATABASE_URL": database_url(side), "APP_ENV": "development"},
         capture_output=True,
         text=True,
     )

@@ -10,7 +10,9 @@ from confluent_kafka import Consumer, TopicPartition
 from connectors.reconcile.compare import compare
 from connectors.reconcile.db import load_states
 from ordersync.mapping import SIDES, dead_letter_topic, other, topic
+from ordersync.roles import READER
 from stack import topology as t
+from stack.secrets import database_url
 
 
 @dataclass
@@ -26,7 +28,7 @@ def slot_checks(max_retained_mb: float = 256) -> list[Check]:
     """Retained WAL of each replication slot (a stuck slot fills the disk)."""
     checks = []
     for side in SIDES:
-        with psycopg2.connect(t.database_url(side), connect_timeout=3) as conn:
+        with psycopg2.connect(database_url(side, READER.name), connect_timeout=3) as conn:
             with conn.cursor() as cur:
                 cur.execute(
                     "SELECT slot_name, active, pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)"
@@ -115,7 +117,9 @@ def freshness_checks() -> list[Check]:
 
 def drift_check(caught_up: bool) -> Check:
     """Orders whose synced fields differ between the databases (only alarming once caught up)."""
-    conns = {side: psycopg2.connect(t.database_url(side), connect_timeout=3) for side in SIDES}
+    conns = {
+        side: psycopg2.connect(database_url(side, READER.name), connect_timeout=3) for side in SIDES
+    }
     try:
         report = compare(*(load_states(conns[side], side) for side in SIDES))
     finally:

@@ -4,10 +4,12 @@ import json
 import os
 import secrets
 
+from ordersync.roles import APP, ROLES
 from stack import topology as t
 
 SECRETS_FILE = t.STATE / "secrets.json"
 ADMIN_PASSWORD_FILE = t.STATE / "admin-password"
+DB_PASSWORDS_FILE = t.STATE / "db-passwords.json"
 
 
 def write_private(path, text: str) -> None:
@@ -36,3 +38,19 @@ def admin_password() -> tuple[str, bool]:
     password = secrets.token_urlsafe(16)
     write_private(ADMIN_PASSWORD_FILE, password + "\n")
     return password, True
+
+
+def db_passwords() -> dict[str, str]:
+    """Passwords of the superuser and of each job's role, generated once into a 0600 file."""
+    names = [t.SUPERUSER, *(role.name for role in ROLES)]
+    stored = json.loads(DB_PASSWORDS_FILE.read_text()) if DB_PASSWORDS_FILE.exists() else {}
+    missing = [name for name in names if name not in stored]
+    if missing:
+        stored |= {name: secrets.token_urlsafe(24) for name in missing}
+        write_private(DB_PASSWORDS_FILE, json.dumps(stored))
+    return stored
+
+
+def database_url(side: str, role: str = APP.name, database: str | None = None) -> str:
+    """Return the URL of one side's database as one of the job roles (the app's by default)."""
+    return t.database_url(side, role, db_passwords()[role], database)

@@ -15,8 +15,8 @@ VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin"
 HOST = "127.0.0.1"
 # shifts every port, so a second stack (another checkout) can run beside the first
 PORT_OFFSET = int(os.environ.get("STACK_PORT_OFFSET", 0))
-PG_USER = "postgres"
-PG_PASSWORD = os.environ.get("PG_PASSWORD", "postgres")
+# initdb's superuser: only the launcher's provisioning logs in as it (see ordersync/roles.py)
+SUPERUSER = "postgres"
 DATABASES = {"store": 5433 + PORT_OFFSET, "warehouse": 5434 + PORT_OFFSET}
 KAFKA_PORT = 9092 + PORT_OFFSET
 KAFKA_CONTROLLER_PORT = 9093 + PORT_OFFSET
@@ -30,9 +30,9 @@ BOOTSTRAP_SERVERS = f"{HOST}:{KAFKA_PORT}"
 CONNECT_URL = f"http://{HOST}:{CONNECT_PORT}"
 
 
-def database_url(side: str) -> str:
-    """Return the SQLAlchemy URL of one side's database."""
-    return f"postgresql://{PG_USER}:{PG_PASSWORD}@{HOST}:{DATABASES[side]}/{side}"
+def database_url(side: str, user: str, password: str, database: str | None = None) -> str:
+    """Return the URL of one side's database (or another database on its server) as a user."""
+    return f"postgresql://{user}:{password}@{HOST}:{DATABASES[side]}/{database or side}"
 
 
 def app_url(side: str) -> str:

@@ -1,0 +1,91 @@
+"""One PostgreSQL role per job, and exactly the privileges each job needs, declared once.
+
+The launcher (and compose's setup job) creates the roles as the superuser, the owner runs the
+migrations, then the grants below are applied by the owner. Nothing else logs in as a superuser.
+"""
+
+from dataclasses import dataclass
+
+from psycopg2 import sql
+
+from ordersync.mapping import TABLES
+
+PURGED_TABLE = "purged_order"
+HEARTBEAT_TABLE = "debezium_heartbeat"
+USER_TABLE = "user_account"
+
+
+@dataclass(frozen=True)
+class Role:
+    """A login role: its name, what it is for, and role attributes beyond LOGIN."""
+
+    name: str
+    job: str
+    attributes: str = ""
+
+
+OWNER = Role("sync_owner", "owns the database and its tables; runs migrations and purges")
+APP = Role("sync_app", "the REST API and admin: DML on its orders and users")
+SINK = Role("sync_sink", "applies the other side's changes; the trigger trusts it alone")
+DEBEZIUM = Role("sync_debezium", "reads the WAL and snapshots the captured tables", "REPLICATION")
+READER = Role("sync_reader", "reconcile and status: read-only")
+ROLES = (OWNER, APP, SINK, DEBEZIUM, READER)
+
+# the replication-origin functions the sink calls (PostgreSQL revokes them from PUBLIC)
+SINK_FUNCTIONS = (
+    "pg_replication_origin_create(text)",
+    "pg_replication_origin_oid(text)",
+    "pg_replication_origin_session_setup(text)",
+    "pg_replication_origin_session_reset()",
+    "pg_replication_origin_drop(text)",
+)
+
+
+def role_statements(passwords: dict[str, str]) -> list:
+    """Create or update every login role with its password (run as the superuser)."""
+    statements = []
+    for role in ROLES:
+        name, password = sql.Identifier(role.name), sql.Literal(passwords[role.name])
+        attributes = sql.SQL(role.attributes or "NOREPLICATION")
+        statements.append(
+            sql.SQL(
+                "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {}) THEN "
+                "CREATE ROLE {} LOGIN; END IF; END$$"
+            ).format(sql.Literal(role.name), name)
+        )
+        statements.append(
+            sql.SQL(
+                "ALTER ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE {} PASSWORD {}"
+            ).format(name, attributes, password)
+        )
+    for function in SINK_FUNCTIONS:
+        statements.append(
+            sql.SQL(f"GRANT EXECUTE ON FUNCTION {function} TO {{}}").format(
+                sql.Identifier(SINK.name)
+            )
+        )
+    return statements
+
+
+def grant_statements(side: str) -> list:
+    """Grant each role its privileges on one side's tables (run as the owner after migrating)."""
+    orders = sql.Identifier(TABLES[side])
+    users, purged = sql.Identifier(USER_TABLE), sql.Identifier(PURGED_TABLE)
+    heartbeat = sql.Identifier(HEARTBEAT_TABLE)
+    app, sink = sql.Identifier(APP.name), sql.Identifier(SINK.name)
+    debezium, reader = sql.Identifier(DEBEZIUM.name), sql.Identifier(READER.name)
+    every = sql.SQL(", ").join(sql.Identifier(r.name) for r in ROLES if r is not OWNER)
+    grant = sql.SQL
+    return [
+        # start from nothing, so a privilege removed here is removed from the database too
+        grant("REVOKE ALL ON {}, {}, {}, {} FROM PUBLIC, {}").format(
+            orders, users, purged, heartbeat, every
+        ),
+        grant("GRANT SELECT, INSERT, UPDATE, DELETE ON {}, {} TO {}").format(orders, users, app),
+        grant("GRANT USAGE ON SEQUENCE user_account_id_seq TO {}").format(app),
+        grant("GRANT SELECT, INSERT, UPDATE ON {} TO {}").format(orders, sink),
+        grant("GRANT SELECT ON {} TO {}").format(purged, sink),
+        grant("GRANT SELECT ON {}, {} TO {}").format(orders, heartbeat, debezium),
+        grant("GRANT INSERT, UPDATE ON {} TO {}").format(heartbeat, debezium),
+        grant("GRANT SELECT ON {}, {} TO {}").format(orders, purged, reader),
+    ]
