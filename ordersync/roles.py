@@ -58,13 +58,15 @@ def role_statements(passwords: dict[str, str]) -> list:
                 "ALTER ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE {} PASSWORD {}"
             ).format(name, attributes, password)
         )
-    for function in SINK_FUNCTIONS:
-        statements.append(
-            sql.SQL(f"GRANT EXECUTE ON FUNCTION {function} TO {{}}").format(
-                sql.Identifier(SINK.name)
-            )
-        )
     return statements
+
+
+def function_statements() -> list:
+    """Let the sink use replication origins (run as the superuser in each database)."""
+    return [
+        sql.SQL(f"GRANT EXECUTE ON FUNCTION {function} TO {{}}").format(sql.Identifier(SINK.name))
+        for function in SINK_FUNCTIONS
+    ]
 
 
 def grant_statements(side: str) -> list:

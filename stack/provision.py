@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg2
 import requests
 
-from ordersync.roles import OWNER, grant_statements, role_statements
+from ordersync.roles import OWNER, function_statements, grant_statements, role_statements
 from stack import topology as t
 from stack.components import pg_bin, pg_os_user
 from stack.secrets import database_url, db_passwords
@@ -130,7 +130,20 @@ def create_databases(side: str) -> bool:
                     cur.execute(f'CREATE DATABASE "{name}" OWNER {OWNER.name}')
                     created = True
                 cur.execute(f'ALTER DATABASE "{name}" OWNER TO {OWNER.name}')
-        return created
+    finally:
+        conn.close()
+    for name in (side, f"{side}_test"):
+        superuser(side, name, function_statements())
+    return created
+
+
+def superuser(side: str, database: str, statements: list) -> None:
+    """Run statements as the superuser in one database (function grants are per database)."""
+    conn = psycopg2.connect(database_url(side, t.SUPERUSER, database))
+    try:
+        with conn, conn.cursor() as cur:
+            for statement in statements:
+                cur.execute(statement)
     finally:
         conn.close()
 

@@ -1,46 +1,101 @@
-"""`python -m connectors.reconcile [--repair]`: compare both databases through the mapping.
+"""`python -m connectors.reconcile [--repair | --clashes | --rename ID NUMBER]`.
 
-Exits 1 when they disagree. With --repair, each differing or missing order is rewritten on one
-side with versions above both sides', so the normal pipeline carries the winning state across.
+Compares both databases through the mapping and exits 1 when they disagree. --repair rewrites
+each differing or missing order on one side with versions above both sides', so the normal
+pipeline carries the winning state across. --clashes lists order numbers held by two different
+live orders, one on each side (created concurrently: the sink dead-letters the second);
+--rename gives one of them a new number, after which `make dlq REPLAY=1` carries both across.
+Reads as the read-only role, writes as the sink's.
 """
 
 import argparse
 import os
 import sys
 
-from connectors.reconcile.compare import compare, repair_state
+from connectors.reconcile.compare import clashes, compare, renamed, repair_state
 from connectors.reconcile.db import connect, load_states, rewrite
 from ordersync.mapping import SIDES
-from stack import topology
+from ordersync.roles import READER, SINK
+from stack.secrets import database_url
+
+
+def dsn(side: str, role: str) -> str:
+    """The side's URL for a role: <SIDE>_DATABASE_URL (reads) or <SIDE>_REPAIR_DATABASE_URL."""
+    variable = f"{side.upper()}_{'REPAIR_' if role == SINK.name else ''}DATABASE_URL"
+    return os.environ.get(variable) or database_url(side, role)
+
+
+def load() -> dict:
+    """Read both sides' states."""
+    states = {}
+    for side in SIDES:
+        conn = connect(dsn(side, READER.name))
+        try:
+            states[side] = load_states(conn, side)
+        finally:
+            conn.close()
+    return states
+
+
+def write(side: str, expected: dict, wanted: list) -> list[str]:
+    """Rewrite states on one side as the sink's role; return the ids skipped as changed."""
+    if not wanted:
+        return []
+    conn = connect(dsn(side, SINK.name))
+    try:
+        return rewrite(conn, side, expected, wanted)
+    finally:
+        conn.close()
+
+
+def repair(states: dict, report) -> int:
+    """Rewrite every differing or missing order's winning state; return the exit code."""
+    ids = [s.id for side in report.missing.values() for s in side]
+    ids += [s.id for s, _, _ in report.differing]
+    wanted = {side: [] for side in SIDES}
+    for order_id in ids:
+        side, state = repair_state(states["store"].get(order_id), states["warehouse"].get(order_id))
+        wanted[side].append(state)
+    skipped = [i for side in SIDES for i in write(side, states[side], wanted[side])]
+    for order_id in skipped:
+        print(f"repair: {order_id} changed while comparing; left alone, run reconcile again")
+    print(f"repair: rewrote {len(ids) - len(skipped)} orders; they reach the other side via Kafka")
+    return 1
+
+
+def rename(states: dict, order_id: str, number: str) -> int:
+    """Give one order a new number on the side that holds it, through the pipeline."""
+    side, state = renamed(states["store"].get(order_id), states["warehouse"].get(order_id), number)
+    if write(side, states[side], [state]):
+        print(f"{order_id} changed meanwhile; run the command again")
+        return 1
+    print(f"renamed {order_id} to {number} on {side}; now replay dead letters: make dlq REPLAY=1")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Compare, print the report, optionally repair; return the exit code."""
+    """Compare, print the report, optionally repair or resolve a clash; return the exit code."""
     parser = argparse.ArgumentParser(prog="python -m connectors.reconcile", description=__doc__)
-    parser.add_argument("--repair", action="store_true", help="rewrite the winning states")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--repair", action="store_true", help="rewrite the winning states")
+    action.add_argument("--clashes", action="store_true", help="list numbers held by two orders")
+    action.add_argument("--rename", nargs=2, metavar=("ORDER_ID", "NUMBER"))
     args = parser.parse_args(argv)
-    dsns = {s: os.environ.get(f"{s.upper()}_DATABASE_URL", topology.database_url(s)) for s in SIDES}
-    conns = {side: connect(dsn) for side, dsn in dsns.items()}
-    try:
-        states = {side: load_states(conn, side) for side, conn in conns.items()}
-        report = compare(states["store"], states["warehouse"])
-        print("\n".join(report.lines()))
-        if report.in_sync:
-            print("in sync")
-            return 0
-        if args.repair:
-            ids = [s.id for side in report.missing.values() for s in side]
-            ids += [s.id for s, _, _ in report.differing]
-            for order_id in ids:
-                side, state = repair_state(
-                    states["store"].get(order_id), states["warehouse"].get(order_id)
-                )
-                rewrite(conns[side], side, state)
-            print(f"repair: rewrote {len(ids)} orders; they reach the other side through Kafka")
-        return 1
-    finally:
-        for conn in conns.values():
-            conn.close()
+    states = load()
+    if args.rename:
+        return rename(states, *args.rename)
+    if args.clashes:
+        found = clashes(states["store"], states["warehouse"])
+        for number, store_id, warehouse_id in found:
+            print(f"clash: {number!r} is store order {store_id} and warehouse order {warehouse_id}")
+        print(f"{len(found)} clash(es)")
+        return 1 if found else 0
+    report = compare(states["store"], states["warehouse"])
+    print("\n".join(report.lines()))
+    if report.in_sync:
+        print("in sync")
+        return 0
+    return repair(states, report) if args.repair else 1
 
 
 if __name__ == "__main__":

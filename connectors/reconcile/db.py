@@ -1,45 +1,63 @@
-"""Read both sides' states and rewrite a winning state so the pipeline carries it again."""
+"""Read both sides' states, and rewrite winning states so the pipeline carries them again."""
 
 import psycopg2
 from psycopg2.extras import Json
 
 from connectors.sink.merge import State
 from ordersync.mapping import CLOCK_COLUMN, SYNC_COLUMN, TABLES, columns
-from ordersync.triggers import APPLYING_SETTING
+
+
+def select_states(side: str, where: str = "") -> str:
+    """The query of one side's canonical states (tombstones included)."""
+    cols = columns(side)
+    select = ", ".join(f"{column} AS {name}" for name, column in cols.items())
+    return f"SELECT id::text, {select}, {CLOCK_COLUMN}, {SYNC_COLUMN} FROM {TABLES[side]} {where}"
+
+
+def to_state(side: str, row) -> State:
+    """Build a canonical state from a row of select_states."""
+    return State(row[0], dict(zip(columns(side), row[1:-2], strict=True)), row[-2], row[-1])
 
 
 def load_states(conn, side: str) -> dict[str, State]:
     """Return every order of one side (tombstones included) as canonical states."""
-    cols = columns(side)
-    select = ", ".join(f"{column} AS {name}" for name, column in cols.items())
     with conn.cursor() as cur:
-        cur.execute(f"SELECT id::text, {select}, {CLOCK_COLUMN}, {SYNC_COLUMN} FROM {TABLES[side]}")
-        rows = cur.fetchall()
-    return {
-        row[0]: State(row[0], dict(zip(cols, row[1:-2], strict=True)), row[-2], row[-1])
-        for row in rows
-    }
+        cur.execute(select_states(side))
+        return {row[0]: to_state(side, row) for row in cur.fetchall()}
 
 
-def rewrite(conn, side: str, state: State) -> None:
-    """Write a state as this side's own authorship, outside any replication origin.
+def rewrite(conn, side: str, expected: dict[str, State], wanted: list[State]) -> list[str]:
+    """Write winning states in one transaction, skipping rows that changed since they were read.
 
-    The change is captured like any local write, and its higher versions win on the other side.
+    The rows are locked first and compared with what reconcile saw: a write that raced us is
+    newer than our verdict, so it is left alone (run reconcile again). The write runs as the
+    sink's role without a replication origin, so it is captured like a local write and its
+    higher versions win on the other side. Returns the ids that were skipped.
     """
     cols = columns(side)
-    names = list(cols)
-    values = [Json(state.values[n]) if n == "items" else state.values[n] for n in names]
-    assignments = ", ".join(f"{cols[n]} = %s" for n in names)
-    with conn.cursor() as cur:
-        cur.execute("SELECT set_config(%s, 'on', true)", (APPLYING_SETTING,))
-        cur.execute(
-            f"UPDATE {TABLES[side]} SET {assignments}, {CLOCK_COLUMN} = %s, {SYNC_COLUMN} = %s "
-            "WHERE id = %s",
-            (*values, Json(state.clock), side, state.id),
-        )
-    conn.commit()
+    assignments = ", ".join(f"{cols[n]} = %s" for n in cols)
+    skipped = []
+    with conn, conn.cursor() as cur:
+        # a swap of two numbers is checked in its end state, as the sink does
+        cur.execute("SET CONSTRAINTS ALL DEFERRED")
+        ids = [s.id for s in wanted]
+        cur.execute(select_states(side, "WHERE id = ANY(%s::uuid[]) FOR UPDATE"), (ids,))
+        current = {row[0]: to_state(side, row) for row in cur.fetchall()}
+        for state in wanted:
+            before = expected.get(state.id)
+            now = current.get(state.id)
+            if now is None or before is None or not now.same_as(before):
+                skipped.append(state.id)
+                continue
+            values = [Json(state.values[n]) if n == "items" else state.values[n] for n in cols]
+            cur.execute(
+                f"UPDATE {TABLES[side]} SET {assignments}, {CLOCK_COLUMN} = %s, "
+                f"{SYNC_COLUMN} = %s WHERE id = %s",
+                (*values, Json(state.clock), side, state.id),
+            )
+    return skipped
 
 
 def connect(dsn: str):
     """Open a plain connection (no replication origin: repairs must be captured)."""
-    return psycopg2.connect(dsn)
+    return psycopg2.connect(dsn, connect_timeout=10)

@@ -1,21 +1,26 @@
-"""The sink's poll loop: consume a batch, apply it in one transaction, then store the offsets."""
+"""The sink's poll loop: consume a batch, process it until it goes through, store its offsets.
 
-import json
+The decisions (parse, apply, isolate, dead-letter) live in processor.py; this module only moves
+messages between Kafka and the processor, retries, and reports.
+"""
+
 import logging
 import os
 import signal
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 
+import psycopg2
 from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
-from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
+from tenacity import Retrying, retry_if_exception, wait_random_exponential
 
 from connectors.sink import eventlog, metrics
-from connectors.sink.events import PoisonEvent, parse
-from connectors.sink.merge import plan_batch
-from connectors.sink.target import CONNECTION_ERRORS, DB_ERRORS, Target, origin_name
+from connectors.sink.deadletters import DeadLetters
+from connectors.sink.failures import Failure, classify
+from connectors.sink.processor import BatchReport, Processor
+from connectors.sink.target import Target, origin_name
 from ordersync.mapping import topic
 
 log = logging.getLogger("sink")
@@ -33,6 +38,7 @@ class SinkConfig:
     poll_timeout: float = 0.5
     group_id: str = ""  # the direction's own group unless set (replay, benchmarks)
     topic: str = ""  # the source side's change topic unless set (benchmarks)
+    lock_timeout_ms: int = 10_000
 
     def __post_init__(self):
         if not self.group_id:
@@ -51,6 +57,7 @@ class SinkConfig:
             batch_size=int(os.environ.get("SINK_BATCH_SIZE", 2000)),
             group_id=os.environ.get("SINK_GROUP_ID", ""),
             topic=os.environ.get("SINK_TOPIC", ""),
+            lock_timeout_ms=int(os.environ.get("SINK_LOCK_TIMEOUT_MS", 10_000)),
         )
 
     @property
@@ -82,9 +89,11 @@ def ensure_topics(config: SinkConfig) -> None:
                 raise
 
 
-def stop_when_stopping(retry_state) -> bool:
-    """Give up retrying once the sink was asked to stop."""
-    return not retry_state.args[0].running
+def wait_for(failure: Failure):
+    """Backoff with jitter: quick for transient failures, slow for schema and privileges."""
+    if failure is Failure.SCHEMA:
+        return wait_random_exponential(multiplier=1, max=30)
+    return wait_random_exponential(multiplier=0.1, max=5)
 
 
 class Sink:
@@ -93,8 +102,15 @@ class Sink:
     def __init__(self, config: SinkConfig):
         self.config = config
         self.running = True
+        self.paused = []
         self.lag_observed = 0.0
-        self.target = Target(config.dsn, config.source, config.target, origin_name(config.group_id))
+        self.target = Target(
+            config.dsn,
+            config.source,
+            config.target,
+            origin_name(config.group_id),
+            config.lock_timeout_ms,
+        )
         self.consumer = Consumer(
             {
                 "bootstrap.servers": config.bootstrap_servers,
@@ -109,32 +125,101 @@ class Sink:
                 "queued.max.messages.kbytes": 8192,
             }
         )
-        self.dead_letters = Producer(
+        producer = Producer(
             {"bootstrap.servers": config.bootstrap_servers, "enable.idempotence": True}
         )
+        self.dead_letters = DeadLetters(producer, config.dead_letter_topic)
+        self.processor = Processor(config.source, config.target, self.target, self.dead_letters)
 
     def stop(self, *_):
         """Ask the loop to finish its current batch and exit."""
         self.running = False
 
     def run(self) -> None:
-        """Poll until stopped, then commit and close the consumer."""
+        """Poll until stopped; each batch is retried until it is fully accounted for."""
         ensure_topics(self.config)
-        self.connect()
         self.consumer.subscribe([self.config.topic])
         try:
             while self.running:
-                messages = self.next_batch()
+                messages = [m for m in self.next_batch() if not self.transport_error(m)]
                 metrics.LAST_POLL.set_to_current_time()
-                messages = [m for m in messages if not self.transport_error(m)]
                 if messages:
                     self.handle(messages)
                 self.observe_lag()
         finally:
-            self.consumer.close()
-            if self.config.ephemeral:
-                self.target.drop_origin()
-            self.target.close()
+            self.close()
+
+    def handle(self, messages: list) -> None:
+        """Process a batch until it goes through, then record it and store its offsets."""
+        try:
+            report = self.retrying()(self.processor.process, messages)
+        except Exception:
+            if self.running:
+                raise  # not a failure we know how to retry: crash, and the batch is read again
+            log.warning("stopping with a batch not applied; it is read again at the next start")
+            return
+        finally:
+            self.resume()
+        metrics.clear_stuck()
+        self.record(report)
+        for message in messages:
+            self.consumer.store_offsets(message)
+        self.dead_letters.forget()
+
+    def retrying(self) -> Retrying:
+        """Retry a failing batch while running, backing off by failure class, polling meanwhile."""
+        return Retrying(
+            retry=retry_if_exception(lambda error: classify(error) is not Failure.DATA),
+            wait=lambda state: wait_for(classify(state.outcome.exception()))(state),
+            stop=lambda _state: not self.running,
+            sleep=self.idle,
+            before_sleep=self.report_failure,
+            reraise=True,
+        )
+
+    def report_failure(self, state) -> None:
+        """Log a failed attempt and publish why the sink is stuck."""
+        error = state.outcome.exception()
+        failure = classify(error)
+        where = self.position(state.args[0][0])
+        metrics.report_stuck(where, failure.value, error, state.attempt_number)
+        log.warning(
+            "batch at %s failed (%s, attempt %d), retrying: %s",
+            where,
+            failure.value,
+            state.attempt_number,
+            error,
+        )
+        if isinstance(error, psycopg2.Error):
+            self.target.reset()
+
+    def idle(self, seconds: float) -> None:
+        """Wait between attempts with the partitions paused, still polling to stay in the group."""
+        self.paused = self.consumer.assignment()
+        self.consumer.pause(self.paused)
+        deadline = time.monotonic() + seconds
+        while self.running and time.monotonic() < deadline:
+            self.consumer.poll(min(0.5, max(0.0, deadline - time.monotonic())))
+            metrics.LAST_POLL.set_to_current_time()
+
+    def resume(self) -> None:
+        """Resume fetching after a retry paused it."""
+        if self.paused:
+            self.consumer.resume(self.paused)
+            self.paused = []
+
+    @staticmethod
+    def position(message) -> str:
+        """Name a message's place in Kafka: topic[partition]@offset."""
+        return f"{message.topic()}[{message.partition()}]@{message.offset()}"
+
+    def close(self) -> None:
+        """Commit stored offsets, confirm dead letters, drop an ephemeral origin, disconnect."""
+        self.consumer.close()
+        self.dead_letters.producer.flush(10)
+        if self.config.ephemeral:
+            self.target.drop_origin()
+        self.target.close()
 
     def next_batch(self) -> list:
         """Block for the first message only, then take what is already fetched, up to a batch.
@@ -165,131 +250,34 @@ class Sink:
         log.warning("kafka: %s", message.error())
         return True
 
-    @retry(
-        retry=retry_if_exception_type(CONNECTION_ERRORS),
-        wait=wait_exponential(0.1, max=5),
-        stop=stop_after_delay(3600) | stop_when_stopping,
-        reraise=True,
-        before_sleep=lambda state: log.warning(
-            "database unavailable, retrying: %s", state.outcome.exception()
-        ),
-    )
-    def connect(self) -> None:
-        """Connect to the target database, retrying while it is down."""
-        self.target.connect()
-
-    def handle(self, messages: list) -> None:
-        """Apply one batch, dead-letter what cannot be applied, then store the offsets."""
-        metrics.BATCH_SIZE.observe(len(messages))
-        events = []
-        for message in messages:
-            try:
-                event = parse(self.config.source, message.value())
-            except PoisonEvent as error:
-                self.dead_letter([message], "unparseable", error)
-                continue
-            if event is None:
-                metrics.EVENTS.labels("skipped", "kafka-tombstone").inc()
-                continue
-            events.append((message, event))
-        self.apply_with_retry(events)
-        self.dead_letters.flush(30)
-        for message in messages:
-            self.consumer.store_offsets(message)
-
-    def apply_with_retry(self, events: list) -> None:
-        """Apply events, reconnecting and retrying the whole batch while the database is down."""
-        while True:
-            try:
-                return self.apply_isolating_poison(events)
-            except CONNECTION_ERRORS as error:
-                log.warning("lost the database mid-batch, reconnecting: %s", error)
-                self.connect()
-
-    def apply_isolating_poison(self, events: list) -> None:
-        """Apply the batch in one transaction; on a data error, apply order by order."""
-        try:
-            self.apply(events)
-            return
-        except CONNECTION_ERRORS:
-            raise
-        except DB_ERRORS as error:
-            self.target.rollback()
-            log.info("batch failed (%s); applying order by order to isolate it", error)
-        by_order = defaultdict(list)
-        for message, event in events:
-            by_order[event.state.id].append((message, event))
-        for group in by_order.values():
-            try:
-                self.apply(group)
-            except CONNECTION_ERRORS:
-                raise
-            except DB_ERRORS as error:
-                self.target.rollback()
-                self.dead_letter([m for m, _ in group], "rejected-by-database", error)
-
-    def apply(self, events: list) -> None:
-        """Merge the events into the locked current rows and write the changed ones."""
-        if not events:
-            return
-        started = time.monotonic()
-        cur = self.target.begin()
-        states = [event.state for _, event in events]
-        current = self.target.fetch(cur, sorted({s.id for s in states}))
-        writes, outcomes = plan_batch(states, current, self.config.source, self.config.target)
-        if writes:
-            self.target.write(cur, list(writes.values()))
-        self.target.commit()
-        metrics.APPLY_SECONDS.observe(time.monotonic() - started)
-        self.record(events, outcomes)
-        log.info(
-            "applied batch",
-            extra={
-                "events": len(events),
-                "rows_written": len(writes),
-                "ms": round((time.monotonic() - started) * 1000, 1),
-            },
-        )
-
-    def record(self, events: list, outcomes: list) -> None:
-        """Count outcomes (once per batch and reason) and observe end-to-end lag."""
+    def record(self, report: BatchReport) -> None:
+        """Count outcomes (once per batch and reason), observe lag, log the events."""
         now = time.time()
-        metrics.LAST_APPLIED.set(now)
-        counts = Counter((o.write, o.reason) for o in outcomes)
+        metrics.BATCH_SIZE.observe(report.messages)
+        if report.outcomes:
+            metrics.LAST_APPLIED.set(now)
+        counts = Counter((o.write, o.reason) for _, o in report.outcomes)
         for (write, reason), n in counts.items():
             metrics.EVENTS.labels("applied" if write else "skipped", reason).inc(n)
-        for name, n in Counter(c for o in outcomes for c in o.conflicts).items():
+        if report.kafka_tombstones:
+            metrics.EVENTS.labels("skipped", "kafka-tombstone").inc(report.kafka_tombstones)
+        for reason, n in Counter(report.dead_letters).items():
+            metrics.DEAD_LETTERS.labels(reason).inc(n)
+            metrics.EVENTS.labels("dead-lettered", reason).inc(n)
+        for name, n in Counter(c for _, o in report.outcomes for c in o.conflicts).items():
             metrics.CONFLICTS.labels(name).inc(n)
-        for (_, event), outcome in zip(events, outcomes, strict=True):
+        for (_, event), outcome in report.outcomes:
             if outcome.write and event.source_ts_ms:
                 metrics.LAG_SECONDS.observe(max(0.0, now - event.source_ts_ms / 1000))
-        eventlog.write(events, outcomes, self.config.source, self.config.target)
-
-    def dead_letter(self, messages: list, reason: str, error: Exception) -> None:
-        """Send messages that cannot be applied to the dead-letter topic with the error."""
-        for message in messages:
-            value = message.value()
-            record = {
-                "reason": reason,
-                "error": str(error).strip(),
-                "topic": message.topic(),
-                "partition": message.partition(),
-                "offset": message.offset(),
-                "event": value.decode("utf-8", "replace") if value is not None else None,
-            }
-            self.dead_letters.produce(
-                self.config.dead_letter_topic,
-                key=message.key(),
-                value=json.dumps(record).encode(),
-            )
-            metrics.DEAD_LETTERS.labels(reason).inc()
-            metrics.EVENTS.labels("dead-lettered", reason).inc()
+        events = [pair for pair, _ in report.outcomes]
+        eventlog.write(
+            events, [o for _, o in report.outcomes], self.config.source, self.config.target
+        )
+        if report.dead_letters:
             log.warning(
-                "dead-lettered %s[%s]@%s: %s",
-                message.topic(),
-                message.partition(),
-                message.offset(),
-                record["error"],
+                "dead-lettered %d message(s): %s",
+                len(report.dead_letters),
+                dict(Counter(report.dead_letters)),
             )
 
 

@@ -1,10 +1,29 @@
-"""Turn Debezium change-event JSON into side-neutral states (pure parsing, no I/O)."""
+"""Turn Debezium change-event JSON into side-neutral states (pure parsing, no I/O).
+
+Every message is hostile until proven otherwise: the envelope, the row and the clock are checked
+in full here, so that nothing malformed reaches the merge or the database. Anything that fails
+raises PoisonEvent, and the sink dead-letters the message with that error.
+"""
 
 import json
+import uuid
 from dataclasses import dataclass, replace
 
 from connectors.sink.merge import State, tombstoned
-from ordersync.mapping import CLOCK_COLUMN, SYNC_COLUMN, to_canonical
+from ordersync.mapping import (
+    CLOCK_COLUMN,
+    FIELD_NAMES,
+    SIDES,
+    STATUSES,
+    SYNC_COLUMN,
+    TOMBSTONE,
+    to_canonical,
+)
+
+# a field is written at most once per local write: no honest clock gets near this
+MAX_VERSION = 2**31 - 1
+MAX_ITEMS = 100
+OPS = {"c", "u", "r", "d"}
 
 
 class PoisonEvent(ValueError):
@@ -20,20 +39,110 @@ class ChangeEvent:
     source_ts_ms: int | None
 
 
+def text(max_length: int, nullable: bool = False):
+    """A check for a string column of at most max_length characters, without NUL."""
+
+    def check(value):
+        if value is None and nullable:
+            return
+        if not isinstance(value, str) or not value and not nullable:
+            raise PoisonEvent(f"expected a {'' if nullable else 'non-empty '}string")
+        if len(value) > max_length or "\x00" in value:
+            raise PoisonEvent(f"longer than {max_length} characters or holds NUL")
+
+    return check
+
+
+def one_of(choices):
+    """A check that the value is one of a few strings."""
+
+    def check(value):
+        if value not in choices:
+            raise PoisonEvent(f"not one of {', '.join(choices)}")
+
+    return check
+
+
+def items(value):
+    """Check the items column: a JSON array of 1 to 100 lines."""
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_ITEMS:
+        raise PoisonEvent(f"expected an array of 1 to {MAX_ITEMS} items")
+
+
+def flag(value):
+    """Check a boolean column."""
+    if not isinstance(value, bool):
+        raise PoisonEvent("expected true or false")
+
+
+# the column limits of ordersync/models.py (a unit test keeps the two equal)
+CHECKS = {
+    "order_number": text(32),
+    "customer_name": text(200),
+    "shipping_address": text(500),
+    "items": items,
+    "status": one_of(STATUSES),
+    "tracking_number": text(64, nullable=True),
+    "notes": text(2000, nullable=True),
+    TOMBSTONE: flag,
+}
+
+
 def decode_json(value):
     """Debezium renders json/jsonb columns as strings; parse them back."""
     return json.loads(value) if isinstance(value, str) else value
 
 
-def row_state(side: str, row: dict) -> State:
-    """Build a State from a source-side row as Debezium serialised it."""
+def check_clock(clock) -> dict:
+    """Return a valid per-field clock: known fields mapped to versions in [0, MAX_VERSION]."""
+    if not isinstance(clock, dict):
+        raise PoisonEvent(f"{CLOCK_COLUMN}: expected an object")
+    for name, version in clock.items():
+        if name not in FIELD_NAMES:
+            raise PoisonEvent(f"{CLOCK_COLUMN}: unknown field {name[:64]!r}")
+        if type(version) is not int or not 0 <= version <= MAX_VERSION:
+            raise PoisonEvent(f"{CLOCK_COLUMN}.{name}: expected an integer in [0, {MAX_VERSION}]")
+    return clock
+
+
+def check_id(value) -> str:
+    """Return the canonical text of a UUID order id."""
+    if not isinstance(value, str):
+        raise PoisonEvent("id: expected a UUID string")
+    try:
+        return str(uuid.UUID(value))
+    except ValueError as error:
+        raise PoisonEvent("id: expected a UUID string") from error
+
+
+def row_state(side: str, row) -> State:
+    """Build a State from a source-side row as Debezium serialised it, checking every field."""
+    if not isinstance(row, dict):
+        raise PoisonEvent("row: expected an object")
     try:
         values = to_canonical(side, row)
         values["items"] = decode_json(values["items"])
-        clock = decode_json(row[CLOCK_COLUMN]) or {}
-        return State(id=str(row["id"]), values=values, clock=clock, author=row[SYNC_COLUMN])
-    except (KeyError, TypeError, ValueError) as error:
-        raise PoisonEvent(f"row lacks synced columns: {error!r}") from error
+        clock = decode_json(row[CLOCK_COLUMN])
+        author, order_id = row[SYNC_COLUMN], row["id"]
+    except KeyError as error:
+        raise PoisonEvent(f"row lacks column {error.args[0]!r}") from error
+    except ValueError as error:
+        raise PoisonEvent(f"row holds invalid JSON: {error}") from error
+    for name, check in CHECKS.items():
+        try:
+            check(values[name])
+        except PoisonEvent as error:
+            raise PoisonEvent(f"{name}: {error}") from None
+    if author not in SIDES:
+        raise PoisonEvent(f"{SYNC_COLUMN}: not one of {', '.join(SIDES)}")
+    return State(id=check_id(order_id), values=values, clock=check_clock(clock), author=author)
+
+
+def source_time(envelope: dict) -> int | None:
+    """Return the source commit time in ms when the envelope carries a sane one."""
+    source = envelope.get("source")
+    ts_ms = source.get("ts_ms") if isinstance(source, dict) else None
+    return ts_ms if type(ts_ms) is int and ts_ms >= 0 else None
 
 
 def parse(side: str, value: bytes | None) -> ChangeEvent | None:
@@ -42,14 +151,15 @@ def parse(side: str, value: bytes | None) -> ChangeEvent | None:
         return None
     try:
         envelope = json.loads(value)
-        op = envelope["op"]
-    except (ValueError, KeyError, TypeError) as error:
-        raise PoisonEvent(f"not a Debezium change event: {error!r}") from error
-    source_ts = (envelope.get("source") or {}).get("ts_ms")
-    if op in ("c", "u", "r"):
-        return ChangeEvent(op, row_state(side, envelope["after"] or {}), source_ts)
+    except (ValueError, RecursionError) as error:
+        raise PoisonEvent(f"not JSON: {str(error)[:200]}") from None
+    if not isinstance(envelope, dict):
+        raise PoisonEvent("not a Debezium change event: expected an object")
+    op = envelope.get("op")
+    if op not in OPS:
+        raise PoisonEvent(f"unsupported operation {str(op)[:32]!r}")
     if op == "d":
         # a hard delete (a purge) on the source: the row turns into a tombstone here
-        before = row_state(side, envelope["before"] or {})
-        return ChangeEvent(op, replace(tombstoned(before), author=side), source_ts)
-    raise PoisonEvent(f"unsupported operation {op!r}")
+        before = row_state(side, envelope.get("before"))
+        return ChangeEvent(op, replace(tombstoned(before), author=side), source_time(envelope))
+    return ChangeEvent(op, row_state(side, envelope.get("after")), source_time(envelope))

@@ -82,14 +82,24 @@ def tombstoned(state: State) -> State:
     return replace(state, values=state.values | {TOMBSTONE: True})
 
 
-def plan_batch(events: list, current: dict[str, State], remote_side: str, target_side: str):
+def plan_batch(
+    events: list,
+    current: dict[str, State],
+    remote_side: str,
+    target_side: str,
+    purged: frozenset = frozenset(),
+):
     """Fold a batch of remote states into the current rows, in order.
 
     Returns the states to write (only rows that end up different) and one Outcome per event.
+    Orders purged on the target stay gone: no late or replayed event brings them back.
     """
     states = dict(current)
     outcomes = []
     for remote in events:
+        if remote.id in purged:
+            outcomes.append(Outcome(False, "purged"))
+            continue
         outcome = decide(remote, states.get(remote.id), remote_side, target_side)
         if outcome.write:
             states[remote.id] = outcome.state

@@ -1,5 +1,6 @@
 """Prometheus metrics of a sink and the small HTTP server that exposes them."""
 
+import json
 import threading
 import time
 from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -35,8 +36,42 @@ CONSUMER_LAG = Gauge(
     "sink_consumer_lag", "Messages behind the end of the source topic", ["partition"]
 )
 LAST_POLL = Gauge("sink_last_poll_timestamp_seconds", "When the consumer last polled Kafka")
+RETRIES = Counter("sink_retries_total", "Failed batch attempts that will be retried", ["failure"])
+STUCK = Gauge("sink_stuck", "1 while the same batch keeps failing (see /healthz for why)")
 
 HEALTHY_POLL_AGE = 30.0
+# this many failed attempts in a row at the same offset make the sink report itself unhealthy
+STUCK_AFTER = 3
+
+# the batch being retried, if any: {"offset", "failure", "error", "attempts", "since"}
+stuck: dict = {}
+
+
+def report_stuck(where: str, failure: str, error: BaseException, attempts: int) -> None:
+    """Record that the batch starting at `where` failed again."""
+    RETRIES.labels(failure).inc()
+    since = stuck.get("since", time.time()) if stuck.get("offset") == where else time.time()
+    stuck.clear()
+    stuck.update(
+        offset=where,
+        failure=failure,
+        error=str(error).strip()[:500],
+        attempts=attempts,
+        since=since,
+    )
+    STUCK.set(1 if unhealthy_stuck() else 0)
+
+
+def clear_stuck() -> None:
+    """The batch went through: the sink is no longer stuck."""
+    if stuck:
+        stuck.clear()
+        STUCK.set(0)
+
+
+def unhealthy_stuck() -> bool:
+    """Tell whether the retried batch has failed often enough, or for a reason that needs people."""
+    return bool(stuck) and (stuck["attempts"] >= STUCK_AFTER or stuck["failure"] == "schema")
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -46,19 +81,24 @@ class QuietHandler(WSGIRequestHandler):
         """Stay silent."""
 
 
-def healthy() -> bool:
-    """Tell whether the poll loop ran recently."""
-    return time.time() - LAST_POLL._value.get() < HEALTHY_POLL_AGE
+def health() -> dict:
+    """Return the sink's health: ok, stalled (the loop stopped polling) or stuck (with why)."""
+    if time.time() - LAST_POLL._value.get() >= HEALTHY_POLL_AGE:
+        return {"status": "stalled"}
+    if unhealthy_stuck():
+        return {"status": "stuck", **stuck}
+    return {"status": "ok"}
 
 
 def app(environ, start_response):
-    """Serve /healthz from the loop's heartbeat and everything else as Prometheus metrics."""
+    """Serve /healthz from the loop's state and everything else as Prometheus metrics."""
     if environ["PATH_INFO"] == "/healthz":
-        ok = healthy()
+        body = health()
+        ok = body["status"] == "ok"
         start_response(
             "200 OK" if ok else "503 Service Unavailable", [("Content-Type", "application/json")]
         )
-        return [b'{"status": "ok"}' if ok else b'{"status": "stalled"}']
+        return [json.dumps(body).encode()]
     return make_wsgi_app()(environ, start_response)
 
 

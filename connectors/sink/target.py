@@ -7,7 +7,7 @@ import psycopg2
 
 from connectors.sink.merge import State
 from ordersync.mapping import CLOCK_COLUMN, SYNC_COLUMN, TABLES, columns
-from ordersync.triggers import APPLYING_SETTING
+from ordersync.roles import PURGED_TABLE
 
 JSON_FIELDS = {"items"}
 STAGE = "sink_stage"
@@ -33,30 +33,50 @@ def origin_name(group_id: str) -> str:
 class Target:
     """One side's order table as the sink sees it."""
 
-    def __init__(self, dsn: str, source: str, target: str, origin: str):
+    def __init__(
+        self, dsn: str, source: str, target: str, origin: str, lock_timeout_ms: int = 10_000
+    ):
         self.dsn, self.source, self.target, self.origin = dsn, source, target, origin
+        self.lock_timeout_ms = lock_timeout_ms
         self.table = TABLES[target]
         self.columns = columns(target)
         self.conn = None
         self.has_origin = False
 
     def connect(self) -> None:
-        """Open the connection and mark its writes with our replication origin (PostgreSQL 16+)."""
+        """Open the connection and mark its writes with our replication origin."""
         self.close()
-        self.conn = psycopg2.connect(self.dsn, application_name=self.origin)
+        self.conn = psycopg2.connect(self.dsn, application_name=self.origin, connect_timeout=10)
+        try:
+            self._prepare_session()
+        except psycopg2.Error:
+            self.close()  # half-prepared sessions must not be reused: the next attempt reconnects
+            raise
+
+    def _prepare_session(self) -> None:
+        """Set the timeouts, the replication origin and the staging table of this session."""
         with self.conn.cursor() as cur:
-            cur.execute("SHOW server_version_num")
-            if int(cur.fetchone()[0]) >= 160000:
-                self._setup_origin(cur)
+            # a lock held elsewhere or a stuck statement fails the batch (and it is retried)
+            # instead of hanging the direction forever
+            cur.execute(
+                "SELECT set_config('lock_timeout', %s, false), "
+                "set_config('statement_timeout', %s, false)",
+                (f"{self.lock_timeout_ms}ms", f"{max(60_000, 6 * self.lock_timeout_ms)}ms"),
+            )
+            self._setup_origin(cur)
             self._create_stage(cur)
         self.conn.commit()
+
+    def ensure_connected(self) -> None:
+        """Reconnect when the connection was lost (a retried batch starts here)."""
+        if self.conn is None or self.conn.closed:
+            self.connect()
 
     def _setup_origin(self, cur) -> None:
         # pgoutput with origin=none then leaves our writes out of the other side's change stream
         name = self.origin
         cur.execute(
-            "SELECT pg_replication_origin_create(%s) WHERE NOT EXISTS "
-            "(SELECT 1 FROM pg_replication_origin WHERE roname = %s)",
+            "SELECT pg_replication_origin_create(%s) WHERE pg_replication_origin_oid(%s) IS NULL",
             (name, name),
         )
         cur.execute("SELECT pg_replication_origin_session_setup(%s)", (name,))
@@ -79,15 +99,20 @@ class Target:
         self.conn.commit()
 
     def begin(self):
-        """Start a sink transaction: the versioning trigger stands aside for it."""
-        cur = self.conn.cursor()
-        cur.execute("SELECT set_config(%s, 'on', true)", (APPLYING_SETTING,))
-        return cur
+        """Start a sink transaction (the trigger trusts the sink's role, nothing to set)."""
+        return self.conn.cursor()
 
-    def fetch(self, cur, ids: list[str]) -> dict[str, State]:
-        """Lock and return the current states of the given order ids."""
+    def fetch(self, cur, ids: list[str]) -> tuple[dict[str, State], frozenset]:
+        """Lock and return the current states of the given order ids, and which were purged.
+
+        The live-number rule is deferred to commit, so a batch that swaps two numbers is checked
+        in its end state, not row by row.
+        """
+        cur.execute(f"SELECT id::text FROM {PURGED_TABLE} WHERE id = ANY(%s::uuid[])", (ids,))
+        purged = frozenset(row[0] for row in cur.fetchall())
         select = ", ".join(f"{column} AS {name}" for name, column in self.columns.items())
         cur.execute(
+            f"SET CONSTRAINTS ALL DEFERRED; "
             f"SELECT id::text, {select}, {CLOCK_COLUMN}, {SYNC_COLUMN} FROM {self.table} "
             f"WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE",
             (ids,),
@@ -96,7 +121,7 @@ class Target:
         for row in cur.fetchall():
             values = dict(zip(self.columns, row[1:-2], strict=True))
             states[row[0]] = State(id=row[0], values=values, clock=row[-2], author=row[-1])
-        return states
+        return states, purged
 
     @property
     def written_columns(self) -> list[str]:
@@ -141,6 +166,9 @@ class Target:
         if self.conn is not None and not self.conn.closed:
             self.conn.rollback()
 
-
-DB_ERRORS = (psycopg2.DatabaseError,)
-CONNECTION_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
+    def reset(self) -> None:
+        """After a failed attempt: roll back, or drop a broken connection to reconnect later."""
+        try:
+            self.rollback()
+        except psycopg2.Error:
+            self.close()
