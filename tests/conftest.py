@@ -8,8 +8,10 @@ from flask_migrate import upgrade
 
 from ordersync.extensions import db, limiter
 from ordersync.mapping import SIDES, TABLES
+from ordersync.roles import APP, OWNER
 from ordersync.users import ROLES, User
-from stack import topology
+from stack import provision, topology
+from stack.secrets import database_url
 from tests.helpers import connect
 
 
@@ -31,31 +33,36 @@ def stack():
     return topology
 
 
-def create_test_database(side: str) -> str:
-    """Create `<side>_test` beside the side's real database (Debezium does not watch it)."""
-    name = f"{side}_test"
-    conn = connect(side, "postgres")
-    with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-        if not cur.fetchone():
-            cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    return topology.database_url(side).rsplit("/", 1)[0] + "/" + name
+def scratch_url(side: str, role: str = APP.name) -> str:
+    """The URL of `<side>_test` (made by the launcher beside the real one; nothing captures it)."""
+    return database_url(side, role, f"{side}_test")
+
+
+def sqlalchemy(url: str) -> str:
+    """Pin the psycopg2 driver in a database URL."""
+    return url.replace("postgresql://", "postgresql+psycopg2://")
+
+
+def migrate_test_database(side: str) -> None:
+    """Bring `<side>_test` to head as the owner, then grant each role its privileges."""
+    factory = __import__(side).create_app
+    owner = factory(
+        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": sqlalchemy(scratch_url(side, OWNER.name))}
+    )
+    with owner.app_context():
+        upgrade()
+        db.session.execute(db.text("TRUNCATE user_account, purged_order"))
+        db.session.commit()
+        db.session.remove()
+    provision.grant(side, f"{side}_test")
 
 
 def make_app(side: str):
-    """Build one side's app on its migrated test database."""
-    factory = __import__(side).create_app
-    url = create_test_database(side)
-    app = factory(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": url.replace("postgresql://", "postgresql+psycopg2://"),
-        }
-    )
+    """Build one side's app on its migrated test database, connected as the app's role."""
+    migrate_test_database(side)
+    url = scratch_url(side)
+    app = __import__(side).create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": sqlalchemy(url)})
     with app.app_context():
-        upgrade()
-        db.session.execute(db.text("TRUNCATE user_account"))
         for role in ROLES:
             add_user(role, role)
         db.session.remove()
@@ -89,9 +96,10 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture
 def app(apps, side):
     """The side's app with an empty order table and a fresh login throttle."""
-    flask_app, url = apps[side]
-    with psycopg2.connect(url) as conn, conn.cursor() as cur:
-        cur.execute(f"TRUNCATE {TABLES[side]}")
+    flask_app, _ = apps[side]
+    # as the owner: the app's role may not TRUNCATE
+    with psycopg2.connect(scratch_url(side, OWNER.name)) as conn, conn.cursor() as cur:
+        cur.execute(f"TRUNCATE {TABLES[side]}, purged_order")
     conn.close()
     with flask_app.app_context():
         limiter.reset()

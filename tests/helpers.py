@@ -12,8 +12,10 @@ import psycopg2.extras
 from confluent_kafka import Consumer, TopicPartition
 
 from ordersync.mapping import TABLES, topic
+from ordersync.roles import APP
 from stack import topology
 from stack.report import group_lag
+from stack.secrets import database_url
 
 psycopg2.extras.register_uuid()
 
@@ -32,11 +34,12 @@ def wait_for(condition, timeout: float = 30.0, what: str = "condition"):
         delay = min(delay * 1.5, 0.5)
 
 
-def connect(side: str, database: str | None = None):
-    """Open an autocommit connection to a side's database (the stack's own by default)."""
-    dsn = topology.database_url(side)
-    if database:
-        dsn = dsn.rsplit("/", 1)[0] + "/" + database
+def connect(side: str, database: str | None = None, role: str = APP.name):
+    """Open an autocommit connection to a side's database (the stack's own by default).
+
+    As the app's role unless told otherwise: plain SQL in tests is an ordinary local writer.
+    """
+    dsn = database_url(side, role, database)
     conn = psycopg2.connect(dsn, cursor_factory=psycopg2.extras.RealDictCursor)
     conn.autocommit = True
     return conn

@@ -2,13 +2,13 @@
 
 import pytest
 
-from tests.conftest import create_test_database
+from tests.conftest import sqlalchemy, scratch_url
 
 
 @pytest.fixture
 def fresh_app(side, stack):
     """A not-yet-used app of the side (routes can still be added)."""
-    url = create_test_database(side).replace("postgresql://", "postgresql+psycopg2://")
+    url = sqlalchemy(scratch_url(side))
     return __import__(side).create_app({"SQLALCHEMY_DATABASE_URI": url})
 
 

@@ -4,7 +4,9 @@ import psycopg2
 import pytest
 
 from ordersync.mapping import TABLES, columns, other
+from ordersync.roles import APP, DEBEZIUM, OWNER, READER, SINK
 from stack.client import PATHS, order_body
+from tests.helpers import connect
 
 
 def insert_sql(side: str, order_number: str) -> str:
@@ -75,19 +77,67 @@ def test_bookkeeping_cannot_be_forged_by_a_local_write(row, test_db, side):
     assert updated["version"] == 2
 
 
-def test_sink_transactions_keep_the_state_they_write(row, test_db, side):
+@pytest.fixture
+def as_role(apps, side):
+    """Open autocommit sessions on the side's test database as one of the job roles."""
+    opened = []
+
+    def open_as(role: str):
+        opened.append(connect(side, f"{side}_test", role))
+        return opened[-1]
+
+    yield open_as
+    for conn in opened:
+        conn.close()
+
+
+def test_sink_role_writes_the_state_it_is_given(row, as_role, side):
+    updated = run(
+        as_role(SINK.name),
+        f"""UPDATE {TABLES[side]} SET status = 'delivered', sync_origin = %s,
+            field_versions = field_versions || '{{"status": 7}}' WHERE id = %s RETURNING *""",
+        other(side),
+        row["id"],
+    )[0]
+    assert updated["sync_origin"] == other(side)
+    assert updated["field_versions"]["status"] == 7
+
+
+@pytest.mark.parametrize("setting", ["sync.applying", "sync.purge", "sync.touch"])
+def test_no_setting_makes_the_app_role_trusted(row, test_db, side, setting):
     with test_db.cursor() as cur:
         cur.execute("BEGIN")
-        cur.execute("SELECT set_config('sync.applying', 'on', true)")
+        cur.execute("SELECT set_config(%s, 'on', true)", (setting,))
         cur.execute(
-            f"""UPDATE {TABLES[side]} SET status = 'delivered', sync_origin = %s,
-                field_versions = field_versions || '{{"status": 7}}' WHERE id = %s RETURNING *""",
+            f"""UPDATE {TABLES[side]} SET status = 'shipped', sync_origin = %s,
+                field_versions = '{{"status": 9223372036854775807}}' WHERE id = %s RETURNING *""",
             (other(side), row["id"]),
         )
         updated = cur.fetchone()
+        cur.execute(f"DELETE FROM {TABLES[side]} WHERE id = %s", (row["id"],))
         cur.execute("COMMIT")
-    assert updated["sync_origin"] == other(side)
-    assert updated["field_versions"]["status"] == 7
+    assert updated["sync_origin"] == side
+    assert updated["field_versions"]["status"] == 2
+    kept = run(test_db, f"SELECT deleted FROM {TABLES[side]} WHERE id = %s", row["id"])
+    assert kept == [{"deleted": True}]  # a tombstone, not a purge
+    with pytest.raises(psycopg2.errors.CheckViolation, match="cannot be revived"):
+        run(test_db, f"UPDATE {TABLES[side]} SET deleted = false WHERE id = %s", row["id"])
+
+
+@pytest.mark.parametrize("role", [READER.name, DEBEZIUM.name])
+def test_roles_without_write_grants_cannot_touch_orders(row, as_role, side, role):
+    conn = as_role(role)
+    for statement in (
+        f"UPDATE {TABLES[side]} SET sync_origin = 'x' WHERE id = %s",
+        f"DELETE FROM {TABLES[side]} WHERE id = %s",
+    ):
+        with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            run(conn, statement, row["id"])
+
+
+def test_the_app_role_cannot_use_replication_origins(as_role, side):
+    with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+        run(as_role(APP.name), "SELECT pg_replication_origin_session_setup('cdc_forged')")
 
 
 def test_hard_delete_becomes_a_versioned_tombstone(row, test_db, side):
@@ -97,13 +147,17 @@ def test_hard_delete_becomes_a_versioned_tombstone(row, test_db, side):
     assert kept["field_versions"]["deleted"] == 2
 
 
-def test_purge_really_deletes(row, test_db, side):
-    with test_db.cursor() as cur:
-        cur.execute("BEGIN")
-        cur.execute("SET LOCAL sync.purge = 'on'")
-        cur.execute(f"DELETE FROM {TABLES[side]} WHERE id = %s", (row["id"],))
-        cur.execute("COMMIT")
-    assert run(test_db, f"SELECT id FROM {TABLES[side]} WHERE id = %s", row["id"]) == []
+def test_the_owner_purges_a_tombstone_and_it_is_remembered(row, test_db, as_role, side):
+    run(test_db, f"UPDATE {TABLES[side]} SET deleted = true WHERE id = %s", row["id"])
+    owner = as_role(OWNER.name)
+    run(owner, f"DELETE FROM {TABLES[side]} WHERE id = %s", row["id"])
+    assert run(owner, f"SELECT id FROM {TABLES[side]} WHERE id = %s", row["id"]) == []
+    assert run(owner, "SELECT id FROM purged_order WHERE id = %s", row["id"]) == [{"id": row["id"]}]
+
+
+def test_the_owner_cannot_purge_a_live_order(row, as_role, side):
+    with pytest.raises(psycopg2.errors.CheckViolation, match="only deleted orders"):
+        run(as_role(OWNER.name), f"DELETE FROM {TABLES[side]} WHERE id = %s", row["id"])
 
 
 def test_a_tombstone_cannot_be_revived(row, test_db, side):

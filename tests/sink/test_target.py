@@ -7,7 +7,8 @@ import pytest
 from connectors.sink.merge import State
 from connectors.sink.target import Target, copy_text
 from ordersync.mapping import FIELD_NAMES, STORE, WAREHOUSE
-from stack import topology
+from ordersync.roles import SINK
+from stack.secrets import database_url
 
 TRICKY = [
     "",
@@ -31,7 +32,7 @@ def test_copy_text_escapes_what_copy_interprets():
 @pytest.fixture
 def target(apps):
     """A sink target on the warehouse test database."""
-    dsn = topology.database_url(WAREHOUSE).rsplit("/", 1)[0] + "/warehouse_test"
+    dsn = database_url(WAREHOUSE, SINK.name, "warehouse_test")
     sink_target = Target(dsn, STORE, WAREHOUSE, f"cdc_test_{uuid.uuid4().hex[:8]}")
     sink_target.connect()
     yield sink_target
@@ -60,7 +61,7 @@ def test_written_states_read_back_exactly(target):
     target.write(cur, states)
     target.commit()
     cur = target.begin()
-    read = target.fetch(cur, [s.id for s in states])
+    read, _ = target.fetch(cur, [s.id for s in states])
     target.commit()
     for written in states:
         got = read[written.id]
@@ -81,6 +82,6 @@ def test_rewriting_a_row_updates_it_in_place(target):
     target.write(cur, [second])
     target.commit()
     cur = target.begin()
-    got = target.fetch(cur, [first.id])[first.id]
+    got = target.fetch(cur, [first.id])[0][first.id]
     target.commit()
     assert got.values["notes"] is None and got.values["status"] == "shipped"
