@@ -4,18 +4,25 @@ import base64
 import json
 from datetime import UTC, datetime
 
+from confluent_kafka import KafkaException
+
 from connectors.sink.failures import DeadLetterUnavailable
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+# Kafka refuses records over 1 MB by default; an original this large is described, not copied
+MAX_ORIGINAL_BYTES = 256 * 1024
 
 
 def record(message, reason: str, error: BaseException, order_id: str | None) -> bytes:
     """Render the dead-letter record of one message: why, where from, and the original value."""
     value = message.value()
-    try:
-        text, raw = (value.decode("utf-8"), None) if value is not None else (None, None)
-    except UnicodeDecodeError:
-        text, raw = None, base64.b64encode(value).decode()
+    size = len(value) if value is not None else 0
+    text = raw = None
+    if value is not None and size <= MAX_ORIGINAL_BYTES:
+        try:
+            text = value.decode("utf-8")
+        except UnicodeDecodeError:
+            raw = base64.b64encode(value).decode()
     return json.dumps(
         {
             "reason": reason,
@@ -27,6 +34,7 @@ def record(message, reason: str, error: BaseException, order_id: str | None) -> 
             "dead_lettered_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "event": text,
             "event_base64": raw,
+            "event_size": size,
         }
     ).encode()
 
@@ -47,13 +55,17 @@ class DeadLetters:
         where = (message.topic(), message.partition(), message.offset())
         if self.states.get(where) in (PENDING, DELIVERED):
             return
+        try:
+            self.producer.produce(
+                self.topic,
+                key=message.key(),
+                value=record(message, reason, error, order_id),
+                on_delivery=lambda err, _msg: self.delivered(where, err),
+            )
+        except (BufferError, KafkaException) as refused:  # queue full, or refused at once
+            self.states[where] = FAILED
+            raise DeadLetterUnavailable(f"{self.topic} refused a dead letter: {refused}") from None
         self.states[where] = PENDING
-        self.producer.produce(
-            self.topic,
-            key=message.key(),
-            value=record(message, reason, error, order_id),
-            on_delivery=lambda err, _msg: self.delivered(where, err),
-        )
 
     def delivered(self, where: tuple, err) -> None:
         """Note the broker's answer for one record."""

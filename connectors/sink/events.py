@@ -156,7 +156,7 @@ def parse(side: str, value: bytes | None) -> ChangeEvent | None:
     if not isinstance(envelope, dict):
         raise PoisonEvent("not a Debezium change event: expected an object")
     op = envelope.get("op")
-    if op not in OPS:
+    if not isinstance(op, str) or op not in OPS:
         raise PoisonEvent(f"unsupported operation {str(op)[:32]!r}")
     if op == "d":
         # a hard delete (a purge) on the source: the row turns into a tombstone here

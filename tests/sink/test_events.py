@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from connectors.sink.events import PoisonEvent, parse
+from connectors.sink.events import CHECKS, PoisonEvent, parse
 from ordersync.mapping import STORE, TOMBSTONE, WAREHOUSE
 
 
@@ -73,3 +73,75 @@ def test_kafka_tombstone_message_is_nothing_to_do():
 def test_unusable_events_are_poison(value):
     with pytest.raises(PoisonEvent):
         parse(WAREHOUSE, value)
+
+
+def hostile(**overrides) -> bytes:
+    """An update whose row carries the given hostile values."""
+    return envelope("u", after=warehouse_row(**overrides))
+
+
+@pytest.mark.parametrize(
+    ("value", "names"),
+    [
+        (b'{"op": "c"}', "row"),
+        (b'{"op": "d", "after": {}}', "row"),
+        (b"\xff\xfe", "JSON"),
+        (b"[" * 100_000, "JSON"),
+        (b'"c"', "object"),
+        (b'{"op": ["c"]}', "operation"),
+        (hostile(field_versions='{"status": "abc"}'), "field_versions.status"),
+        (hostile(field_versions="[1]"), "field_versions"),
+        (hostile(field_versions='{"status": -1}'), "field_versions.status"),
+        (hostile(field_versions='{"status": 9223372036854775807}'), "field_versions.status"),
+        (hostile(field_versions='{"status": true}'), "field_versions.status"),
+        (hostile(field_versions='{"nope": 1}'), "unknown field"),
+        (hostile(field_versions="{"), "invalid JSON"),
+        (hostile(id="not-a-uuid"), "id"),
+        (hostile(id=7), "id"),
+        (hostile(order_number="x" * 33), "order_number"),
+        (hostile(order_number=""), "order_number"),
+        (hostile(recipient_name="nul\x00here"), "customer_name"),
+        (hostile(recipient_name=None), "customer_name"),
+        (hostile(status="lost"), "status"),
+        (hostile(items="[]"), "items"),
+        (hostile(items='{"sku": 1}'), "items"),
+        (hostile(items=5), "items"),
+        (hostile(notes=["x"]), "notes"),
+        (hostile(tracking_number="t" * 65), "tracking_number"),
+        (hostile(deleted="false"), "deleted"),
+        (hostile(sync_origin="mallory"), "sync_origin"),
+        (envelope("u", after=[1, 2]), "row"),
+    ],
+)
+def test_hostile_events_are_poison_naming_what_is_wrong(value, names):
+    with pytest.raises(PoisonEvent, match=names):
+        parse(WAREHOUSE, value)
+
+
+def test_a_missing_column_is_named():
+    row = warehouse_row()
+    del row["status"]
+    with pytest.raises(PoisonEvent, match="'status'"):
+        parse(WAREHOUSE, envelope("c", after=row))
+
+
+def test_ids_are_read_in_canonical_form():
+    upper = "2F1B7D1E-1111-4A4A-9A9A-000000000001"
+    assert parse(WAREHOUSE, hostile(id=upper)).state.id == upper.lower()
+
+
+def test_a_nonsensical_source_time_is_ignored_not_fatal():
+    body = json.loads(hostile())
+    body["source"] = {"ts_ms": "soon"}
+    assert parse(WAREHOUSE, json.dumps(body).encode()).source_ts_ms is None
+
+
+def test_checks_follow_the_column_lengths_of_the_models():
+    from store.models import StoreOrder
+
+    table = StoreOrder.__table__
+    for name in ("order_number", "customer_name", "shipping_address", "tracking_number", "notes"):
+        limit = table.c[name].type.length
+        CHECKS[name]("x" * limit)
+        with pytest.raises(PoisonEvent):
+            CHECKS[name]("x" * (limit + 1))
