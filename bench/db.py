@@ -6,16 +6,20 @@ import psycopg2.extras
 from bench.pacing import wait_until
 from ordersync.mapping import TABLES, other
 from stack import topology
+from stack.secrets import database_url
 
 psycopg2.extras.register_uuid()
 
 
-def connect(side: str, database: str | None = None, autocommit: bool = True):
-    """A connection to one side's server (its own database by default)."""
-    dsn = topology.database_url(side)
-    if database:
-        dsn = dsn.rsplit("/", 1)[0] + "/" + database
-    conn = psycopg2.connect(dsn)
+def connect(
+    side: str, database: str | None = None, autocommit: bool = True, role: str = topology.SUPERUSER
+):
+    """A connection to one side's server (its own database by default).
+
+    As the superuser by default: the benchmarks set up native logical replication and scratch
+    databases, which only it may do. The product's processes never log in as it.
+    """
+    conn = psycopg2.connect(database_url(side, role, database))
     conn.autocommit = autocommit
     return conn
 

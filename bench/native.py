@@ -4,6 +4,7 @@ import uuid
 
 from bench.db import connect, scalar
 from stack import topology
+from stack.secrets import db_passwords
 
 PUB, SUB, TABLE = "bench_native_pub", "bench_native_sub", "bench_native"
 
@@ -27,7 +28,7 @@ def setup() -> None:
         )
         conninfo = (
             f"host={topology.HOST} port={topology.DATABASES['store']} dbname=store "
-            f"user={topology.PG_USER} password={topology.PG_PASSWORD}"
+            f"user={topology.SUPERUSER} password={db_passwords()[topology.SUPERUSER]}"
         )
         cur.execute(f"CREATE SUBSCRIPTION {SUB} CONNECTION '{conninfo}' PUBLICATION {PUB}")
     source.close()

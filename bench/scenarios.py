@@ -18,8 +18,10 @@ from bench import native
 from bench.db import connect, created_at, retire, scalar
 from bench.pacing import paced, percentiles, wait_until
 from ordersync.mapping import TABLES, columns, other
-from stack import topology
+from ordersync.roles import OWNER, SINK, function_statements
+from stack import provision, topology
 from stack.client import PATHS, Tokens, order_body
+from stack.secrets import database_url
 
 
 def api_writer(side: str, prefix: str):
@@ -193,10 +195,14 @@ def sink_drain(events: int) -> dict:
     admin = connect("warehouse", "postgres")
     if not scalar(admin, "SELECT count(*) FROM pg_database WHERE datname = %s", database):
         with admin.cursor() as cur:
-            cur.execute(f"CREATE DATABASE {database}")
+            cur.execute(f"CREATE DATABASE {database} OWNER {OWNER.name}")
     admin.close()
-    url = topology.database_url("warehouse").rsplit("/", 1)[0] + "/" + database
-    env = os.environ | {"DATABASE_URL": url}
+    provision.superuser("warehouse", database, function_statements())
+    url = database_url("warehouse", SINK.name, database)
+    env = os.environ | {
+        "DATABASE_URL": database_url("warehouse", OWNER.name, database),
+        "APP_ENV": "development",
+    }
     subprocess.run(
         [sys.executable, "-m", "flask", "--app", "warehouse", "db", "upgrade"],
         env=env,
@@ -204,6 +210,7 @@ def sink_drain(events: int) -> dict:
         capture_output=True,
         cwd=topology.ROOT,
     )
+    provision.grant("warehouse", database)
     fill_topic(topic, events, prefix)
     port = free_port()
     process = subprocess.Popen(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from stack import topology
-from stack.secrets import admin_password
+from stack.secrets import admin_password, database_url
 from tests.helpers import wait_for
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -106,7 +106,7 @@ def test_a_non_admin_login_is_refused(browser):
         text=True,
         check=True,
         capture_output=True,
-        env=os.environ | {"DATABASE_URL": topology.database_url("store")},
+        env=os.environ | {"DATABASE_URL": database_url("store"), "APP_ENV": "development"},
         cwd=topology.ROOT,
     )
     page = sign_in(browser, "store", name, "viewer-password")

@@ -11,8 +11,10 @@ import psycopg2
 import requests
 
 from ordersync.mapping import TABLES, dead_letter_topic
+from ordersync.roles import SINK
 from stack import topology
 from stack.client import order_body
+from stack.secrets import database_url
 from tests.e2e.test_sync import arrives, settled
 from tests.helpers import (
     connect,
@@ -89,7 +91,7 @@ def test_replaying_a_topic_from_the_beginning_changes_nothing(apis):
     port = free_port()
     before = snapshot("warehouse")
     env = os.environ | {
-        "SINK_DATABASE_URL": topology.database_url("warehouse"),
+        "SINK_DATABASE_URL": database_url("warehouse", SINK.name),
         "SINK_GROUP_ID": group,
         "SINK_METRICS_PORT": str(port),
     }
@@ -118,16 +120,7 @@ def dead_letters(side: str) -> list[dict]:
     return read_topic(dead_letter_topic(side))
 
 
-def purge(side: str, order_id) -> None:
-    """Really delete a row, as an operator would to resolve a conflict."""
-    conn = psycopg2.connect(topology.database_url(side))
-    with conn, conn.cursor() as cur:
-        cur.execute("SET LOCAL sync.purge = on")
-        cur.execute(f"DELETE FROM {TABLES[side]} WHERE id = %s", (str(order_id),))
-    conn.close()
-
-
-def test_conflicting_creates_are_dead_lettered_and_the_sink_goes_on(apis):
+def test_conflicting_creates_are_dead_lettered_then_resolved_by_rename(apis):
     number = f"DUP-{uuid.uuid4().hex[:8]}"
     with sinks_paused():
         in_store = apis["store"].create(order_body("store", order_number=number))
@@ -144,19 +137,31 @@ def test_conflicting_creates_are_dead_lettered_and_the_sink_goes_on(apis):
     assert fetch_row("warehouse", in_store["id"]) is None
 
     later = synced_order(apis)  # the sinks keep going
-    assert later["id"]
-    for side, order_id in (("store", in_store["id"]), ("warehouse", in_warehouse["id"])):
-        purge(side, order_id)
+    assert fetch_row("store", later["id"])["order_number"] == later["order_number"]
+
     settled()
+    listed = reconcile("--clashes")
+    assert (
+        f"{number!r} is store order {in_store['id']} and warehouse order {in_warehouse['id']}"
+        in listed.stdout
+    )
+    renamed = reconcile("--rename", in_warehouse["id"], f"{number}-W")
+    assert renamed.returncode == 0, renamed.stdout + renamed.stderr
+    arrives("store", in_warehouse["id"], order_number=f"{number}-W")
+    settled()
+    assert reconcile("--clashes").returncode == 0
+    reconcile("--repair")  # the dead-lettered store order crosses with versions above both
+    arrives("warehouse", in_store["id"], order_number=number)
+    settled()
+    assert reconcile().returncode == 0
 
 
 def test_reconcile_finds_and_repairs_an_injected_difference(apis):
     order = synced_order(apis)
     settled()
-    conn = psycopg2.connect(topology.database_url("warehouse"))
+    conn = psycopg2.connect(database_url("warehouse", SINK.name))
     with conn, conn.cursor() as cur:
-        # a write that looks like the sink's own: nothing carries it to the store
-        cur.execute("SELECT set_config('sync.applying', 'on', true)")
+        # the sink's role claiming the store wrote it: the store's sink drops it as an echo
         cur.execute(
             "UPDATE warehouse_order SET status = 'delivered', sync_origin = 'store' WHERE id = %s",
             (order["id"],),

@@ -10,6 +10,7 @@ import psycopg2
 from ordersync.mapping import STATUSES, TABLES, columns
 from stack import topology
 from stack.client import PATHS, authed_session, order_body
+from stack.secrets import database_url
 from tests.e2e.test_sync import settled
 from tests.helpers import reconcile, wait_for
 
@@ -67,7 +68,7 @@ def client(seed: int, ids: list, deadline: float, errors: list) -> None:
                 api_step(rnd, side, http[side], ids)
             else:
                 if side not in conns:
-                    conns[side] = psycopg2.connect(topology.database_url(side))
+                    conns[side] = psycopg2.connect(database_url(side))
                     conns[side].autocommit = True
                 sql_step(rnd, side, conns[side], ids)
     except Exception as error:  # surfaced by the test, not swallowed
