@@ -18,10 +18,10 @@ from bench import native
 from bench.db import connect, created_at, retire, scalar
 from bench.pacing import paced, percentiles, wait_until
 from ordersync.mapping import TABLES, columns, other
-from ordersync.roles import OWNER, SINK, function_statements
+from ordersync.roles import OWNER, SINK, setup_database
 from stack import provision, topology
 from stack.client import PATHS, Tokens, order_body
-from stack.secrets import database_url
+from stack.secrets import database_url, db_passwords
 
 
 def api_writer(side: str, prefix: str):
@@ -195,9 +195,11 @@ def sink_drain(events: int) -> dict:
     admin = connect("warehouse", "postgres")
     if not scalar(admin, "SELECT count(*) FROM pg_database WHERE datname = %s", database):
         with admin.cursor() as cur:
-            cur.execute(f"CREATE DATABASE {database} OWNER {OWNER.name}")
+            cur.execute(f"CREATE DATABASE {database}")
     admin.close()
-    provision.superuser("warehouse", database, function_statements())
+    provision.superuser(
+        "warehouse", database, lambda conn: setup_database(conn, database, db_passwords())
+    )
     url = database_url("warehouse", SINK.name, database)
     env = os.environ | {
         "DATABASE_URL": database_url("warehouse", OWNER.name, database),

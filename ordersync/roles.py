@@ -91,3 +91,58 @@ def grant_statements(side: str) -> list:
         grant("GRANT INSERT, UPDATE ON {} TO {}").format(heartbeat, debezium),
         grant("GRANT SELECT ON {}, {} TO {}").format(orders, purged, reader),
     ]
+
+
+def password_variable(role: Role) -> str:
+    """The environment variable that holds a role's password (compose, production)."""
+    return f"{role.name.upper()}_PASSWORD"
+
+
+def setup_database(conn, database: str, passwords: dict[str, str]) -> None:
+    """As the superuser, connected to `database`: roles, ownership, the sink's functions."""
+    with conn.cursor() as cur:
+        for statement in role_statements(passwords) + function_statements():
+            cur.execute(statement)
+        cur.execute(
+            sql.SQL("ALTER DATABASE {} OWNER TO {}").format(
+                sql.Identifier(database), sql.Identifier(OWNER.name)
+            )
+        )
+
+
+def apply_grants(conn, side: str) -> None:
+    """As the owner, after migrating: each role's privileges on the side's tables."""
+    with conn.cursor() as cur:
+        for statement in grant_statements(side):
+            cur.execute(statement)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m ordersync.roles setup|grant SIDE URL`: provision roles where no launcher runs.
+
+    setup: URL is the superuser's, passwords come from SYNC_*_PASSWORD; grant: URL is the owner's.
+    """
+    import argparse
+    import os
+
+    import psycopg2
+
+    parser = argparse.ArgumentParser(prog="python -m ordersync.roles", description=main.__doc__)
+    parser.add_argument("step", choices=["setup", "grant"])
+    parser.add_argument("side", choices=list(TABLES))
+    parser.add_argument("url")
+    args = parser.parse_args(argv)
+    conn = psycopg2.connect(args.url)
+    try:
+        with conn:
+            if args.step == "setup":
+                passwords = {r.name: os.environ[password_variable(r)] for r in ROLES}
+                setup_database(conn, conn.info.dbname, passwords)
+            else:
+                apply_grants(conn, args.side)
+    finally:
+        conn.close()
+
+
+if __name__ == "__main__":
+    main()

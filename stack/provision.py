@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg2
 import requests
 
-from ordersync.roles import OWNER, function_statements, grant_statements, role_statements
+from ordersync.roles import OWNER, apply_grants, setup_database
 from stack import topology as t
 from stack.components import pg_bin, pg_os_user
 from stack.secrets import database_url, db_passwords
@@ -113,37 +113,33 @@ def init_postgres(side: str) -> bool:
 
 
 def create_databases(side: str) -> bool:
-    """Create the job roles, then the side's database and its test twin, owned by the owner role.
+    """Create the side's database and its test twin, then the job roles, owned by the owner role.
 
-    The only superuser session of the stack: everything after this runs as one of the roles.
+    The only superuser sessions of the stack: everything after this runs as one of the roles.
     """
+    created = False
     conn = psycopg2.connect(database_url(side, t.SUPERUSER, "postgres"))
     conn.autocommit = True
-    created = False
     try:
         with conn.cursor() as cur:
-            for statement in role_statements(db_passwords()):
-                cur.execute(statement)
             for name in (side, f"{side}_test"):
                 cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
                 if not cur.fetchone():
-                    cur.execute(f'CREATE DATABASE "{name}" OWNER {OWNER.name}')
+                    cur.execute(f'CREATE DATABASE "{name}"')
                     created = True
-                cur.execute(f'ALTER DATABASE "{name}" OWNER TO {OWNER.name}')
     finally:
         conn.close()
     for name in (side, f"{side}_test"):
-        superuser(side, name, function_statements())
+        superuser(side, name, lambda conn, db=name: setup_database(conn, db, db_passwords()))
     return created
 
 
-def superuser(side: str, database: str, statements: list) -> None:
-    """Run statements as the superuser in one database (function grants are per database)."""
+def superuser(side: str, database: str, step) -> None:
+    """Run one setup step as the superuser in one database (function grants are per database)."""
     conn = psycopg2.connect(database_url(side, t.SUPERUSER, database))
     try:
-        with conn, conn.cursor() as cur:
-            for statement in statements:
-                cur.execute(statement)
+        with conn:
+            step(conn)
     finally:
         conn.close()
 
@@ -152,9 +148,8 @@ def grant(side: str, database: str | None = None) -> None:
     """Give each role its privileges on the side's tables, as the owner."""
     conn = psycopg2.connect(database_url(side, OWNER.name, database))
     try:
-        with conn, conn.cursor() as cur:
-            for statement in grant_statements(side):
-                cur.execute(statement)
+        with conn:
+            apply_grants(conn, side)
     finally:
         conn.close()
 

@@ -130,11 +130,26 @@ def drift_check(caught_up: bool) -> Check:
     return Check("drift (reconcile)", f"{drift} orders{note}", drift == 0 or not caught_up)
 
 
+def sink_checks() -> list[Check]:
+    """Each sink's own health: ok, or stuck at an offset with the failure that holds it there."""
+    checks = []
+    for target, port in t.SINK_METRICS_PORTS.items():
+        body = requests.get(f"http://{t.HOST}:{port}/healthz", timeout=3).json()
+        value = body["status"]
+        if value == "stuck":
+            value = (
+                f"STUCK at {body['offset']} ({body['failure']}, {body['attempts']} attempts): "
+                f"{body['error']}"
+            )
+        checks.append(Check(f"sink {other(target)}->{target}", value, body["status"] == "ok"))
+    return checks
+
+
 def all_checks() -> list[Check]:
     """Run every check; a failing probe becomes an unhealthy line, not a crash."""
     checks = []
     caught_up = False
-    for probe in (slot_checks, kafka_checks, freshness_checks):
+    for probe in (sink_checks, slot_checks, kafka_checks, freshness_checks):
         try:
             result = probe()
         except Exception as error:  # the screen must still show what it could find out

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 import psycopg2
 import psycopg2.extras
+import requests
 from confluent_kafka import Consumer, TopicPartition
 
 from ordersync.mapping import TABLES, topic
@@ -169,3 +170,39 @@ def run_module(module: str, *args: str, timeout: float = 300) -> subprocess.Comp
 def reconcile(*args: str) -> subprocess.CompletedProcess:
     """Run the reconcile command and capture its report."""
     return run_module("connectors.reconcile", *args)
+
+
+@contextmanager
+def frozen(name: str):
+    """SIGSTOP a supervised process (it keeps its place and its connections), then SIGCONT it."""
+    import os
+    import signal
+
+    from stack import supervisor
+
+    pid = supervisor.states()[name]["pid"]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield pid
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def sink_metric(target: str, name: str, **labels) -> float:
+    """Sum the samples of one metric of the sink writing into `target` that match the labels."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    port = topology.SINK_METRICS_PORTS[target]
+    text = requests.get(f"http://{topology.HOST}:{port}/metrics", timeout=5).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+    )
+
+
+def sink_health(target: str) -> dict:
+    """The /healthz body of the sink writing into `target`."""
+    port = topology.SINK_METRICS_PORTS[target]
+    return requests.get(f"http://{topology.HOST}:{port}/healthz", timeout=5).json()

@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from ordersync.mapping import TABLES, columns
+from ordersync.roles import DEBEZIUM
 from stack import topology
 from tests.e2e.test_sync import arrives, settled
 from tests.helpers import connect, topic_events, wait_for
@@ -31,7 +32,7 @@ def forget_capture(side: str) -> None:
     requests.put(f"{CONNECT}/connectors/{name}/stop", timeout=30).raise_for_status()
     wait_for(lambda: connector_status(name)["connector"]["state"] == "STOPPED", 60, "stopped")
     requests.delete(f"{CONNECT}/connectors/{name}/offsets", timeout=30).raise_for_status()
-    conn = connect(side)
+    conn = connect(side, role=DEBEZIUM.name)  # the role that owns replication
     with conn.cursor() as cur:
         slot = f"{side}_cdc"
         wait_for(lambda: not slot_active(cur, slot), 60, "slot released")
