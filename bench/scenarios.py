@@ -226,7 +226,8 @@ def sink_drain(events: int) -> dict:
         },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        cwd=topology.ROOT,
+        # another checkout's sink, for an A/B of two commits on the same data (bench/README.md)
+        cwd=os.environ.get("BENCH_SINK_ROOT", topology.ROOT),
     )
     peak, first, done = 0, None, None
     try:

@@ -28,6 +28,31 @@ def count_orders():
     click.echo(f"{table}: {live} live, {deleted} deleted")
 
 
+@orders.command("purge")
+@click.option("--older-than", type=int, default=30, show_default=True, help="Days since deletion.")
+def purge_orders(older_than):
+    """Delete tombstoned orders for good; run with the owner role's DATABASE_URL."""
+    table = TABLES[current_app.config["SIDE"]]
+    is_owner = db.session.execute(
+        text(
+            "SELECT pg_get_userbyid(relowner) = current_user FROM pg_class "
+            "WHERE oid = CAST(:table AS regclass)"
+        ),
+        {"table": table},
+    ).scalar()
+    if not is_owner:
+        raise click.ClickException("purging needs the table owner's role (sync_owner)")
+    purged = db.session.execute(
+        text(
+            f"DELETE FROM {table} WHERE deleted "
+            "AND updated_at < now() - make_interval(days => :days) RETURNING id"
+        ),
+        {"days": older_than},
+    ).all()
+    db.session.commit()
+    click.echo(f"purged {len(purged)} deleted orders of {table}; their ids stay in purged_order")
+
+
 def read_password() -> str:
     """Prompt on a terminal; otherwise read one line from standard input."""
     if sys.stdin.isatty():

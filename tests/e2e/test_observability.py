@@ -6,6 +6,7 @@ import subprocess
 
 import requests
 
+from ordersync.roles import OWNER
 from stack import supervisor, topology
 from stack.cli import start_component
 from stack.client import order_body
@@ -109,11 +110,12 @@ def retained_mb(side: str) -> float:
 
 
 def test_a_quiet_database_does_not_retain_wal_while_another_is_busy(stack):
-    conn = connect("store", "postgres")  # same server, another database: busy, uncaptured
+    # same server, another database (the test twin, as its owner): busy, uncaptured
+    conn = connect("store", "store_test", OWNER.name)
     with conn.cursor() as cur:
         cur.execute("CREATE TABLE IF NOT EXISTS wal_noise (x text)")
         cur.execute("INSERT INTO wal_noise SELECT repeat('x', 1000) FROM generate_series(1, 40000)")
-        cur.execute("TRUNCATE wal_noise")
+        cur.execute("DROP TABLE wal_noise")
     conn.close()
     assert retained_mb("store") > 30  # the noise is in WAL the slot has not released yet
     # the heartbeat action query writes to a captured table, so the slot moves on

@@ -267,3 +267,27 @@ def test_a_late_update_never_revives_a_purged_order(apis):
     assert sink_metric("store", "sink_events_total", reason="purged") > skipped
     assert arrives("warehouse", order["id"], deleted=True)
     assert reconcile().returncode == 0
+
+
+def test_a_broker_outage_while_dead_lettering_neither_loses_nor_duplicates(apis):
+    settled()
+    dlq = dead_letter_topic("warehouse")
+    poison_offset = end_offset(topic("warehouse"))
+    set_topic_config(dlq, "max.message.bytes", "64")
+    try:
+        producer = Producer({"bootstrap.servers": topology.BOOTSTRAP_SERVERS})
+        producer.produce(topic("warehouse"), key=b'{"id": "q"}', value=b"\xff not json")
+        assert producer.flush(30) == 0
+        behind = apis["warehouse"].create(order_body("warehouse"))
+        wait_for(lambda: sink_health("store")["status"] == "stuck", 60, "the sink to be stuck")
+    finally:
+        set_topic_config(dlq, "max.message.bytes", None)
+    # the next attempt produces the dead letter again and meets a broker that does not answer
+    with frozen("kafka"):
+        attempts = sink_health("store").get("attempts", 0)
+        wait_for(lambda: sink_health("store").get("attempts", 0) > attempts, 60, "a retry")
+        assert fetch_row("store", behind["id"]) is None
+    arrives("store", behind["id"])
+    wait_for(lambda: sink_health("store")["status"] == "ok", 60, "the sink to recover")
+    records = [r for r in read_topic(dlq) if r and r.get("offset") == poison_offset]
+    assert len(records) == 1 and records[0]["event_base64"]
