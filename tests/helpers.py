@@ -59,8 +59,16 @@ def fetch_row(side: str, order_id, conn=None) -> dict | None:
             conn.close()
 
 
+def decoded(value: bytes | None):
+    """A message value as JSON; None for an empty or non-JSON one (the fuzz test leaves some)."""
+    try:
+        return json.loads(value) if value else None
+    except ValueError:
+        return None
+
+
 def read_topic(name: str) -> list:
-    """Read every message currently in a single-partition topic, JSON-decoded (None if empty)."""
+    """Read every message currently in a single-partition topic, JSON-decoded (None if not)."""
     consumer = Consumer(
         {
             "bootstrap.servers": topology.BOOTSTRAP_SERVERS,
@@ -80,7 +88,7 @@ def read_topic(name: str) -> list:
             if message.error():
                 continue
             last = message.offset()
-            values.append(json.loads(message.value()) if message.value() else None)
+            values.append(decoded(message.value()))
         return values
     finally:
         consumer.close()
@@ -91,11 +99,15 @@ def topic_events(side: str, order_id=None) -> list[dict]:
     events = read_topic(topic(side))
     if order_id is None:
         return events
-    return [
-        e
-        for e in events
-        if e and (e.get("after") or e.get("before") or {}).get("id") == str(order_id)
-    ]
+    return [e for e in events if row_of(e).get("id") == str(order_id)]
+
+
+def row_of(event) -> dict:
+    """The row a change event carries (after, else before), or {} for anything else."""
+    if not isinstance(event, dict):
+        return {}
+    row = event.get("after") or event.get("before")
+    return row if isinstance(row, dict) else {}
 
 
 def sink_caught_up(source: str, group: str | None = None) -> bool:
@@ -130,9 +142,8 @@ def quiet_for(seconds: float, order_id) -> list[dict]:
             message = consumer.poll(left)  # blocks on Kafka until an event or the window ends
             if message is None or message.error() or message.value() is None:
                 continue
-            event = json.loads(message.value())
-            row = event.get("after") or event.get("before") or {}
-            if row.get("id") == str(order_id):
+            event = decoded(message.value())
+            if row_of(event).get("id") == str(order_id):
                 seen.append(event)
         return seen
     finally:
