@@ -103,6 +103,7 @@ class Sink:
         self.config = config
         self.running = True
         self.paused = []
+        self.held = []  # messages a poll returned while the loop was waiting to retry
         self.lag_observed = 0.0
         self.target = Target(
             config.dsn,
@@ -199,7 +200,9 @@ class Sink:
         self.consumer.pause(self.paused)
         deadline = time.monotonic() + seconds
         while self.running and time.monotonic() < deadline:
-            self.consumer.poll(min(0.5, max(0.0, deadline - time.monotonic())))
+            message = self.consumer.poll(min(0.5, max(0.0, deadline - time.monotonic())))
+            if message is not None and not self.transport_error(message):
+                self.held.append(message)  # fetched before the pause: keep it, in order
             metrics.LAST_POLL.set_to_current_time()
 
     def resume(self) -> None:
@@ -227,6 +230,9 @@ class Sink:
         A plain consume(n, timeout) would hold every event until the batch fills or the timeout
         passes; this keeps latency at one event's worth under light load and batches under heavy.
         """
+        if self.held:
+            held, self.held = self.held, []
+            return held
         first = self.consumer.poll(self.config.poll_timeout)
         if first is None:
             return []
