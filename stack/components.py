@@ -2,7 +2,6 @@
 
 import importlib.util
 import os
-import shutil
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +11,7 @@ import requests
 
 from ordersync.roles import APP, DEBEZIUM, SINK
 from stack import topology as t
+from stack.jars import JAVA
 from stack.secrets import app_secrets, database_url, db_passwords
 
 
@@ -68,14 +68,20 @@ def http_ok(url: str) -> bool:
 
 
 def java(main_class: str, *args: str, heap: str = t.JVM_HEAP) -> list[str]:
-    """Build the command line of a JVM on the resolved Kafka class path with a capped heap."""
+    """Build the command line of a JVM on the resolved Kafka class path with a capped heap.
+
+    Always the wheel's Java: whatever `java` is on PATH may be too old, or absent.
+    """
     return [
-        shutil.which("java") or "java",
+        str(JAVA),
         "-Xms64m",
         f"-Xmx{heap}",
         "-XX:+UseG1GC",
         "-XX:MaxGCPauseMillis=20",
         "-Djava.awt.headless=true",
+        # Connect's plugin scan (classgraph) still frees buffers through sun.misc.Unsafe, which
+        # Java 25 allows but warns about at every start
+        "--sun-misc-unsafe-memory-access=allow",
         f"-Dlog4j2.configurationFile={t.CONF / 'log4j2.properties'}",
         "-cp",
         str(t.LIB / "kafka" / "*"),

