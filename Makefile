@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status test clean lint bench reconcile restart
+.PHONY: up down status test prerequisites clean lint bench reconcile restart
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,13 @@ down: $(STAMP)  ## stop every process the stack started
 status: $(STAMP)  ## show what runs where; non-zero when unhealthy
 	$(PY) -m stack status
 
-test: $(STAMP)  ## run the whole suite against the real stack
+test: prerequisites $(STAMP)  ## run the whole suite against the real stack
 	$(PY) -m stack test $(PYTEST_ARGS)
+
+# Debian's Chromium and wrk: installed when missing if we are root on Debian/Ubuntu, otherwise
+# named with the one command to run (stack/prerequisites.py; standard library, so no venv yet)
+prerequisites:
+	$(PYTHON) -m stack.prerequisites
 
 clean: $(STAMP)  ## stop and wipe data and logs
 	$(PY) -m stack clean
