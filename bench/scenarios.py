@@ -13,6 +13,7 @@ import uuid
 import psutil
 import requests
 from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
 
 from bench import native
 from bench.db import connect, created_at, retire, scalar
@@ -187,6 +188,15 @@ def fill_topic(topic: str, events: int, prefix: str) -> None:
     producer.flush(60)
 
 
+def forget_scratch(topics: list[str], group: str) -> None:
+    """Delete a run's scratch topics and consumer group, so runs do not pile up in Kafka."""
+    client = AdminClient({"bootstrap.servers": topology.BOOTSTRAP_SERVERS})
+    for future in client.delete_topics(topics).values():
+        future.result(30)
+    for future in client.delete_consumer_groups([group]).values():
+        future.result(30)
+
+
 def sink_drain(events: int) -> dict:
     """The sink alone draining a pre-filled topic into a scratch database; peak RSS sampled."""
     run = uuid.uuid4().hex[:8]
@@ -250,6 +260,7 @@ def sink_drain(events: int) -> dict:
     with target.cursor() as cur:
         cur.execute("TRUNCATE warehouse_order")
     target.close()
+    forget_scratch([topic, f"{topic}.dlq"], f"bench-{run}")
     if done is None:
         raise TimeoutError("the sink did not drain the topic in 600 s")
     seconds = max(done - first, 1e-3)

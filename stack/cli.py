@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from stack import configs, provision, report, supervisor
+from stack import configs, provision, report, supervisor, topics
 from stack import topology as t
 from stack.components import Component, all_components
 from stack.secrets import ADMIN_PASSWORD_FILE, admin_password
@@ -265,11 +265,24 @@ def restart(names: list[str]) -> int:
     return 0
 
 
+def tail(argv: list[str]) -> int:
+    """`python -m stack tail TOPIC [--order ID] [--last N] [--no-follow]`."""
+    parser = argparse.ArgumentParser(prog="python -m stack tail", description=topics.tail.__doc__)
+    parser.add_argument("topic")
+    parser.add_argument("--order", help="only this order's events, from the start of the topic")
+    parser.add_argument("--last", type=int, default=10, help="how many past messages to show")
+    parser.add_argument("--no-follow", dest="follow", action="store_false")
+    args = parser.parse_args(argv)
+    topics.tail(args.topic, args.last, args.order, args.follow)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run one command."""
     parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__)
     parser.add_argument(
-        "command", choices=["up", "down", "status", "clean", "test", "run", "restart"]
+        "command",
+        choices=["up", "down", "status", "clean", "test", "run", "restart", "topics", "tail"],
     )
     args, rest = parser.parse_known_args(argv)
     try:
@@ -279,6 +292,11 @@ def main(argv: list[str] | None = None) -> int:
             return restart(rest)
         if args.command == "run":
             return run_with_stack(rest)
+        if args.command == "topics":
+            print("\n".join(topics.lines()))
+            return 0
+        if args.command == "tail":
+            return tail(rest)
         return {"up": up, "down": down, "status": status, "clean": clean}[args.command]()
     except StartupError as error:
         say(f"FAILED: {error}")
