@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status test prerequisites clean lint bench reconcile restart
+.PHONY: up down status test prerequisites clean lint bench reconcile restart topics tail
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,3 +43,9 @@ reconcile: $(STAMP)  ## compare both databases; REPAIR=1 to rewrite winning stat
 
 restart: $(STAMP)  ## restart apps and sinks (or NAMES="sink-store-to-warehouse ...")
 	$(PY) -m stack restart $(NAMES)
+
+topics: $(STAMP)  ## topics with partitions and end offsets, consumer groups and their lag
+	$(PY) -m stack topics
+
+tail: $(STAMP)  ## print a topic's latest events as they arrive: TOPIC=... [ORDER=<id>]
+	$(PY) -m stack tail $(or $(TOPIC),store.public.store_order) $(if $(ORDER),--order $(ORDER),)

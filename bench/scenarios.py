@@ -12,7 +12,8 @@ import uuid
 
 import psutil
 import requests
-from confluent_kafka import Producer
+from confluent_kafka import KafkaException, Producer
+from confluent_kafka.admin import AdminClient
 
 from bench import native
 from bench.db import connect, created_at, retire, scalar
@@ -187,6 +188,18 @@ def fill_topic(topic: str, events: int, prefix: str) -> None:
     producer.flush(60)
 
 
+def forget_scratch(topics: list[str], group: str) -> None:
+    """Delete a run's scratch topics and consumer group, so runs do not pile up in Kafka."""
+    client = AdminClient({"bootstrap.servers": topology.BOOTSTRAP_SERVERS})
+    futures = [*client.delete_topics(topics).values()]
+    futures += client.delete_consumer_groups([group]).values()
+    for future in futures:
+        try:
+            future.result(30)
+        except KafkaException as error:  # leftovers are untidy, not wrong: say so and go on
+            print(f"[bench] could not delete a scratch topic or group: {error}", flush=True)
+
+
 def sink_drain(events: int) -> dict:
     """The sink alone draining a pre-filled topic into a scratch database; peak RSS sampled."""
     run = uuid.uuid4().hex[:8]
@@ -250,6 +263,7 @@ def sink_drain(events: int) -> dict:
     with target.cursor() as cur:
         cur.execute("TRUNCATE warehouse_order")
     target.close()
+    forget_scratch([topic, f"{topic}.dlq"], f"bench-{run}")
     if done is None:
         raise TimeoutError("the sink did not drain the topic in 600 s")
     seconds = max(done - first, 1e-3)

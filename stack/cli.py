@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from stack import configs, jars, provision, report, supervisor
+from stack import configs, jars, provision, report, supervisor, topics
 from stack import topology as t
 from stack.components import Component, all_components
 from stack.secrets import ADMIN_PASSWORD_FILE, admin_password
@@ -289,12 +289,25 @@ def restart(names: list[str]) -> int:
     return 0
 
 
+def tail(argv: list[str]) -> int:
+    """`python -m stack tail TOPIC [--order ID] [--last N] [--no-follow]`."""
+    parser = argparse.ArgumentParser(prog="python -m stack tail", description=topics.tail.__doc__)
+    parser.add_argument("topic")
+    parser.add_argument("--order", help="only this order's events, from the start of the topic")
+    parser.add_argument("--last", type=int, default=10, help="how many past messages to show")
+    parser.add_argument("--no-follow", dest="follow", action="store_false")
+    args = parser.parse_args(argv)
+    topics.tail(args.topic, args.last, args.order, args.follow)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run one command."""
     parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__)
     parser.add_argument(
         "command",
-        choices=["up", "down", "status", "clean", "test", "run", "restart", "provision", "lock"],
+        choices=["up", "down", "status", "clean", "test", "run", "restart", "topics", "tail"]
+        + ["provision", "lock"],
     )
     args, rest = parser.parse_known_args(argv)
     try:
@@ -304,6 +317,11 @@ def main(argv: list[str] | None = None) -> int:
             return restart(rest)
         if args.command == "run":
             return run_with_stack(rest)
+        if args.command == "topics":
+            print("\n".join(topics.lines()))
+            return 0
+        if args.command == "tail":
+            return tail(rest)
         commands = {"up": up, "down": down, "status": status, "clean": clean}
         commands |= {"provision": provision_only, "lock": lock}
         return commands[args.command]()

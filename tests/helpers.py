@@ -13,7 +13,7 @@ import requests
 from confluent_kafka import Consumer, TopicPartition
 
 from ordersync.mapping import TABLES, topic
-from ordersync.roles import APP
+from ordersync.roles import APP, DEBEZIUM
 from stack import topology
 from stack.report import group_lag
 from stack.secrets import database_url
@@ -67,8 +67,8 @@ def decoded(value: bytes | None):
         return None
 
 
-def read_topic(name: str) -> list:
-    """Read every message currently in a single-partition topic, JSON-decoded (None if not)."""
+def read_messages(name: str) -> list[tuple[bytes | None, bytes | None]]:
+    """Every (key, value) currently in a single-partition topic, as bytes."""
     consumer = Consumer(
         {
             "bootstrap.servers": topology.BOOTSTRAP_SERVERS,
@@ -81,17 +81,22 @@ def read_topic(name: str) -> list:
         if high <= low:
             return []
         consumer.assign([TopicPartition(name, 0, low)])
-        values, last = [], low - 1
+        messages, last = [], low - 1
         while last < high - 1:
             message = consumer.poll(10)
             assert message is not None, "topic read timed out"
             if message.error():
                 continue
             last = message.offset()
-            values.append(decoded(message.value()))
-        return values
+            messages.append((message.key(), message.value()))
+        return messages
     finally:
         consumer.close()
+
+
+def read_topic(name: str) -> list:
+    """Every message value currently in a single-partition topic, JSON-decoded (None if not)."""
+    return [decoded(value) for _, value in read_messages(name)]
 
 
 def topic_events(side: str, order_id=None) -> list[dict]:
@@ -217,3 +222,50 @@ def sink_health(target: str) -> dict:
     """The /healthz body of the sink writing into `target`."""
     port = topology.SINK_METRICS_PORTS[target]
     return requests.get(f"http://{topology.HOST}:{port}/healthz", timeout=5).json()
+
+
+def connector_status(name: str) -> dict:
+    """The connector's status document."""
+    return requests.get(f"{topology.CONNECT_URL}/connectors/{name}/status", timeout=10).json()
+
+
+def tasks_running(name: str) -> bool:
+    """Tell whether the connector and its task run."""
+    status = connector_status(name)
+    tasks = status.get("tasks") or []
+    return status["connector"]["state"] == "RUNNING" and tasks and tasks[0]["state"] == "RUNNING"
+
+
+def forget_capture(side: str) -> None:
+    """Stop a connector and erase its offsets and slot, as if it had never been registered."""
+    name = f"{side}-source"
+    requests.put(f"{topology.CONNECT_URL}/connectors/{name}/stop", timeout=30).raise_for_status()
+    wait_for(lambda: connector_status(name)["connector"]["state"] == "STOPPED", 60, "stopped")
+    requests.delete(
+        f"{topology.CONNECT_URL}/connectors/{name}/offsets", timeout=30
+    ).raise_for_status()
+    conn = connect(side, role=DEBEZIUM.name)  # the role that owns replication
+    with conn.cursor() as cur:
+        slot = f"{side}_cdc"
+        wait_for(lambda: not slot_active(cur, slot), 60, "slot released")
+        cur.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
+    conn.close()
+
+
+def slot_active(cur, slot: str) -> bool:
+    """Tell whether a replication slot is in use."""
+    cur.execute("SELECT active FROM pg_replication_slots WHERE slot_name = %s", (slot,))
+    return cur.fetchone()["active"]
+
+
+@contextmanager
+def recaptured(side: str):
+    """Erase a connector's offsets and slot, run the body, resume: Debezium snapshots again."""
+    name = f"{side}-source"
+    forget_capture(side)
+    try:
+        yield
+    finally:
+        url = f"{topology.CONNECT_URL}/connectors/{name}/resume"
+        requests.put(url, timeout=30).raise_for_status()
+    wait_for(lambda: tasks_running(name), 60, f"{name} running again")

@@ -89,6 +89,22 @@ def ensure_topics(config: SinkConfig) -> None:
                 raise
 
 
+def consumer_settings(config: SinkConfig) -> dict:
+    """librdkafka settings of the sink's consumer."""
+    return {
+        "bootstrap.servers": config.bootstrap_servers,
+        "group.id": config.group_id,
+        "auto.offset.reset": "earliest",
+        # offsets are stored only after the database commit (at-least-once)
+        "enable.auto.offset.store": False,
+        "enable.auto.commit": True,
+        "auto.commit.interval.ms": 1000,
+        "fetch.wait.max.ms": 50,
+        # bound the prefetch queue (64 MB by default) so memory stays flat in a backlog
+        "queued.max.messages.kbytes": 8192,
+    }
+
+
 def wait_for(failure: Failure):
     """Backoff with jitter: quick for transient failures, slow for schema and privileges."""
     if failure is Failure.SCHEMA:
@@ -99,34 +115,21 @@ def wait_for(failure: Failure):
 class Sink:
     """Consumes one side's change topic and applies it to the other side's database."""
 
-    def __init__(self, config: SinkConfig):
+    def __init__(self, config: SinkConfig, consumer=None, producer=None, target=None):
         self.config = config
         self.running = True
         self.paused = []
         self.held = []  # messages a poll returned while the loop was waiting to retry
         self.lag_observed = 0.0
-        self.target = Target(
+        self.target = target or Target(
             config.dsn,
             config.source,
             config.target,
             origin_name(config.group_id),
             config.lock_timeout_ms,
         )
-        self.consumer = Consumer(
-            {
-                "bootstrap.servers": config.bootstrap_servers,
-                "group.id": config.group_id,
-                "auto.offset.reset": "earliest",
-                # offsets are stored only after the database commit (at-least-once)
-                "enable.auto.offset.store": False,
-                "enable.auto.commit": True,
-                "auto.commit.interval.ms": 1000,
-                "fetch.wait.max.ms": 50,
-                # bound the prefetch queue (64 MB by default) so memory stays flat in a backlog
-                "queued.max.messages.kbytes": 8192,
-            }
-        )
-        producer = Producer(
+        self.consumer = consumer or Consumer(consumer_settings(config))
+        producer = producer or Producer(
             {"bootstrap.servers": config.bootstrap_servers, "enable.idempotence": True}
         )
         self.dead_letters = DeadLetters(producer, config.dead_letter_topic)

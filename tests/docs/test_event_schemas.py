@@ -1,0 +1,64 @@
+"""The published event schemas match the tables: a column added without its schema fails here."""
+
+import json
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from ordersync.mapping import SIDES, TABLES, topic
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
+
+
+def schema(name: str) -> dict:
+    """Load one published schema."""
+    return json.loads((SCHEMAS / name).read_text())
+
+
+def value_schema(side: str) -> dict:
+    """The value schema of one side's change topic."""
+    return schema(f"{topic(side)}.value.json")
+
+
+def order_table(side: str):
+    """The SQLAlchemy table of one side's orders."""
+    model = __import__(f"{side}.models", fromlist=["models"])
+    return next(
+        m.__table__
+        for m in vars(model).values()
+        if getattr(m, "__tablename__", None) == TABLES[side]
+    )
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SCHEMAS.glob("*.json")))
+def test_every_schema_is_a_valid_draft_2020_12_schema(name):
+    Draft202012Validator.check_schema(schema(name))
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_the_row_schema_lists_exactly_the_tables_columns(side):
+    model = __import__(f"{side}.models", fromlist=["models"])
+    table = next(
+        m.__table__
+        for m in vars(model).values()
+        if getattr(m, "__tablename__", None) == TABLES[side]
+    )
+    row = value_schema(side)["$defs"]["row"]
+    assert set(row["properties"]) == {c.name for c in table.columns}
+    assert set(row["required"]) == set(row["properties"])
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_text_limits_match_the_columns(side):
+    model = __import__(f"{side}.models", fromlist=["models"])
+    table = next(
+        m.__table__
+        for m in vars(model).values()
+        if getattr(m, "__tablename__", None) == TABLES[side]
+    )
+    properties = value_schema(side)["$defs"]["row"]["properties"]
+    for column in table.columns:
+        length = getattr(column.type, "length", None)
+        if length and "enum" not in properties[column.name]:
+            assert properties[column.name]["maxLength"] == length, column.name
