@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status test prerequisites clean lint bench reconcile restart topics tail
+.PHONY: up down status test prerequisites env clean lint bench reconcile restart topics tail
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ test: prerequisites $(STAMP)  ## run the whole suite against the real stack
 # named with the one command to run (stack/prerequisites.py; standard library, so no venv yet)
 prerequisites:
 	$(PYTHON) -m stack.prerequisites
+
+env:  ## write .env for docker compose: a generated secret for each blank in .env.example
+	$(PYTHON) -m stack.envfile
 
 clean: $(STAMP)  ## stop and wipe data and logs
 	$(PY) -m stack clean

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from stack import configs, jars, provision, report, supervisor, topics
+from stack import configs, envfile, jars, provision, report, supervisor, topics
 from stack import topology as t
 from stack.components import Component, all_components
 from stack.secrets import ADMIN_PASSWORD_FILE, admin_password
@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "command",
         choices=["up", "down", "status", "clean", "test", "run", "restart", "topics", "tail"]
-        + ["provision", "lock"],
+        + ["provision", "lock", "env"],
     )
     args, rest = parser.parse_known_args(argv)
     try:
@@ -323,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "tail":
             return tail(rest)
         commands = {"up": up, "down": down, "status": status, "clean": clean}
-        commands |= {"provision": provision_only, "lock": lock}
+        commands |= {"provision": provision_only, "lock": lock, "env": envfile.main}
         return commands[args.command]()
     except StartupError as error:
         say(f"FAILED: {error}")

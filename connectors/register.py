@@ -1,0 +1,67 @@
+"""`python -m connectors.register [CONNECT_URL]`: PUT every connectors/*.json into Kafka Connect.
+
+What compose's one-shot `register-connectors` service runs, from the files the image already
+holds. `PUT /connectors/<name>/config` creates or updates, so running it again is harmless. Exits
+non-zero when it finds no config at all, or when Connect refuses one.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import requests
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential
+
+CONFIG_DIR = Path(__file__).resolve().parent
+DEFAULT_URL = os.environ.get("CONNECT_URL", "http://connect:8083")
+
+
+def retryable(error: BaseException) -> bool:
+    """Connect not reachable yet, rebalancing (409) or failing on its side (5xx)."""
+    if isinstance(error, requests.HTTPError):
+        return error.response.status_code == 409 or error.response.status_code >= 500
+    return isinstance(error, requests.ConnectionError | requests.Timeout)
+
+
+@retry(
+    retry=retry_if_exception(retryable),
+    wait=wait_exponential(multiplier=0.5, max=5),
+    stop=stop_after_delay(120),
+    reraise=True,
+)
+def put(url: str, spec: dict) -> int:
+    """PUT one connector's config; return the HTTP status (201 created, 200 updated)."""
+    response = requests.put(
+        f"{url}/connectors/{spec['name']}/config", json=spec["config"], timeout=60
+    )
+    response.raise_for_status()
+    return response.status_code
+
+
+def configs(folder: Path) -> list[dict]:
+    """Every {"name", "config"} file in the folder, in name order."""
+    return [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
+
+
+def main(argv: list[str]) -> int:
+    """Register every connector config; fail loudly on none or on a refusal."""
+    url = argv[0] if argv else DEFAULT_URL
+    folder = Path(os.environ.get("CONNECTOR_CONFIG_DIR", CONFIG_DIR))
+    specs = configs(folder)
+    if not specs:
+        print(f"no connector configs (*.json) in {folder}", file=sys.stderr)
+        return 1
+    for spec in specs:
+        try:
+            status = put(url, spec)
+        except requests.RequestException as error:
+            detail = error.response.text if error.response is not None else error
+            print(f"{spec['name']}: Connect refused the config: {detail}", file=sys.stderr)
+            return 1
+        print(f"{spec['name']} registered: {status}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,45 @@
+"""`make env` writes a .env with a strong secret for every blank of .env.example, and keeps an
+existing one's values."""
+
+import re
+import stat
+
+from stack import envfile
+
+EXAMPLE = envfile.assignments(envfile.EXAMPLE.read_text())
+SECRET = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def test_a_new_env_sets_every_variable_of_the_example(tmp_path):
+    target = tmp_path / ".env"
+    added = envfile.write(target)
+    values = envfile.assignments(target.read_text())
+    assert set(values) == set(EXAMPLE)
+    blanks = {name for name, value in EXAMPLE.items() if not value}
+    assert set(added) == blanks
+    for name in blanks:
+        assert SECRET.fullmatch(values[name]), name
+    assert len({values[name] for name in blanks}) == len(blanks), "secrets are not unique"
+    for name, value in EXAMPLE.items():
+        if value:
+            assert values[name] == value, name
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_an_existing_env_keeps_its_values_and_gains_what_it_lacks(tmp_path):
+    target = tmp_path / ".env"
+    target.write_text("SECRET_KEY=kept\nSYNC_APP_PASSWORD=\nEXTRA=mine\n")
+    added = envfile.write(target)
+    values = envfile.assignments(target.read_text())
+    assert values["SECRET_KEY"] == "kept" and values["EXTRA"] == "mine"
+    assert SECRET.fullmatch(values["SYNC_APP_PASSWORD"])
+    assert set(values) == set(EXAMPLE) | {"EXTRA"}
+    assert "SECRET_KEY" not in added and "SYNC_APP_PASSWORD" in added
+
+
+def test_a_complete_env_is_left_as_it_is(tmp_path):
+    target = tmp_path / ".env"
+    envfile.write(target)
+    before = target.read_text()
+    assert envfile.write(target) == []
+    assert target.read_text() == before
