@@ -147,6 +147,17 @@ def connect() -> Component:
     )
 
 
+# settings an operator may give the launcher for both apps (see README, "Security model")
+PASSED_TO_APPS = ("RATELIMIT_STORAGE_URI", "TRUSTED_PROXIES", "LOGIN_FAILURE_LIMIT")
+
+
+def app_env(side: str) -> dict[str, str]:
+    """One side's APP_ENV, its own secrets, and the operator's app settings from our environment."""
+    # explicit: supervisord hands its own environment down, and that may say anything
+    env = {"APP_ENV": "development"} | app_secrets(side)
+    return env | {name: os.environ[name] for name in PASSED_TO_APPS if name in os.environ}
+
+
 def app(side: str) -> Component:
     """One side's Flask app under gunicorn."""
     port = t.APP_PORTS[side]
@@ -166,7 +177,7 @@ def app(side: str) -> Component:
         ready=lambda: http_ok(f"{t.app_url(side)}/readyz"),
         url=t.app_url(side),
         env={"DATABASE_URL": t.database_url(side), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
-        | app_secrets(),
+        | app_env(side),
     )
 
 

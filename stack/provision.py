@@ -155,7 +155,7 @@ def migrate(side: str) -> None:
     """Apply the side's Alembic migrations (a no-op at head)."""
     result = subprocess.run(
         [str(t.VENV_BIN / "flask"), "--app", side, "db", "upgrade"],
-        env=os.environ | {"DATABASE_URL": t.database_url(side)},
+        env=os.environ | {"DATABASE_URL": t.database_url(side), "APP_ENV": "development"},
         capture_output=True,
         text=True,
     )
@@ -178,7 +178,7 @@ def create_admin(side: str, password: str) -> bool:
             "--exist-ok",
         ],
         input=password + "\n",
-        env=os.environ | {"DATABASE_URL": t.database_url(side)},
+        env=os.environ | {"DATABASE_URL": t.database_url(side), "APP_ENV": "development"},
         capture_output=True,
         text=True,
     )
