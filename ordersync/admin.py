@@ -28,6 +28,10 @@ class LoginForm(FlaskForm):
     username = StringField("Username", validators=[DataRequired()])
     password = PasswordField("Password", validators=[DataRequired()])
 
+    def __init__(self):
+        # the posted form only: Flask-WTF would also read a JSON body, and fail on a JSON list
+        super().__init__(formdata=request.form or None)
+
 
 def signed_in_admin():
     """Return the admin user of this session, if still an active admin."""
