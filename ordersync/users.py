@@ -12,8 +12,7 @@ from ordersync.extensions import db
 
 ROLES = ("viewer", "editor", "admin")
 # C0 controls and DEL: no login has them, and PostgreSQL cannot even store a NUL
-CONTROL = r"\x00-\x1f\x7f"
-CONTROL_CHARACTERS = re.compile(f"[{CONTROL}]")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 # checked against when the user does not exist, so both answers take as long
 _DUMMY_HASH = generate_password_hash("not a real password")
 
