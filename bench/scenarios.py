@@ -196,7 +196,7 @@ def sink_drain(events: int) -> dict:
             cur.execute(f"CREATE DATABASE {database}")
     admin.close()
     url = topology.database_url("warehouse").rsplit("/", 1)[0] + "/" + database
-    env = os.environ | {"DATABASE_URL": url}
+    env = os.environ | {"DATABASE_URL": url, "APP_ENV": "development"}
     subprocess.run(
         [sys.executable, "-m", "flask", "--app", "warehouse", "db", "upgrade"],
         env=env,
