@@ -13,17 +13,12 @@ from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
 
-def loads(data: str | bytes):
-    """Parse a JSON document strictly; raise ValueError (a JSONDecodeError) on anything odd."""
-    return orjson.loads(data)
-
-
 class StrictJSONProvider(DefaultJSONProvider):
-    """Flask's JSON provider with strict parsing (request.get_json, Flask-WTF's JSON forms)."""
+    """Flask's JSON provider, parsing with orjson (request.get_json: the login throttle's key)."""
 
     def loads(self, s, **kwargs):
-        """Parse JSON with orjson."""
-        return loads(s)
+        """Parse JSON strictly; anything odd raises a ValueError (orjson's JSONDecodeError)."""
+        return orjson.loads(s)
 
 
 class StrictParser(FlaskParser):
@@ -34,7 +29,7 @@ class StrictParser(FlaskParser):
         if not is_json_request(req) or not req.get_data(cache=True):
             return core.missing
         try:
-            return loads(req.get_data(cache=True))
+            return orjson.loads(req.get_data(cache=True))
         except orjson.JSONDecodeError as error:
             reason = f"Invalid JSON body: {error.msg}."
             abort(400, message=reason, messages={"json": [reason]})
