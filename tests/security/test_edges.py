@@ -54,9 +54,13 @@ def test_hostile_json_is_a_400_in_the_usual_shape(stack, running_side, kind):
     login = requests.post(real(running_side, TOKEN_PATH), data=body, headers=headers, timeout=30)
     assert_json_error(login, 400)
     headers |= Tokens.headers(running_side)
-    create = requests.post(real(running_side, PATHS[running_side]), data=body, headers=headers)
+    create = requests.post(
+        real(running_side, PATHS[running_side]), data=body, headers=headers, timeout=30
+    )
     assert_json_error(create, 400)
-    admin = requests.post(real(running_side, "/admin/login"), data=body, headers=headers)
+    admin = requests.post(
+        real(running_side, "/admin/login"), data=body, headers=headers, timeout=30
+    )
     assert admin.status_code == 400
 
 
