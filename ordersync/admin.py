@@ -1,6 +1,8 @@
 """The admin dashboard at /admin/: a session login for admin users and an order list/editor."""
 
-from flask import current_app, flash, g, redirect, request, session, url_for
+import uuid
+
+from flask import abort, flash, g, redirect, request, session, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.form import SecureForm
@@ -11,11 +13,13 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, ValidationError
 from wtforms.validators import ValidationError as FormError
 
-from ordersync.extensions import db, limiter
+from ordersync.auth import login_throttle
+from ordersync.extensions import db
 from ordersync.mapping import LOCAL_FIELDS, STATUSES, columns
 from ordersync.users import authenticate, find_user
 
 SESSION_KEY = "admin_user"
+STAMP_KEY = "admin_stamp"
 
 
 class LoginForm(FlaskForm):
@@ -24,11 +28,17 @@ class LoginForm(FlaskForm):
     username = StringField("Username", validators=[DataRequired()])
     password = PasswordField("Password", validators=[DataRequired()])
 
+    def __init__(self):
+        # the posted form only: Flask-WTF would also read a JSON body, and fail on a JSON list
+        super().__init__(formdata=request.form or None)
+
 
 def signed_in_admin():
     """Return the admin user of this session, if still an active admin."""
     user = find_user(session.get(SESSION_KEY, ""))
-    return user if user is not None and user.can("admin") else None
+    if user is None or not user.accepts(session.get(STAMP_KEY)):
+        return None  # a password, role or active change since sign-in ends the session
+    return user if user.can("admin") else None
 
 
 def failed_sign_in(response) -> bool:
@@ -51,7 +61,7 @@ class AdminHome(AdminIndexView):
         return redirect(url_for("orders.index_view"))
 
     @expose("/login", methods=("GET", "POST"))
-    @limiter.limit(lambda: current_app.config["LOGIN_FAILURE_LIMIT"], deduct_when=failed_sign_in)
+    @login_throttle(failed_sign_in)
     def login(self):
         """Sign an admin in; refuse anyone else."""
         form = LoginForm()
@@ -68,6 +78,7 @@ class AdminHome(AdminIndexView):
         session.clear()  # a fresh session (and CSRF secret) for the signed-in admin
         g.pop("csrf_token", None)
         session[SESSION_KEY] = user.username
+        session[STAMP_KEY] = str(user.security_stamp)
         session.permanent = True
         return redirect(url_for(".index"))
 
@@ -122,6 +133,17 @@ class OrderAdmin(ModelView):
     def get_query(self):
         """Hide tombstones, as the API does."""
         return super().get_query().filter(self.model.deleted.is_(False))
+
+    def get_one(self, id):
+        """Open live orders only: a tombstone or a malformed id is a 404, as in the API."""
+        try:
+            order_id = uuid.UUID(str(id))
+        except ValueError:
+            abort(404)
+        order = self.get_query().filter(self.model.id == order_id).one_or_none()
+        if order is None:
+            abort(404)
+        return order
 
     def get_count_query(self):
         """Count live orders only."""

@@ -112,8 +112,16 @@ def setup_databases() -> bool:
             say(f"created user admin on {side}")
             changed = True
     if new:
-        say(f"admin password (also in {ADMIN_PASSWORD_FILE}): {password}")
+        announce_admin_password(password)
     return changed
+
+
+def announce_admin_password(password: str) -> None:
+    """Show a new admin password on a terminal only; elsewhere (CI logs) say where it is kept."""
+    if sys.stdout.isatty():
+        say(f"admin password (also in {ADMIN_PASSWORD_FILE}): {password}")
+    else:
+        say(f"admin password generated into {ADMIN_PASSWORD_FILE} (readable by its owner only)")
 
 
 def setup_connectors() -> bool:
