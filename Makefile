@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status test clean lint bench reconcile restart
+.PHONY: up down status test clean lint bench reconcile restart dlq
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,3 +38,6 @@ reconcile: $(STAMP)  ## compare both databases; REPAIR=1 to rewrite winning stat
 
 restart: $(STAMP)  ## restart apps and sinks (or NAMES="sink-store-to-warehouse ...")
 	$(PY) -m stack restart $(NAMES)
+
+dlq: $(STAMP)  ## list dead letters since the last replay; REPLAY=1 to re-drive them (SOURCE=store)
+	$(PY) -m connectors.dlq $(if $(SOURCE),--source $(SOURCE),) $(if $(REPLAY),--replay,)

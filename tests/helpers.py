@@ -55,8 +55,8 @@ def fetch_row(side: str, order_id, conn=None) -> dict | None:
             conn.close()
 
 
-def read_topic(name: str) -> list:
-    """Read every message currently in a single-partition topic, JSON-decoded (None if empty)."""
+def read_messages(name: str) -> list:
+    """Read every message currently in a single-partition topic (raw Kafka messages)."""
     consumer = Consumer(
         {
             "bootstrap.servers": topology.BOOTSTRAP_SERVERS,
@@ -69,17 +69,22 @@ def read_topic(name: str) -> list:
         if high <= low:
             return []
         consumer.assign([TopicPartition(name, 0, low)])
-        values, last = [], low - 1
+        messages, last = [], low - 1
         while last < high - 1:
             message = consumer.poll(10)
             assert message is not None, "topic read timed out"
             if message.error():
                 continue
             last = message.offset()
-            values.append(json.loads(message.value()) if message.value() else None)
-        return values
+            messages.append(message)
+        return messages
     finally:
         consumer.close()
+
+
+def read_topic(name: str) -> list:
+    """Read every message value currently in a single-partition topic, JSON-decoded."""
+    return [json.loads(m.value()) if m.value() else None for m in read_messages(name)]
 
 
 def topic_events(side: str, order_id=None) -> list[dict]:
