@@ -165,7 +165,13 @@ def app(side: str) -> Component:
         ],
         ready=lambda: http_ok(f"{t.app_url(side)}/readyz"),
         url=t.app_url(side),
-        env={"DATABASE_URL": t.database_url(side), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+        env={
+            "DATABASE_URL": t.database_url(side),
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+            # the admin's Sync page reads the sink writing into this side and its dead letters
+            "KAFKA_BOOTSTRAP_SERVERS": t.BOOTSTRAP_SERVERS,
+            "SYNC_SINK_URL": f"http://{t.HOST}:{t.SINK_METRICS_PORTS[side]}",
+        }
         | app_secrets(),
     )
 
