@@ -69,6 +69,7 @@ class SyncView(BaseView):
         config = current_app.config
         return self.render(
             "admin/sync.html",
+            source=other(side),
             direction=f"sink-{other(side)}-to-{side}",
             dlq_topic=dead_letter_topic(other(side)),
             sink=sinkhealth.probe(config["SYNC_SINK_URL"], config["SYNC_PROBE_TIMEOUT"]),

@@ -207,12 +207,12 @@ def status() -> int:
         ok = state == "RUNNING" and bool(tasks) and all(task == "RUNNING" for task in tasks)
         healthy &= ok
         mark = "ok" if ok else "BAD"
-        print(f"{mark:<4}connector {spec['name']:<34}{state:<10}tasks: {', '.join(tasks) or '-'}")
+        print(f"{mark:<5}connector {spec['name']:<34}{state:<10}tasks: {', '.join(tasks) or '-'}")
     warnings = False
     for check in report.all_checks():
         healthy &= check.healthy
         warnings |= check.warning
-        print(f"{check.mark:<4}{check.name:<44}{check.value}")
+        print(f"{check.mark:<5}{check.name:<44}{check.value}")
     print(("healthy, with warnings" if warnings else "healthy") if healthy else "UNHEALTHY")
     return 0 if healthy else 1
 

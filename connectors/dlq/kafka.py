@@ -118,34 +118,40 @@ class DeadLetterQueue:
         return letters[-limit:] if limit is not None else letters
 
     def fetch(self, ranges: dict[int, tuple[int, int]]) -> list[DeadLetter]:
-        """Read [start, end) of each partition; fail if Kafka does not deliver it in time."""
+        """Read [start, end) of each partition; fail when Kafka delivers nothing for `timeout`."""
         if not ranges:
             return []
         self.consumer.assign([TP(self.topic, p, start) for p, (start, _) in ranges.items()])
-        left = {p for p in ranges}
-        letters = []
+        left, letters = set(ranges), []
         deadline = time.monotonic() + self.timeout
         while left:
-            if time.monotonic() > deadline:
-                raise DeadLetterError(f"timed out reading {self.topic} partitions {sorted(left)}")
             message = self.consumer.poll(0.2)
-            if message is None:
-                continue
-            partition = message.partition()
-            if message.error() is not None:
-                if message.error().code() == KafkaError._PARTITION_EOF:
-                    left.discard(partition)
-                    continue
-                raise DeadLetterError(f"reading {self.topic}: {message.error()}")
-            start, end = ranges[partition]
-            if message.offset() < end:
-                position = (self.topic, partition, message.offset())
-                _, timestamp = message.timestamp()
-                letters.append(from_message(position, message.key(), message.value(), timestamp))
-            if message.offset() >= end - 1:
-                left.discard(partition)
+            if message is not None and message.error() is None:
+                deadline = time.monotonic() + self.timeout  # progress: Kafka is delivering
+            elif time.monotonic() > deadline:
+                raise DeadLetterError(f"timed out reading {self.topic} partitions {sorted(left)}")
+            if message is not None:
+                letters += self.take(message, ranges, left)
         self.consumer.unassign()
         return sorted(letters, key=lambda letter: (letter.dlq_partition, letter.dlq_offset))
+
+    def take(self, message, ranges: dict, left: set) -> list[DeadLetter]:
+        """The dead letter in a polled message, if in range; strike partitions read to the end."""
+        error = message.error()
+        if error is not None and error.code() != KafkaError._PARTITION_EOF:
+            if error.fatal():
+                raise DeadLetterError(f"reading {self.topic}: {error}")
+            log.warning("reading %s: %s", self.topic, error)  # transient: librdkafka retries
+            return []
+        partition = message.partition()
+        end = ranges[partition][1]
+        if error is not None or message.offset() >= end - 1:
+            left.discard(partition)
+        if error is not None or message.offset() >= end:
+            return []
+        _, timestamp = message.timestamp()
+        position = (self.topic, partition, message.offset())
+        return [from_message(position, message.key(), message.value(), timestamp)]
 
     def replay(self) -> ReplayResult:
         """Produce every pending dead letter's original event again, then mark them replayed."""
@@ -177,21 +183,13 @@ class DeadLetterQueue:
             (failures if error is not None else delivered).append(error or message)
 
         for letter in letters:
-            producer.produce(
-                letter.topic,
-                value=letter.original,
-                key=letter.key,
-                # the original partition keeps the order's events in one log, as Debezium put them
-                **({"partition": letter.partition} if letter.partition is not None else {}),
-                headers=[replay_header(letter)],
-                on_delivery=on_delivery,
-            )
+            send(producer, letter, on_delivery)
         undelivered = producer.flush(self.timeout + 5)
         if failures or undelivered or len(delivered) != len(letters):
+            errors = f", errors: {'; '.join(map(str, failures))}" if failures else ""
             raise DeadLetterError(
-                f"replay not confirmed: {len(delivered)} of {len(letters)} delivered"
-                f"{', errors: ' + '; '.join(map(str, failures)) if failures else ''}"
-                "; nothing was marked replayed"
+                f"replay not confirmed: {len(delivered)} of {len(letters)} delivered{errors}; "
+                "nothing was marked replayed"
             )
 
     def commit(self, offsets: dict[int, int]) -> None:
@@ -207,3 +205,20 @@ class DeadLetterQueue:
             raise DeadLetterError(
                 f"replayed, but could not commit {replay_group(self.topic)}: {error}"
             ) from error
+
+
+def send(producer: Producer, letter: DeadLetter, on_delivery) -> None:
+    """Queue one original event for its original topic and partition (-1: let Kafka choose)."""
+    args = {
+        "value": letter.original,
+        "key": letter.key,
+        # the original partition keeps an order's events in one log, as Debezium put them
+        "partition": -1 if letter.partition is None else letter.partition,
+        "headers": [replay_header(letter)],
+        "on_delivery": on_delivery,
+    }
+    try:
+        producer.produce(letter.topic, **args)
+    except BufferError:  # the local queue is full: let deliveries drain, then queue it
+        producer.flush()
+        producer.produce(letter.topic, **args)

@@ -17,11 +17,11 @@ def nobody_listens() -> str:
 @pytest.fixture
 def offline(apps, side):
     """An admin client of the side's app whose Kafka and sink are both unreachable."""
-    _, url = apps[side]
+    tested, _ = apps[side]
     app = __import__(side).create_app(
         {
             "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": url.replace("postgresql://", "postgresql+psycopg2://"),
+            "SQLALCHEMY_DATABASE_URI": tested.config["SQLALCHEMY_DATABASE_URI"],
             "KAFKA_BOOTSTRAP_SERVERS": nobody_listens(),
             "SYNC_SINK_URL": f"http://{nobody_listens()}",
             "SYNC_PROBE_TIMEOUT": 1,
