@@ -8,6 +8,7 @@ read or a replay was not confirmed.
 """
 
 import argparse
+import logging
 import os
 import sys
 
@@ -55,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all", action="store_true", help="list replayed dead letters too")
     parser.add_argument("--replay", action="store_true", help="replay the pending dead letters")
     args = parser.parse_args(argv)
+    # a failure is reported once, below; librdkafka would repeat it on every reconnect
+    logging.getLogger("dlq.kafka").setLevel(logging.CRITICAL)
     servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", topology.BOOTSTRAP_SERVERS)
     status = 0
     for source in [args.source] if args.source else SIDES:

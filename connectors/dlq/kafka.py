@@ -17,7 +17,8 @@ from connectors.dlq.records import (
     start_offset,
 )
 
-log = logging.getLogger("dlq")
+# librdkafka's log lines and ours about Kafka (librdkafka repeats a failure on every retry)
+log = logging.getLogger("dlq.kafka")
 
 
 class DeadLetterError(RuntimeError):
@@ -66,6 +67,8 @@ class DeadLetterQueue:
                 "enable.auto.commit": False,
                 "enable.partition.eof": True,
                 "socket.connection.setup.timeout.ms": max(1000, int(timeout * 1000)),
+                # a down broker is retried a few times a call, not every 100 ms
+                "reconnect.backoff.ms": 1000,
             },
             logger=log,
         )
