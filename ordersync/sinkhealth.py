@@ -11,6 +11,7 @@ class SinkHealth:
     """A sink as seen through /healthz and /metrics; `error` says why it could not be read."""
 
     healthy: bool
+    state: str = ""  # the sink's own word: ok, stalled, stuck at an offset and why
     lag: int | None = None
     last_applied: float | None = None
     last_polled: float | None = None
@@ -31,16 +32,37 @@ def metric_totals(text: str) -> dict[str, float]:
     return totals
 
 
-def from_metrics(healthy: bool, text: str) -> SinkHealth:
+def describe(healthy: bool, body) -> str:
+    """The /healthz answer in words: its status, and for a stuck sink where and why."""
+    body = body if isinstance(body, dict) else {}
+    status = str(body.get("status") or ("ok" if healthy else "unhealthy"))
+    if status == "stuck":
+        return (
+            f"stuck at {body.get('offset')} ({body.get('failure')}, "
+            f"{body.get('attempts')} attempts): {body.get('error')}"
+        )
+    return status
+
+
+def from_metrics(healthy: bool, text: str, body=None) -> SinkHealth:
     """Read the health answer and the metrics page; a gauge still at 0 means never yet."""
     totals = metric_totals(text)
     lag = totals.get("sink_consumer_lag")
     return SinkHealth(
         healthy=healthy,
+        state=describe(healthy, body),
         lag=None if lag is None else int(lag),
         last_applied=totals.get("sink_last_applied_timestamp_seconds") or None,
         last_polled=totals.get("sink_last_poll_timestamp_seconds") or None,
     )
+
+
+def health_body(response):
+    """The JSON body of a /healthz answer, None when it has none."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def probe(url: str, timeout: float) -> SinkHealth:
@@ -49,6 +71,6 @@ def probe(url: str, timeout: float) -> SinkHealth:
         health = requests.get(f"{url}/healthz", timeout=timeout)
         metrics = requests.get(f"{url}/metrics", timeout=timeout)
         metrics.raise_for_status()
-        return from_metrics(health.status_code == 200, metrics.text)
+        return from_metrics(health.status_code == 200, metrics.text, health_body(health))
     except (requests.RequestException, ValueError) as error:
         return SinkHealth(healthy=False, error=str(error))

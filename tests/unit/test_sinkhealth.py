@@ -2,7 +2,7 @@
 
 import socket
 
-from ordersync.sinkhealth import from_metrics, probe
+from ordersync.sinkhealth import describe, from_metrics, probe
 
 METRICS = """\
 # HELP sink_consumer_lag Messages behind the end of the source topic
@@ -32,8 +32,8 @@ def test_lag_is_summed_over_partitions_and_times_are_read():
 
 
 def test_a_sink_that_never_applied_or_measured_lag_says_so():
-    sink = from_metrics(False, FRESH)
-    assert not sink.healthy
+    sink = from_metrics(False, FRESH, {"status": "stalled"})
+    assert not sink.healthy and sink.state == "stalled"
     assert sink.lag is None and sink.last_applied is None and sink.last_polled is None
 
 
@@ -44,3 +44,10 @@ def test_an_unreachable_sink_is_unavailable():
     sink = probe(f"http://127.0.0.1:{port}", 1)
     assert not sink.available and not sink.healthy
     assert "Connection refused" in sink.error or "Max retries" in sink.error
+
+
+def test_a_stuck_sink_says_where_and_why():
+    body = {"status": "stuck", "offset": "t[0]@42", "failure": "schema", "attempts": 3}
+    body["error"] = "x"
+    assert describe(False, body) == "stuck at t[0]@42 (schema, 3 attempts): x"
+    assert describe(True, None) == "ok" and describe(False, "not json") == "unhealthy"
