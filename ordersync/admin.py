@@ -9,7 +9,7 @@ from flask_admin.form import SecureForm
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from marshmallow import ValidationError as SchemaError
-from wtforms import PasswordField, StringField
+from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, ValidationError
 from wtforms.validators import ValidationError as FormError
 
@@ -20,6 +20,10 @@ from ordersync.users import authenticate, find_user
 
 SESSION_KEY = "admin_user"
 STAMP_KEY = "admin_stamp"
+STALE_EDIT = (
+    "Not saved: this order was changed since you opened it (version {seen} then, {now} now). "
+    "Reload the page to see the current values, then make your change again."
+)
 
 
 class LoginForm(FlaskForm):
@@ -104,6 +108,8 @@ class OrderAdmin(ModelView):
     form_choices = {"status": [(s, s) for s in STATUSES]}
     edit_template = "admin/order_edit.html"
     details_template = "admin/order_details.html"
+    # the row version the edit form was opened at, so a save over a newer write is refused
+    form_extra_fields = {"seen_version": HiddenField()}
 
     def __init__(self, model, schema, side: str):
         cols = columns(side)
@@ -118,7 +124,8 @@ class OrderAdmin(ModelView):
             "updated_at",
         ]
         self.column_searchable_list = ["order_number", cols["customer_name"], "shipping_address"]
-        self.form_columns = [c for c in cols.values() if c != "deleted"] + list(LOCAL_FIELDS[side])
+        self.edited = [c for c in cols.values() if c != "deleted"] + list(LOCAL_FIELDS[side])
+        self.form_columns = [*self.edited, "seen_version"]
         self.column_labels = {"sync_origin": "Author side"}
         super().__init__(model, db, name="Orders", endpoint="orders")
 
@@ -151,13 +158,29 @@ class OrderAdmin(ModelView):
 
     def on_model_change(self, form, model, is_created):
         """Hold admin edits to the API's validation rules."""
-        payload = {name: getattr(model, name) for name in self.form_columns}
+        payload = {name: getattr(model, name) for name in self.edited}
         if payload.get("total_amount") is not None:
             payload["total_amount"] = str(payload["total_amount"])
         try:
             self.schema().load(payload)
         except SchemaError as error:
             raise FormError("; ".join(f"{k}: {v}" for k, v in error.messages.items())) from error
+
+    def edit_form(self, obj=None):
+        """The edit form, remembering the version it shows when it is opened."""
+        form = super().edit_form(obj)
+        if request.method == "GET" and obj is not None:
+            form.seen_version.data = str(obj.version)
+        return form
+
+    def update_model(self, form, model):
+        """Save an edit only if nobody wrote the order since the form was opened."""
+        db.session.refresh(model, with_for_update=True)  # locked until the save commits
+        if form.seen_version.data != str(model.version):
+            flash(STALE_EDIT.format(seen=form.seen_version.data or "?", now=model.version), "error")
+            db.session.rollback()
+            return False
+        return super().update_model(form, model)
 
     def delete_model(self, model):
         """Delete as the API does: a tombstone that syncs."""

@@ -7,7 +7,7 @@ from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ordersync import admin, auth, errors, health
+from ordersync import admin, auth, errors, health, sync_admin
 from ordersync.extensions import db, jwt, limiter, migrate
 from ordersync.observability import json_logging, register_observability
 from ordersync.parsing import StrictJSONProvider
@@ -78,7 +78,8 @@ def build_app(side: str, parts, test_config: dict | None = None):
     register_extensions(app)
     register_observability(app)
     register_blueprints(app, parts.resources.blp)
-    admin.register_admin(app, parts.model, parts.schema)
+    dashboard = admin.register_admin(app, parts.model, parts.schema)
+    sync_admin.register_sync_page(dashboard)
     register_errorhandlers(app)
     parts.cli.register_commands(app)
     return app

@@ -95,3 +95,11 @@ class ServiceSettings:
         self.PAGINATION_MAX_PAGE_SIZE = 100
         self.JSON_SORT_KEYS = False
         self.LOG_LEVEL = environ.get("LOG_LEVEL", "INFO")
+        # the admin's Sync page: the sink writing into this side, and its dead letters in Kafka
+        self.KAFKA_BOOTSTRAP_SERVERS = environ.get(
+            "KAFKA_BOOTSTRAP_SERVERS", topology.BOOTSTRAP_SERVERS
+        )
+        self.SYNC_SINK_URL = environ.get(
+            "SYNC_SINK_URL", f"http://{topology.HOST}:{topology.SINK_METRICS_PORTS[side]}"
+        ).rstrip("/")
+        self.SYNC_PROBE_TIMEOUT = float(environ.get("SYNC_PROBE_TIMEOUT", 3))

@@ -215,12 +215,14 @@ def status() -> int:
             state, tasks = f"unknown ({type(exc).__name__})", []
         ok = state == "RUNNING" and bool(tasks) and all(task == "RUNNING" for task in tasks)
         healthy &= ok
-        mark = "ok " if ok else "BAD"
-        print(f"{mark} connector {spec['name']:<34}{state:<10}tasks: {', '.join(tasks) or '-'}")
+        mark = "ok" if ok else "BAD"
+        print(f"{mark:<5}connector {spec['name']:<34}{state:<10}tasks: {', '.join(tasks) or '-'}")
+    warnings = False
     for check in report.all_checks():
         healthy &= check.healthy
-        print(f"{'ok ' if check.healthy else 'BAD'} {check.name:<44}{check.value}")
-    print("healthy" if healthy else "UNHEALTHY")
+        warnings |= check.warning
+        print(f"{check.mark:<5}{check.name:<44}{check.value}")
+    print(("healthy, with warnings" if warnings else "healthy") if healthy else "UNHEALTHY")
     return 0 if healthy else 1
 
 

@@ -178,6 +178,9 @@ def app(side: str) -> Component:
         env={
             "DATABASE_URL": database_url(side, APP.name),
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+            # the admin's Sync page reads the sink writing into this side and its dead letters
+            "KAFKA_BOOTSTRAP_SERVERS": t.BOOTSTRAP_SERVERS,
+            "SYNC_SINK_URL": f"http://{t.HOST}:{t.SINK_METRICS_PORTS[side]}",
         }
         | app_env(side),
     )

@@ -193,3 +193,13 @@ def test_prometheus_scrapes_every_metrics_endpoint():
         "./monitoring/prometheus.yml:/etc/prometheus/prometheus.yml:ro"
         in (SERVICES["prometheus"]["volumes"])
     )
+
+
+@pytest.mark.parametrize("side", sorted(topology.APP_PORTS))
+def test_apps_read_the_sink_writing_into_them_and_kafka_inside_compose(side):
+    """The Sync page's settings point at the right sink service and the internal listener."""
+    other = next(s for s in topology.APP_PORTS if s != side)
+    sink = f"sink-{other}-to-{side}"
+    app = env(f"{side}-app")
+    assert app["KAFKA_BOOTSTRAP_SERVERS"] == INTERNAL_BOOTSTRAP
+    assert app["SYNC_SINK_URL"] == f"http://{sink}:{env(sink)['SINK_METRICS_PORT']}"
