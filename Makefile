@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status test prerequisites env clean lint bench reconcile restart topics tail
+.PHONY: up down status test prerequisites env clean lint bench reconcile restart topics tail dlq
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,3 +52,6 @@ topics: $(STAMP)  ## topics with partitions and end offsets, consumer groups and
 
 tail: $(STAMP)  ## print a topic's latest events as they arrive: TOPIC=... [ORDER=<id>]
 	$(PY) -m stack tail $(or $(TOPIC),store.public.store_order) $(if $(ORDER),--order $(ORDER),)
+
+dlq: $(STAMP)  ## list dead letters since the last replay; REPLAY=1 to re-drive them (SOURCE=store)
+	$(PY) -m connectors.dlq $(if $(SOURCE),--source $(SOURCE),) $(if $(REPLAY),--replay,)

@@ -233,6 +233,8 @@ def sink_drain(events: int) -> dict:
         env=os.environ
         | {
             "SINK_TOPIC": topic,
+            # this stack's Kafka: the sink's own default ignores STACK_PORT_OFFSET
+            "SINK_BOOTSTRAP_SERVERS": topology.BOOTSTRAP_SERVERS,
             "SINK_GROUP_ID": f"bench-{run}",
             "SINK_DATABASE_URL": url,
             "SINK_METRICS_PORT": str(port),

@@ -1,21 +1,29 @@
 """The admin dashboard at /admin/: a session login for admin users and an order list/editor."""
 
-from flask import current_app, flash, g, redirect, request, session, url_for
+import uuid
+
+from flask import abort, flash, g, redirect, request, session, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.form import SecureForm
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from marshmallow import ValidationError as SchemaError
-from wtforms import PasswordField, StringField
+from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, ValidationError
 from wtforms.validators import ValidationError as FormError
 
-from ordersync.extensions import db, limiter
+from ordersync.auth import login_throttle
+from ordersync.extensions import db
 from ordersync.mapping import LOCAL_FIELDS, STATUSES, columns
 from ordersync.users import authenticate, find_user
 
 SESSION_KEY = "admin_user"
+STAMP_KEY = "admin_stamp"
+STALE_EDIT = (
+    "Not saved: this order was changed since you opened it (version {seen} then, {now} now). "
+    "Reload the page to see the current values, then make your change again."
+)
 
 
 class LoginForm(FlaskForm):
@@ -24,11 +32,17 @@ class LoginForm(FlaskForm):
     username = StringField("Username", validators=[DataRequired()])
     password = PasswordField("Password", validators=[DataRequired()])
 
+    def __init__(self):
+        # the posted form only: Flask-WTF would also read a JSON body, and fail on a JSON list
+        super().__init__(formdata=request.form or None)
+
 
 def signed_in_admin():
     """Return the admin user of this session, if still an active admin."""
     user = find_user(session.get(SESSION_KEY, ""))
-    return user if user is not None and user.can("admin") else None
+    if user is None or not user.accepts(session.get(STAMP_KEY)):
+        return None  # a password, role or active change since sign-in ends the session
+    return user if user.can("admin") else None
 
 
 def failed_sign_in(response) -> bool:
@@ -51,7 +65,7 @@ class AdminHome(AdminIndexView):
         return redirect(url_for("orders.index_view"))
 
     @expose("/login", methods=("GET", "POST"))
-    @limiter.limit(lambda: current_app.config["LOGIN_FAILURE_LIMIT"], deduct_when=failed_sign_in)
+    @login_throttle(failed_sign_in)
     def login(self):
         """Sign an admin in; refuse anyone else."""
         form = LoginForm()
@@ -68,6 +82,7 @@ class AdminHome(AdminIndexView):
         session.clear()  # a fresh session (and CSRF secret) for the signed-in admin
         g.pop("csrf_token", None)
         session[SESSION_KEY] = user.username
+        session[STAMP_KEY] = str(user.security_stamp)
         session.permanent = True
         return redirect(url_for(".index"))
 
@@ -93,6 +108,8 @@ class OrderAdmin(ModelView):
     form_choices = {"status": [(s, s) for s in STATUSES]}
     edit_template = "admin/order_edit.html"
     details_template = "admin/order_details.html"
+    # the row version the edit form was opened at, so a save over a newer write is refused
+    form_extra_fields = {"seen_version": HiddenField()}
 
     def __init__(self, model, schema, side: str):
         cols = columns(side)
@@ -107,7 +124,8 @@ class OrderAdmin(ModelView):
             "updated_at",
         ]
         self.column_searchable_list = ["order_number", cols["customer_name"], "shipping_address"]
-        self.form_columns = [c for c in cols.values() if c != "deleted"] + list(LOCAL_FIELDS[side])
+        self.edited = [c for c in cols.values() if c != "deleted"] + list(LOCAL_FIELDS[side])
+        self.form_columns = [*self.edited, "seen_version"]
         self.column_labels = {"sync_origin": "Author side"}
         super().__init__(model, db, name="Orders", endpoint="orders")
 
@@ -123,19 +141,46 @@ class OrderAdmin(ModelView):
         """Hide tombstones, as the API does."""
         return super().get_query().filter(self.model.deleted.is_(False))
 
+    def get_one(self, id):
+        """Open live orders only: a tombstone or a malformed id is a 404, as in the API."""
+        try:
+            order_id = uuid.UUID(str(id))
+        except ValueError:
+            abort(404)
+        order = self.get_query().filter(self.model.id == order_id).one_or_none()
+        if order is None:
+            abort(404)
+        return order
+
     def get_count_query(self):
         """Count live orders only."""
         return super().get_count_query().filter(self.model.deleted.is_(False))
 
     def on_model_change(self, form, model, is_created):
         """Hold admin edits to the API's validation rules."""
-        payload = {name: getattr(model, name) for name in self.form_columns}
+        payload = {name: getattr(model, name) for name in self.edited}
         if payload.get("total_amount") is not None:
             payload["total_amount"] = str(payload["total_amount"])
         try:
             self.schema().load(payload)
         except SchemaError as error:
             raise FormError("; ".join(f"{k}: {v}" for k, v in error.messages.items())) from error
+
+    def edit_form(self, obj=None):
+        """The edit form, remembering the version it shows when it is opened."""
+        form = super().edit_form(obj)
+        if request.method == "GET" and obj is not None:
+            form.seen_version.data = str(obj.version)
+        return form
+
+    def update_model(self, form, model):
+        """Save an edit only if nobody wrote the order since the form was opened."""
+        db.session.refresh(model, with_for_update=True)  # locked until the save commits
+        if form.seen_version.data != str(model.version):
+            flash(STALE_EDIT.format(seen=form.seen_version.data or "?", now=model.version), "error")
+            db.session.rollback()
+            return False
+        return super().update_model(form, model)
 
     def delete_model(self, model):
         """Delete as the API does: a tombstone that syncs."""

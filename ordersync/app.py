@@ -5,10 +5,12 @@ from pathlib import Path
 from flask import Blueprint, Flask
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ordersync import admin, auth, errors, health
+from ordersync import admin, auth, errors, health, sync_admin
 from ordersync.extensions import db, jwt, limiter, migrate
 from ordersync.observability import json_logging, register_observability
+from ordersync.parsing import StrictJSONProvider
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
@@ -21,6 +23,13 @@ def register_extensions(app) -> None:
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     jwt.init_app(app)
     limiter.init_app(app)
+
+
+def register_proxies(app) -> None:
+    """Believe X-Forwarded-For/-Proto/-Host only from as many proxies as TRUSTED_PROXIES says."""
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def register_blueprints(app, orders_blueprint) -> Api:
@@ -61,13 +70,16 @@ def build_app(side: str, parts, test_config: dict | None = None):
     from ordersync.settings import ServiceSettings
 
     app = Flask(side)
+    app.json = StrictJSONProvider(app)
     app.config.from_object(ServiceSettings(side))
     app.config.from_mapping(test_config or {})
     register_logging(app)
+    register_proxies(app)
     register_extensions(app)
     register_observability(app)
     register_blueprints(app, parts.resources.blp)
-    admin.register_admin(app, parts.model, parts.schema)
+    dashboard = admin.register_admin(app, parts.model, parts.schema)
+    sync_admin.register_sync_page(dashboard)
     register_errorhandlers(app)
     parts.cli.register_commands(app)
     return app

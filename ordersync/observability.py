@@ -27,6 +27,9 @@ LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
 
+# a client may send any method name: each would make new time series, so the rest are "other"
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
 blp = Blueprint("metrics", __name__)
 log = logging.getLogger("request")
 
@@ -48,12 +51,18 @@ def start_timer() -> None:
     g.started = time.perf_counter()
 
 
+def method_label() -> str:
+    """The request's method as a metric label, from a bounded set."""
+    return request.method if request.method in METHODS else "other"
+
+
 def record(response):
     """Count the request, observe its latency, and log it as one JSON line."""
     route = request.url_rule.rule if request.url_rule else "unmatched"
     elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-    REQUESTS.labels(route, request.method, str(response.status_code)).inc()
-    LATENCY.labels(route, request.method).observe(elapsed)
+    method = method_label()
+    REQUESTS.labels(route, method, str(response.status_code)).inc()
+    LATENCY.labels(route, method).observe(elapsed)
     if route != "/metrics":
         order_id = (request.view_args or {}).get("order_id")
         log.info(

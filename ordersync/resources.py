@@ -4,13 +4,14 @@ import uuid
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from psycopg2 import errorcodes
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ordersync.auth import require_role
 from ordersync.extensions import db
+from ordersync.parsing import Blueprint
 from ordersync.schemas import OrderQueryArgsSchema
 
 

@@ -1,11 +1,17 @@
-"""Settings both services read from the environment; production refuses unsafe defaults."""
+"""Settings both services read from the environment; anything but development fails closed."""
 
 import os
 from datetime import timedelta
 
 from stack import topology
 
-DEV_SECRET = "dev-only-insecure-secret-change-me"
+# the only values of APP_ENV that may run with the development secrets below
+DEVELOPMENT = ("development", "test")
+DEV_SECRET_PREFIX = "dev-only-insecure-"
+
+
+class UnsafeSettings(RuntimeError):
+    """The environment does not hold what a non-development app needs; it must not start."""
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -14,12 +20,34 @@ def sqlalchemy_url(url: str) -> str:
     return f"postgresql+psycopg2://{rest}" if scheme in ("postgres", "postgresql") else url
 
 
-def secret(environ, name: str, production: bool) -> str:
-    """Read a secret; production refuses a missing, default or short one."""
+def dev_secret(side: str, name: str) -> str:
+    """The development value of a secret: known to everyone, different per side and per key."""
+    return f"{DEV_SECRET_PREFIX}{side}-{name.lower().replace('_', '-')}"
+
+
+def secret(environ, name: str, side: str) -> str:
+    """Read a secret; outside development refuse a missing, development or short one."""
     value = environ.get(name, "")
-    if production and (not value or value == DEV_SECRET or len(value) < 32):
-        raise RuntimeError(f"{name} must be set to a random string of 32+ characters in production")
-    return value or DEV_SECRET
+    env = environ.get("APP_ENV", "")
+    if env in DEVELOPMENT:
+        return value or dev_secret(side, name)
+    if len(value) < 32 or value.startswith(DEV_SECRET_PREFIX):
+        raise UnsafeSettings(
+            f"{name} must be set to a random string of 32+ characters: APP_ENV is {env!r}, and "
+            f"only APP_ENV={' or '.join(DEVELOPMENT)} may run with development secrets"
+        )
+    return value
+
+
+def token_claims(side: str) -> dict:
+    """Issuer and audience of one side's tokens, so neither service accepts the other's."""
+    issuer = f"cdc-order-sync/{side}"
+    return {
+        "JWT_ENCODE_ISSUER": issuer,
+        "JWT_DECODE_ISSUER": issuer,
+        "JWT_ENCODE_AUDIENCE": f"{issuer}/api",
+        "JWT_DECODE_AUDIENCE": f"{issuer}/api",
+    }
 
 
 class ServiceSettings:
@@ -27,26 +55,32 @@ class ServiceSettings:
 
     def __init__(self, side: str, environ=os.environ):
         self.SIDE = side
-        self.ENV = environ.get("APP_ENV", "development")
-        production = self.ENV == "production"
+        self.ENV = environ.get("APP_ENV", "")
+        production = self.ENV not in DEVELOPMENT
         database = environ.get("DATABASE_URL")
         if production and not database:
-            raise RuntimeError("DATABASE_URL must be set when APP_ENV=production")
+            raise UnsafeSettings(f"DATABASE_URL must be set when APP_ENV is {self.ENV!r}")
         self.SQLALCHEMY_DATABASE_URI = sqlalchemy_url(
             database or topology.database_url(side, "sync_app", "")
         )
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 5}
         self.MAX_CONTENT_LENGTH = 1024 * 1024
-        self.SECRET_KEY = secret(environ, "SECRET_KEY", production)
-        self.JWT_SECRET_KEY = secret(environ, "JWT_SECRET_KEY", production)
+        self.SECRET_KEY = secret(environ, "SECRET_KEY", side)
+        self.JWT_SECRET_KEY = secret(environ, "JWT_SECRET_KEY", side)
         self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(
             seconds=int(environ.get("JWT_ACCESS_TOKEN_EXPIRES", 3600))
         )
         self.JWT_TOKEN_LOCATION = ["headers"]
+        for key, value in token_claims(side).items():
+            setattr(self, key, value)
         self.LOGIN_FAILURE_LIMIT = environ.get("LOGIN_FAILURE_LIMIT", "5 per minute")
         # per process with memory://; point it at redis:// to share counts between workers
         self.RATELIMIT_STORAGE_URI = environ.get("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_HEADERS_ENABLED = True
+        # how many proxies in front set X-Forwarded-*; 0 trusts none (a client could forge them)
+        self.TRUSTED_PROXIES = int(environ.get("TRUSTED_PROXIES", 0))
+        # both services may share a host name: distinct names keep their cookies apart
+        self.SESSION_COOKIE_NAME = f"{side}_session"
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = production
@@ -61,3 +95,11 @@ class ServiceSettings:
         self.PAGINATION_MAX_PAGE_SIZE = 100
         self.JSON_SORT_KEYS = False
         self.LOG_LEVEL = environ.get("LOG_LEVEL", "INFO")
+        # the admin's Sync page: the sink writing into this side, and its dead letters in Kafka
+        self.KAFKA_BOOTSTRAP_SERVERS = environ.get(
+            "KAFKA_BOOTSTRAP_SERVERS", topology.BOOTSTRAP_SERVERS
+        )
+        self.SYNC_SINK_URL = environ.get(
+            "SYNC_SINK_URL", f"http://{topology.HOST}:{topology.SINK_METRICS_PORTS[side]}"
+        ).rstrip("/")
+        self.SYNC_PROBE_TIMEOUT = float(environ.get("SYNC_PROBE_TIMEOUT", 3))

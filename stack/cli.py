@@ -121,8 +121,16 @@ def setup_databases() -> bool:
             say(f"created user admin on {side}")
             changed = True
     if new:
-        say(f"admin password (also in {ADMIN_PASSWORD_FILE}): {password}")
+        announce_admin_password(password)
     return changed
+
+
+def announce_admin_password(password: str) -> None:
+    """Show a new admin password on a terminal only; elsewhere (CI logs) say where it is kept."""
+    if sys.stdout.isatty():
+        say(f"admin password (also in {ADMIN_PASSWORD_FILE}): {password}")
+    else:
+        say(f"admin password generated into {ADMIN_PASSWORD_FILE} (readable by its owner only)")
 
 
 def setup_connectors() -> bool:
@@ -216,12 +224,14 @@ def status() -> int:
             state, tasks = f"unknown ({type(exc).__name__})", []
         ok = state == "RUNNING" and bool(tasks) and all(task == "RUNNING" for task in tasks)
         healthy &= ok
-        mark = "ok " if ok else "BAD"
-        print(f"{mark} connector {spec['name']:<34}{state:<10}tasks: {', '.join(tasks) or '-'}")
+        mark = "ok" if ok else "BAD"
+        print(f"{mark:<5}connector {spec['name']:<34}{state:<10}tasks: {', '.join(tasks) or '-'}")
+    warnings = False
     for check in report.all_checks():
         healthy &= check.healthy
-        print(f"{'ok ' if check.healthy else 'BAD'} {check.name:<44}{check.value}")
-    print("healthy" if healthy else "UNHEALTHY")
+        warnings |= check.warning
+        print(f"{check.mark:<5}{check.name:<44}{check.value}")
+    print(("healthy, with warnings" if warnings else "healthy") if healthy else "UNHEALTHY")
     return 0 if healthy else 1
 
 

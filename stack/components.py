@@ -152,6 +152,17 @@ def connect() -> Component:
     )
 
 
+# settings an operator may give the launcher for both apps (see README, "Security model")
+PASSED_TO_APPS = ("RATELIMIT_STORAGE_URI", "TRUSTED_PROXIES", "LOGIN_FAILURE_LIMIT")
+
+
+def app_env(side: str) -> dict[str, str]:
+    """One side's APP_ENV, its own secrets, and the operator's app settings from our environment."""
+    # explicit: supervisord hands its own environment down, and that may say anything
+    env = {"APP_ENV": "development"} | app_secrets(side)
+    return env | {name: os.environ[name] for name in PASSED_TO_APPS if name in os.environ}
+
+
 def app(side: str) -> Component:
     """One side's Flask app under gunicorn."""
     port = t.APP_PORTS[side]
@@ -173,8 +184,11 @@ def app(side: str) -> Component:
         env={
             "DATABASE_URL": database_url(side, APP.name),
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+            # the admin's Sync page reads the sink writing into this side and its dead letters
+            "KAFKA_BOOTSTRAP_SERVERS": t.BOOTSTRAP_SERVERS,
+            "SYNC_SINK_URL": f"http://{t.HOST}:{t.SINK_METRICS_PORTS[side]}",
         }
-        | app_secrets(),
+        | app_env(side),
     )
 
 

@@ -4,6 +4,7 @@ import shlex
 
 from stack import topology as t
 from stack.components import Component
+from stack.secrets import write_private
 
 ENV_PROVIDER = "org.apache.kafka.common.config.provider.EnvVarConfigProvider"
 
@@ -139,7 +140,10 @@ serverurl=unix://{t.RUN / "supervisor.sock"}
 
 
 def write_all(components: list[Component]) -> set[str]:
-    """Write every config file the stack needs; return the names whose content changed."""
+    """Write every config file the stack needs, owner-only; return the names whose content changed.
+
+    supervisord.conf holds the apps' secrets in their environment lines.
+    """
     t.CONF.mkdir(parents=True, exist_ok=True)
     files = {
         "log4j2.properties": LOG4J2,
@@ -151,6 +155,6 @@ def write_all(components: list[Component]) -> set[str]:
     for name, text in files.items():
         path = t.CONF / name
         if not path.exists() or path.read_text() != text:
-            path.write_text(text)
             changed.add(name)
+        write_private(path, text)
     return changed

@@ -7,6 +7,7 @@ import psycopg2
 import requests
 from confluent_kafka import Consumer, TopicPartition
 
+from connectors.dlq.kafka import DeadLetterQueue
 from connectors.reconcile.compare import compare
 from connectors.reconcile.db import load_states
 from ordersync.mapping import SIDES, dead_letter_topic, other, topic
@@ -22,6 +23,12 @@ class Check:
     name: str
     value: str
     healthy: bool = True
+    warning: bool = False  # healthy, but an operator should look (new dead letters)
+
+    @property
+    def mark(self) -> str:
+        """The line's mark: ok, WARN or BAD."""
+        return "BAD" if not self.healthy else "WARN" if self.warning else "ok"
 
 
 def slot_checks(max_retained_mb: float = 256) -> list[Check]:
@@ -67,7 +74,7 @@ def group_lag(source: str, consumer: Consumer, group: str | None = None) -> dict
 
 
 def kafka_checks() -> tuple[list[Check], bool]:
-    """Consumer lag per partition and dead-letter counts; also whether both sinks caught up."""
+    """Consumer lag per partition and dead letters; also whether both sinks caught up."""
     consumer = Consumer({"bootstrap.servers": t.BOOTSTRAP_SERVERS, "group.id": "stack-status"})
     checks, caught_up = [], True
     try:
@@ -77,19 +84,28 @@ def kafka_checks() -> tuple[list[Check], bool]:
                 checks.append(
                     Check(f"lag {topic(source)}[{partition}]", f"{lag} messages", lag < 10_000)
                 )
-            low, high = consumer.get_watermark_offsets(
-                TopicPartition(dead_letter_topic(source), 0), timeout=5
-            )
-            count = high - low
-            checks.append(
-                Check(
-                    f"dead letters {source}",
-                    f"{count}" + (" (see the .dlq topic)" if count else ""),
-                )
-            )
     finally:
         consumer.close()
-    return checks, caught_up
+    return checks + dead_letter_checks(), caught_up
+
+
+def dead_letter_checks() -> list[Check]:
+    """Dead letters per direction since its last replay; new ones are a warning, not a failure."""
+    checks = []
+    for source in SIDES:
+        with DeadLetterQueue(t.BOOTSTRAP_SERVERS, dead_letter_topic(source), 5) as queue:
+            partitions = queue.partitions()
+        new = sum(p.pending for p in partitions)
+        kept = sum(p.high - p.low for p in partitions)
+        note = " (`make dlq` lists them)" if new else ""
+        checks.append(
+            Check(
+                f"dead letters {source}-to-{other(source)}",
+                f"{new} since the last replay, {kept} kept{note}",
+                warning=new > 0,
+            )
+        )
+    return checks
 
 
 def freshness_checks() -> list[Check]:

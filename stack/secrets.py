@@ -10,23 +10,27 @@ from stack import topology as t
 SECRETS_FILE = t.STATE / "secrets.json"
 ADMIN_PASSWORD_FILE = t.STATE / "admin-password"
 DB_PASSWORDS_FILE = t.STATE / "db-passwords.json"
+APP_KEYS = ("SECRET_KEY", "JWT_SECRET_KEY")
 
 
 def write_private(path, text: str) -> None:
-    """Write a file only its owner can read."""
+    """Write a file only its owner can read (an existing file loses wider modes too)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
 
 
-def app_secrets() -> dict[str, str]:
-    """Return the apps' SECRET_KEY and JWT_SECRET_KEY, generating them the first time."""
-    if SECRETS_FILE.exists():
-        return json.loads(SECRETS_FILE.read_text())
-    values = {"SECRET_KEY": secrets.token_urlsafe(48), "JWT_SECRET_KEY": secrets.token_urlsafe(48)}
-    write_private(SECRETS_FILE, json.dumps(values))
-    return values
+def app_secrets(side: str) -> dict[str, str]:
+    """Return one side's own SECRET_KEY and JWT_SECRET_KEY, generating them the first time."""
+    stored = json.loads(SECRETS_FILE.read_text()) if SECRETS_FILE.exists() else {}
+    # a file from before the keys were per side holds flat shared keys: drop them
+    stored = {key: value for key, value in stored.items() if isinstance(value, dict)}
+    if side not in stored:
+        stored[side] = {name: secrets.token_urlsafe(48) for name in APP_KEYS}
+        write_private(SECRETS_FILE, json.dumps(stored))
+    return stored[side]
 
 
 def admin_password() -> tuple[str, bool]:

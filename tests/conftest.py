@@ -1,18 +1,23 @@
 """Fixtures shared by the whole suite."""
 
+import os
+
 import psycopg2
 import pytest
 import requests
-from flask_jwt_extended import create_access_token
 from flask_migrate import upgrade
 
+from ordersync.auth import issue_token
 from ordersync.extensions import db, limiter
 from ordersync.mapping import SIDES, TABLES
 from ordersync.roles import APP, OWNER
-from ordersync.users import ROLES, User
+from ordersync.users import ROLES, User, find_user
 from stack import provision, topology
 from stack.secrets import database_url
 from tests.helpers import connect
+
+# the apps the suite builds in-process run with development secrets: say so, as production must not
+os.environ["APP_ENV"] = "test"
 
 
 def pytest_collection_modifyitems(items):
@@ -110,7 +115,7 @@ def app(apps, side):
 @pytest.fixture
 def tokens(app):
     """A bearer token per role name."""
-    return {role: create_access_token(identity=role) for role in ROLES}
+    return {role: issue_token(find_user(role)) for role in ROLES}
 
 
 def bearer(token: str) -> dict:

@@ -67,8 +67,8 @@ def decoded(value: bytes | None):
         return None
 
 
-def read_messages(name: str) -> list[tuple[bytes | None, bytes | None]]:
-    """Every (key, value) currently in a single-partition topic, as bytes."""
+def read_messages(name: str) -> list:
+    """Read every message currently in a single-partition topic (raw Kafka messages)."""
     consumer = Consumer(
         {
             "bootstrap.servers": topology.BOOTSTRAP_SERVERS,
@@ -88,7 +88,7 @@ def read_messages(name: str) -> list[tuple[bytes | None, bytes | None]]:
             if message.error():
                 continue
             last = message.offset()
-            messages.append((message.key(), message.value()))
+            messages.append(message)
         return messages
     finally:
         consumer.close()
@@ -96,7 +96,7 @@ def read_messages(name: str) -> list[tuple[bytes | None, bytes | None]]:
 
 def read_topic(name: str) -> list:
     """Every message value currently in a single-partition topic, JSON-decoded (None if not)."""
-    return [decoded(value) for _, value in read_messages(name)]
+    return [decoded(m.value()) for m in read_messages(name)]
 
 
 def topic_events(side: str, order_id=None) -> list[dict]:

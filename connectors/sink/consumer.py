@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 import psycopg2
-from confluent_kafka import Consumer, KafkaError, Producer
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from tenacity import Retrying, retry_if_exception, wait_random_exponential
 
@@ -39,6 +39,7 @@ class SinkConfig:
     group_id: str = ""  # the direction's own group unless set (replay, benchmarks)
     topic: str = ""  # the source side's change topic unless set (benchmarks)
     lock_timeout_ms: int = 10_000
+    park_seconds: float = 10.0  # how long a change refused for a number clash waits for its partner
 
     def __post_init__(self):
         if not self.group_id:
@@ -58,6 +59,7 @@ class SinkConfig:
             group_id=os.environ.get("SINK_GROUP_ID", ""),
             topic=os.environ.get("SINK_TOPIC", ""),
             lock_timeout_ms=int(os.environ.get("SINK_LOCK_TIMEOUT_MS", 10_000)),
+            park_seconds=float(os.environ.get("SINK_PARK_SECONDS", 10)),
         )
 
     @property
@@ -120,6 +122,7 @@ class Sink:
         self.running = True
         self.paused = []
         self.held = []  # messages a poll returned while the loop was waiting to retry
+        self.reached: dict[tuple[str, int], int] = {}  # next offset per partition, once applied
         self.lag_observed = 0.0
         self.target = target or Target(
             config.dsn,
@@ -133,7 +136,9 @@ class Sink:
             {"bootstrap.servers": config.bootstrap_servers, "enable.idempotence": True}
         )
         self.dead_letters = DeadLetters(producer, config.dead_letter_topic)
-        self.processor = Processor(config.source, config.target, self.target, self.dead_letters)
+        self.processor = Processor(
+            config.source, config.target, self.target, self.dead_letters, config.park_seconds
+        )
 
     def stop(self, *_):
         """Ask the loop to finish its current batch and exit."""
@@ -147,7 +152,7 @@ class Sink:
             while self.running:
                 messages = [m for m in self.next_batch() if not self.transport_error(m)]
                 metrics.LAST_POLL.set_to_current_time()
-                if messages:
+                if messages or self.processor.parked:
                     self.handle(messages)
                 self.observe_lag()
         finally:
@@ -166,9 +171,22 @@ class Sink:
             self.resume()
         metrics.clear_stuck()
         self.record(report)
-        for message in messages:
-            self.consumer.store_offsets(message)
+        self.store_positions(messages)
         self.dead_letters.forget()
+
+    def store_positions(self, messages: list) -> None:
+        """Store how far each partition is done, never past a parked change (at-least-once)."""
+        for message in messages:
+            key = (message.topic(), message.partition())
+            self.reached[key] = max(self.reached.get(key, 0), message.offset() + 1)
+        cap = self.processor.parked_offsets()
+        offsets = [
+            TopicPartition(topic, part, min(offset, cap.get((topic, part), offset)))
+            for (topic, part), offset in self.reached.items()
+        ]
+        if offsets:
+            self.consumer.store_offsets(offsets=offsets)
+        metrics.PARKED.set(len(self.processor.parked))
 
     def retrying(self) -> Retrying:
         """Retry a failing batch while running, backing off by failure class, polling meanwhile."""
@@ -185,7 +203,8 @@ class Sink:
         """Log a failed attempt and publish why the sink is stuck."""
         error = state.outcome.exception()
         failure = classify(error)
-        where = self.position(state.args[0][0])
+        messages = state.args[0]
+        where = self.position(messages[0]) if messages else "parked changes"
         metrics.report_stuck(where, failure.value, error, state.attempt_number)
         log.warning(
             "batch at %s failed (%s, attempt %d), retrying: %s",

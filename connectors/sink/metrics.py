@@ -37,6 +37,9 @@ CONSUMER_LAG = Gauge(
 )
 LAST_POLL = Gauge("sink_last_poll_timestamp_seconds", "When the consumer last polled Kafka")
 RETRIES = Counter("sink_retries_total", "Failed batch attempts that will be retried", ["failure"])
+PARKED = Gauge(
+    "sink_parked_changes", "Changes refused for a number clash, waiting for their partner"
+)
 STUCK = Gauge("sink_stuck", "1 while the same batch keeps failing (see /healthz for why)")
 
 HEALTHY_POLL_AGE = 30.0

@@ -5,6 +5,7 @@ so every decision is unit-tested with fakes. The poll loop calls `process` and r
 whole on the failures it raises (see failures.py); a batch that returns is fully accounted for.
 """
 
+import time
 from dataclasses import dataclass, field
 
 import psycopg2
@@ -12,6 +13,15 @@ import psycopg2
 from connectors.sink.events import parse
 from connectors.sink.failures import Failure, classify
 from connectors.sink.merge import plan_batch
+
+# "no two live orders share a number": a change refused for it may only be waiting for its
+# partner (the other half of a swap, in a later batch or on another partition), so it is parked
+UNIQUENESS = {"23505", "23P01"}
+
+
+def reason_of(error: BaseException) -> str:
+    """The dead-letter reason of data refused by the database or by our own code."""
+    return "rejected-by-database" if isinstance(error, psycopg2.Error) else "merge-failed"
 
 
 @dataclass
@@ -32,9 +42,21 @@ class BatchReport:
 class Processor:
     """Applies batches of one side's change events to the other side's database."""
 
-    def __init__(self, source: str, target_side: str, target, dead_letters):
+    def __init__(
+        self, source: str, target_side: str, target, dead_letters, park_seconds: float = 10.0
+    ):
         self.source, self.target_side = source, target_side
         self.target, self.dead_letters = target, dead_letters
+        self.park_seconds = park_seconds
+        # (topic, partition, offset) -> (message, event, parked since): retried with each batch
+        self.parked: dict[tuple, tuple] = {}
+
+    def parked_offsets(self) -> dict[tuple[str, int], int]:
+        """The lowest parked offset per (topic, partition): no stored offset may pass it."""
+        lowest = {}
+        for topic, partition, offset in self.parked:
+            lowest[(topic, partition)] = min(offset, lowest.get((topic, partition), offset))
+        return lowest
 
     def process(self, messages: list) -> BatchReport:
         """Handle a batch; raise (for a retry of the whole batch) on anything but bad data."""
@@ -50,9 +72,10 @@ class Processor:
                 report.kafka_tombstones += 1
                 continue
             events.append((message, event))
-        if events:
+        if events or self.parked:
             self.target.ensure_connected()
             self.apply_isolating(events, report)
+            self.retry_parked(report)
         self.dead_letters.confirm()
         return report
 
@@ -71,14 +94,60 @@ class Processor:
                 raise
             if len(events) == 1:
                 message, event = events[0]
-                reason = (
-                    "rejected-by-database" if isinstance(error, psycopg2.Error) else "merge-failed"
-                )
-                self.dead_letter(report, message, reason, error, event.state.id)
+                if getattr(error, "pgcode", None) in UNIQUENESS:
+                    self.park(message, event)
+                    return
+                self.dead_letter(report, message, reason_of(error), error, event.state.id)
                 return
         middle = len(events) // 2
         self.apply_isolating(events[:middle], report)
         self.apply_isolating(events[middle:], report)
+
+    def park(self, message, event) -> None:
+        """Keep a change refused for a number clash, to retry after the changes that follow it."""
+        where = (message.topic(), message.partition(), message.offset())
+        since = self.parked.get(where, (None, None, time.monotonic()))[2]
+        self.parked[where] = (message, event, since)
+
+    def retry_parked(self, report: BatchReport) -> None:
+        """Retry parked changes, together, then one by one until none goes through.
+
+        A change still refused after `park_seconds` is a real clash (two orders given the same
+        number on both sides): it is dead-lettered for an operator.
+        """
+        if len(self.parked) > 1 and self.apply_parked_together(report):
+            return
+        progress = True
+        while progress and self.parked:
+            progress = False
+            for where in sorted(self.parked):
+                message, event, since = self.parked.pop(where)
+                try:
+                    self.apply([(message, event)], report)
+                    progress = True
+                except Exception as error:  # sorted as in apply_isolating
+                    self.target.rollback()
+                    if classify(error) is not Failure.DATA:
+                        self.parked[where] = (message, event, since)
+                        raise
+                    waiting = getattr(error, "pgcode", None) in UNIQUENESS
+                    if waiting and time.monotonic() - since < self.park_seconds:
+                        self.parked[where] = (message, event, since)
+                    else:
+                        self.dead_letter(report, message, reason_of(error), error, event.state.id)
+
+    def apply_parked_together(self, report: BatchReport) -> bool:
+        """Apply every parked change in one transaction: the halves of a swap need each other."""
+        waiting = [self.parked[where][:2] for where in sorted(self.parked)]
+        try:
+            self.apply(waiting, report)
+        except Exception as error:  # sorted as in apply_isolating
+            self.target.rollback()
+            if classify(error) is not Failure.DATA:
+                raise
+            return False
+        self.parked.clear()
+        return True
 
     def apply(self, events: list, report: BatchReport) -> None:
         """Merge the events into the locked current rows, write the changed ones, commit."""

@@ -92,6 +92,8 @@ def test_replaying_a_topic_from_the_beginning_changes_nothing(apis):
     before = snapshot("warehouse")
     env = os.environ | {
         "SINK_DATABASE_URL": database_url("warehouse", SINK.name),
+        # this stack's Kafka: the sink's own default ignores STACK_PORT_OFFSET
+        "SINK_BOOTSTRAP_SERVERS": topology.BOOTSTRAP_SERVERS,
         "SINK_GROUP_ID": group,
         "SINK_METRICS_PORT": str(port),
     }
@@ -129,11 +131,12 @@ def test_conflicting_creates_are_dead_lettered_then_resolved_by_rename(apis):
     def lettered(side, order_id):
         return [r for r in dead_letters(side) if str(order_id) in (r["event"] or "")]
 
-    record = wait_for(lambda: lettered("store", in_store["id"]), 30, "a dead letter")[0]
+    # refused for the number, each waits parked (SINK_PARK_SECONDS) for a partner that never comes
+    record = wait_for(lambda: lettered("store", in_store["id"]), 60, "a dead letter")[0]
     assert record["reason"] == "rejected-by-database"
     assert "order_number" in record["error"]
     assert json.loads(record["event"])["after"]["order_number"] == number
-    wait_for(lambda: lettered("warehouse", in_warehouse["id"]), 30, "the reverse dead letter")
+    wait_for(lambda: lettered("warehouse", in_warehouse["id"]), 60, "the reverse dead letter")
     assert fetch_row("warehouse", in_store["id"]) is None
 
     later = synced_order(apis)  # the sinks keep going

@@ -25,9 +25,9 @@ def debezium_events(side: str) -> list[tuple[dict, dict]]:
     """(key, value) of every message on a side's topic that Debezium wrote (the fuzz test's
     garbage, written by hand, is not the contract's business)."""
     out = []
-    for key, value in read_messages(topic(side)):
+    for message in read_messages(topic(side)):
         try:
-            key, value = json.loads(key), json.loads(value)
+            key, value = json.loads(message.key()), json.loads(message.value())
         except (TypeError, ValueError):
             continue
         source = value.get("source") if isinstance(value, dict) else None

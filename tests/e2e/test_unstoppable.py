@@ -185,8 +185,8 @@ def create_numbered(apis, side: str, numbers: list[str]) -> list[dict]:
 @pytest.mark.parametrize("source", SIDES)
 def test_swaps_and_cycles_converge_through_a_paused_sink(apis, source):
     target, tag = other(source), uuid.uuid4().hex[:6]
-    n = [f"SW{tag}-{i}" for i in range(5)]
-    a, b, c, d, e = create_numbered(apis, source, n)
+    n = [f"SW{tag}-{i}" for i in range(7)]
+    a, b, c, d, e, f, g = create_numbered(apis, source, n)
     dead = sink_metric(target, "sink_dead_letters_total")
     with frozen(SINKS[source]):
         patch = apis[source].patch
@@ -199,7 +199,17 @@ def test_swaps_and_cycles_converge_through_a_paused_sink(apis, source):
         patch(e["id"], {"order_number": n[2]})
         patch(d["id"], {"order_number": n[4]})
         patch(c["id"], {"order_number": n[3]})
+        # a swap in one SQL statement: the live-number rule is checked at its end
+        conn = connect(source)
+        with conn.cursor() as cur:
+            cur.execute(
+                f"UPDATE {TABLES[source]} SET order_number = CASE id WHEN %s THEN %s ELSE %s END "
+                "WHERE id IN (%s, %s)",
+                (f["id"], n[6], n[5], f["id"], g["id"]),
+            )
+        conn.close()
     expected = {a["id"]: n[1], b["id"]: n[0], c["id"]: n[3], d["id"]: n[4], e["id"]: n[2]}
+    expected |= {f["id"]: n[6], g["id"]: n[5]}
     for order_id, number in expected.items():
         arrives(target, order_id, order_number=number)
     settled()

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from ordersync.mapping import columns
+from ordersync.mapping import TABLES, columns
 from stack.client import PATHS, order_body
 from tests.conftest import PASSWORD
 
@@ -12,6 +12,23 @@ from tests.conftest import PASSWORD
 def csrf_token(html: str) -> str:
     """Pull the CSRF token out of a rendered form."""
     return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+
+def seen_version(html: str) -> str:
+    """Pull the row version an edit form was opened at out of the rendered form."""
+    return re.search(r'name="seen_version" type="hidden" value="([^"]*)"', html).group(1)
+
+
+def edit_form(page, order: dict, side: str, **changes) -> dict:
+    """The posted fields of an order's edit form as opened in `page`, with changes."""
+    form = {name: order[name] for name in ("order_number", "shipping_address", "status")}
+    form |= {
+        columns(side)["customer_name"]: order[columns(side)["customer_name"]],
+        "items": '[{"sku": "ENGINE-1", "quantity": 2}]',
+        "csrf_token": csrf_token(page.text),
+        "seen_version": seen_version(page.text),
+    }
+    return form | changes
 
 
 def sign_in(client, username: str, password: str = PASSWORD):
@@ -76,18 +93,53 @@ def test_edit_page_shows_sync_state_and_saves_through_the_trigger(admin_client, 
     order = client.post(PATHS[side], json=order_body(side)).json
     page = admin_client.get("/admin/orders/edit/", query_string={"id": order["id"]})
     assert 'id="sync-strip"' in page.text and f">{side}<" in page.text
-    form = {name: order[name] for name in ("order_number", "shipping_address")}
-    form |= {
-        columns(side)["customer_name"]: order[columns(side)["customer_name"]],
-        "items": '[{"sku": "ENGINE-1", "quantity": 3}]',
-        "status": "processing",
-        "csrf_token": csrf_token(page.text),
-    }
+    assert seen_version(page.text) == "1"
+    form = edit_form(
+        page, order, side, items='[{"sku": "ENGINE-1", "quantity": 3}]', status="processing"
+    )
     saved = admin_client.post(f"/admin/orders/edit/?id={order['id']}", data=form)
     assert saved.status_code == 302
     after = client.get(f"{PATHS[side]}/{order['id']}").json
     assert after["status"] == "processing" and after["items"][0]["quantity"] == 3
     assert after["sync"]["field_versions"]["status"] == 2
+
+
+def stored(conn, side: str, order_id: str) -> dict:
+    """The order's row as the database holds it (not through the app's session)."""
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT * FROM {TABLES[side]} WHERE id = %s", (order_id,))
+        return cur.fetchone()
+
+
+@pytest.mark.parametrize("how", ["api", "sql"])
+def test_a_stale_admin_save_is_refused_and_writes_nothing(admin_client, client, test_db, side, how):
+    order = client.post(PATHS[side], json=order_body(side)).json
+    url = f"/admin/orders/edit/?id={order['id']}"
+    page = admin_client.get(url)
+    if how == "api":
+        client.patch(f"{PATHS[side]}/{order['id']}", json={"notes": "written meanwhile"})
+    else:
+        with test_db.cursor() as cur:
+            cur.execute(
+                f"UPDATE {TABLES[side]} SET notes = 'written meanwhile' WHERE id = %s",
+                (order["id"],),
+            )
+    before = stored(test_db, side, order["id"])
+    assert before["version"] == 2
+    response = admin_client.post(url, data=edit_form(page, order, side, status="cancelled"))
+    assert response.status_code == 200
+    assert "Not saved: this order was changed since you opened it" in response.text
+    after = stored(test_db, side, order["id"])
+    assert after == before
+    assert after["status"] == "pending" and after["notes"] == "written meanwhile"
+
+
+def test_a_save_without_the_opened_version_is_refused(admin_client, client, side):
+    order = client.post(PATHS[side], json=order_body(side)).json
+    url = f"/admin/orders/edit/?id={order['id']}"
+    form = edit_form(admin_client.get(url), order, side, status="cancelled", seen_version="")
+    assert "Not saved" in admin_client.post(url, data=form).text
+    assert client.get(f"{PATHS[side]}/{order['id']}").json["status"] == "pending"
 
 
 def test_invalid_admin_edit_is_refused_with_the_field_named(admin_client, client, side):

@@ -9,6 +9,7 @@ import jwt as pyjwt
 import pytest
 from flask_jwt_extended import create_access_token
 
+from ordersync.auth import issue_token
 from ordersync.extensions import db
 from stack.client import PATHS, order_body
 from tests.conftest import PASSWORD, add_user, bearer
@@ -84,7 +85,8 @@ def test_token_request_is_validated(anonymous, side):
 
 def test_repeated_failures_are_throttled(anonymous, side):
     for _ in range(5):
-        assert anonymous.post(TOKEN_URL, json={"username": "x", "password": "y"}).status_code == 401
+        wrong = anonymous.post(TOKEN_URL, json={"username": "editor", "password": "y"})
+        assert wrong.status_code == 401
     blocked = anonymous.post(TOKEN_URL, json={"username": "editor", "password": PASSWORD})
     assert blocked.status_code == 429
     assert blocked.json["code"] == 429
@@ -136,7 +138,7 @@ def test_malformed_authorization_header_is_401(anonymous, side, header):
 def test_disabled_users_tokens_stop_working_at_once(anonymous, side, app):
     name = f"temp-{uuid.uuid4().hex[:6]}"
     user = add_user(name, "editor")
-    token = create_access_token(identity=name)
+    token = issue_token(user)
     assert anonymous.get(PATHS[side], headers=bearer(token)).status_code == 200
     user.active = False
     db.session.commit()
@@ -145,13 +147,16 @@ def test_disabled_users_tokens_stop_working_at_once(anonymous, side, app):
     assert login.status_code == 401
 
 
-def test_role_changes_apply_to_existing_tokens(anonymous, side, app):
+def test_role_changes_end_existing_tokens(anonymous, side, app):
     name = f"temp-{uuid.uuid4().hex[:6]}"
     user = add_user(name, "editor")
-    token = create_access_token(identity=name)
+    token = issue_token(user)
     user.role = "viewer"
     db.session.commit()
     response = anonymous.post(PATHS[side], json=order_body(side), headers=bearer(token))
+    assert response.status_code == 401
+    fresh = issue_token(user)
+    response = anonymous.post(PATHS[side], json=order_body(side), headers=bearer(fresh))
     assert response.status_code == 403
 
 

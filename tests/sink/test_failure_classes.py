@@ -104,10 +104,26 @@ def test_a_number_swap_in_one_batch_commits_whole(sink, owner, producer):
     assert numbers(owner) == {a: "S2", b: "S1"} and producer.stored == []
 
 
-def test_a_clashing_number_dead_letters_that_event_alone(sink, owner, producer):
+def test_a_clashing_number_dead_letters_that_event_alone_once_parked_long_enough(
+    sink, owner, producer
+):
+    sink.park_seconds = 0
     sink.process(batch(change("C1")))
     report = sink.process(batch(change("C2"), change("C1"), change("C3")))
     assert sorted(numbers(owner).values()) == ["C1", "C2", "C3"]
     assert report.dead_letters == ["rejected-by-database"]
     [(_, _, record)] = producer.stored
     assert record["offset"] == 1 and "order_number_live" in record["error"]
+    assert sink.parked == {}
+
+
+def test_a_swap_split_across_batches_waits_parked_for_its_partner(sink, owner, producer):
+    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+    sink.process(batch(change("X1", a), change("X2", b)))
+    # one statement swapped the numbers on the source; the batches split the pair
+    first = sink.process([fakes.Message(change("X2", a, 2), 10)])
+    assert first.outcomes == [] and list(sink.parked) == [("store.public.store_order", 0, 10)]
+    assert sink.parked_offsets() == {("store.public.store_order", 0): 10}
+    second = sink.process([fakes.Message(change("X1", b, 2), 11)])
+    assert numbers(owner) == {a: "X2", b: "X1"}
+    assert sink.parked == {} and len(second.outcomes) == 2 and producer.stored == []

@@ -28,8 +28,8 @@ class Consumer:
     def poll(self, timeout):
         return self.arriving.pop(0) if self.arriving else None
 
-    def store_offsets(self, message):
-        self.stored.append(message.offset())
+    def store_offsets(self, message=None, offsets=None):
+        self.stored.append({(tp.topic, tp.partition): tp.offset for tp in offsets})
 
 
 class FlakyTarget(fakes.Target):
@@ -71,7 +71,7 @@ def test_a_batch_is_retried_until_it_applies_and_only_then_stored():
     retried = metrics.RETRIES.labels("transient")._value.get()
     the_sink.handle(batch(change("N1"), change("N2")))
     assert len(target.rows) == 2 and target.commits == 1
-    assert consumer.stored == [0, 1]
+    assert consumer.stored == [{("store.public.store_order", 0): 2}]
     assert metrics.RETRIES.labels("transient")._value.get() == retried + 2
     assert metrics.stuck == {} and consumer.paused == []
 

@@ -138,13 +138,37 @@ def test_connect_defines_every_variable_the_connector_configs_read():
         assert env("connect")[f"{side.upper()}_DB_HOST"] in SERVICES
 
 
-@pytest.mark.parametrize("service", ["store-app", "warehouse-app", "store-migrate"])
-def test_apps_demand_real_secrets(service):
-    """Compose refuses to start the apps without the secrets production requires."""
-    env = SERVICES[service]["environment"]
-    assert env["APP_ENV"] == "production"
-    for name in ("SECRET_KEY", "JWT_SECRET_KEY", "SYNC_ADMIN_PASSWORD"):
-        assert env[name].startswith(f"${{{name}:?"), env[name]
+APP_SERVICES = ["store-app", "warehouse-app", "store-migrate", "warehouse-migrate"]
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_apps_demand_their_own_secrets_and_say_production(service):
+    """Compose refuses to start an app without its side's own keys; there are no defaults."""
+    side = service.split("-")[0].upper()
+    environment = env(service)
+    assert environment["APP_ENV"] == "production"
+    for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
+        assert environment[name].startswith(f"${{{side}_{name}:?"), environment[name]
+
+
+def test_no_key_is_shared_between_the_two_apps():
+    store, warehouse = env("store-app"), env("warehouse-app")
+    assert store["SECRET_KEY"] != warehouse["SECRET_KEY"]
+    assert store["JWT_SECRET_KEY"] != warehouse["JWT_SECRET_KEY"]
+    assert store["SECRET_KEY"] != store["JWT_SECRET_KEY"]
+
+
+def test_only_the_setup_gets_the_admin_password():
+    holders = {name for name in SERVICES if "SYNC_ADMIN_PASSWORD" in env(name)}
+    assert holders == {"store-migrate", "warehouse-migrate"}
+    assert env("store-migrate")["SYNC_ADMIN_PASSWORD"].startswith("${SYNC_ADMIN_PASSWORD:?")
+
+
+def test_every_variable_compose_demands_is_in_env_example():
+    demanded = set(re.findall(r"\$\{(\w+):\?", (topology.ROOT / "docker-compose.yml").read_text()))
+    example = (topology.ROOT / ".env.example").read_text()
+    listed = set(re.findall(r"^(\w+)=", example, re.M))
+    assert demanded and demanded <= listed, demanded - listed
 
 
 def test_prometheus_scrapes_every_metrics_endpoint():
@@ -165,3 +189,13 @@ def test_prometheus_scrapes_every_metrics_endpoint():
         "./monitoring/prometheus.yml:/etc/prometheus/prometheus.yml:ro"
         in (SERVICES["prometheus"]["volumes"])
     )
+
+
+@pytest.mark.parametrize("side", sorted(topology.APP_PORTS))
+def test_apps_read_the_sink_writing_into_them_and_kafka_inside_compose(side):
+    """The Sync page's settings point at the right sink service and the internal listener."""
+    other = next(s for s in topology.APP_PORTS if s != side)
+    sink = f"sink-{other}-to-{side}"
+    app = env(f"{side}-app")
+    assert app["KAFKA_BOOTSTRAP_SERVERS"] == INTERNAL_BOOTSTRAP
+    assert app["SYNC_SINK_URL"] == f"http://{sink}:{env(sink)['SINK_METRICS_PORT']}"

@@ -83,7 +83,7 @@ def test_a_generated_env_loads_cleanly_with_every_dependency_defined(composeload
         assert set(service.get("depends_on", {})) <= set(services), name
     secrets = envfile.assignments(env_file.read_text())
     store = services["store-app"]["environment"]
-    assert store["SECRET_KEY"] == secrets["SECRET_KEY"]
+    assert store["SECRET_KEY"] == secrets["STORE_SECRET_KEY"]
     assert store["DATABASE_URL"].startswith(
         f"postgresql://sync_app:{secrets['SYNC_APP_PASSWORD']}@"
     )

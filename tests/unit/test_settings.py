@@ -2,7 +2,7 @@
 
 import pytest
 
-from ordersync.settings import DEV_SECRET, ServiceSettings
+from ordersync.settings import ServiceSettings, dev_secret
 from stack import topology
 
 GOOD = "x" * 40
@@ -29,7 +29,7 @@ def test_complete_production_settings_load():
     [
         {"DATABASE_URL": ""},
         {"SECRET_KEY": ""},
-        {"JWT_SECRET_KEY": DEV_SECRET},
+        {"JWT_SECRET_KEY": dev_secret("store", "JWT_SECRET_KEY")},
         {"JWT_SECRET_KEY": "short"},
     ],
 )
@@ -39,7 +39,21 @@ def test_production_refuses_missing_or_default_values(override):
 
 
 def test_development_has_safe_local_defaults():
-    settings = ServiceSettings("warehouse", {})
+    settings = ServiceSettings("warehouse", {"APP_ENV": "development"})
     port = topology.DATABASES["warehouse"]
     assert settings.SQLALCHEMY_DATABASE_URI.endswith(f"127.0.0.1:{port}/warehouse")
     assert settings.SESSION_COOKIE_SECURE is False
+
+
+def test_the_sync_page_reads_the_sink_writing_into_this_side_by_default():
+    settings = ServiceSettings("store", {})
+    assert settings.SYNC_SINK_URL == f"http://127.0.0.1:{topology.SINK_METRICS_PORTS['store']}"
+    assert settings.KAFKA_BOOTSTRAP_SERVERS == topology.BOOTSTRAP_SERVERS
+
+
+def test_the_sync_page_settings_come_from_the_environment():
+    env = {"SYNC_SINK_URL": "http://sink:9102/", "KAFKA_BOOTSTRAP_SERVERS": "kafka:29092"}
+    settings = ServiceSettings("warehouse", env | {"SYNC_PROBE_TIMEOUT": "0.5"})
+    assert settings.SYNC_SINK_URL == "http://sink:9102"
+    assert settings.KAFKA_BOOTSTRAP_SERVERS == "kafka:29092"
+    assert settings.SYNC_PROBE_TIMEOUT == 0.5

@@ -1,0 +1,77 @@
+"""`python -m connectors.dlq [--source SIDE] [--all] [--replay]`: list or replay dead letters.
+
+Lists the dead letters of each direction since its last replay (--all: every one still kept).
+--replay produces each pending dead letter's original key and value to its original topic, so
+the sink applies it through its ordinary (idempotent) merge, and only once Kafka confirmed every
+delivery marks them replayed. Replaying again replays nothing new. Exits 1 when Kafka cannot be
+read or a replay was not confirmed.
+"""
+
+import argparse
+import logging
+import os
+import sys
+
+from connectors.dlq.kafka import DeadLetterError, DeadLetterQueue, ReplayResult
+from connectors.dlq.records import replay_group, table
+from ordersync.mapping import SIDES, dead_letter_topic, other
+from stack import topology
+
+
+def show(queue: DeadLetterQueue, source: str, everything: bool) -> None:
+    """Print one direction's counts and its dead letters."""
+    letters = queue.read(everything=everything)
+    print(
+        f"{queue.topic} ({source} → {other(source)}): {queue.pending_count()} since the last "
+        f"replay, {queue.total_count()} kept"
+    )
+    if letters:
+        print("\n".join("  " + line for line in table(letters)))
+
+
+def replay(queue: DeadLetterQueue) -> None:
+    """Replay one direction and print what was replayed."""
+    result = queue.replay()
+    for letter in result.replayed:
+        print(f"replayed {letter.position} (order {letter.order_id or '-'}) to {letter.source}")
+    print(summary(queue, result))
+
+
+def summary(queue: DeadLetterQueue, result: ReplayResult) -> str:
+    """One line on what a replay did."""
+    line = f"{queue.topic}: replayed {len(result.replayed)}"
+    if result.unreplayable:
+        offsets = ", ".join(str(x.dlq_offset) for x in result.unreplayable)
+        line += f", skipped {len(result.unreplayable)} without their event (offsets {offsets})"
+    if result.committed:
+        marks = ", ".join(f"[{p}]@{o}" for p, o in sorted(result.committed.items()))
+        line += f"; {replay_group(queue.topic)} committed at {marks}"
+    return line
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line, list or replay each chosen direction; return the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m connectors.dlq", description=__doc__)
+    parser.add_argument("--source", choices=SIDES, help="only the direction reading this side")
+    parser.add_argument("--all", action="store_true", help="list replayed dead letters too")
+    parser.add_argument("--replay", action="store_true", help="replay the pending dead letters")
+    args = parser.parse_args(argv)
+    # a failure is reported once, below; librdkafka would repeat it on every reconnect
+    logging.getLogger("dlq.kafka").setLevel(logging.CRITICAL)
+    servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", topology.BOOTSTRAP_SERVERS)
+    status = 0
+    for source in [args.source] if args.source else SIDES:
+        with DeadLetterQueue(servers, dead_letter_topic(source)) as queue:
+            try:
+                if args.replay:
+                    replay(queue)
+                else:
+                    show(queue, source, args.all)
+            except DeadLetterError as error:
+                print(f"{queue.topic}: FAILED: {error}", file=sys.stderr)
+                status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""What a sink's own HTTP endpoint says about it: healthy, how far behind, when it last applied."""
+
+from dataclasses import dataclass
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+
+@dataclass(frozen=True)
+class SinkHealth:
+    """A sink as seen through /healthz and /metrics; `error` says why it could not be read."""
+
+    healthy: bool
+    state: str = ""  # the sink's own word: ok, stalled, stuck at an offset and why
+    lag: int | None = None
+    last_applied: float | None = None
+    last_polled: float | None = None
+    error: str = ""
+
+    @property
+    def available(self) -> bool:
+        """Tell whether the sink answered at all."""
+        return not self.error
+
+
+def metric_totals(text: str) -> dict[str, float]:
+    """Sum each sample name over its labels in Prometheus text (the lag over partitions)."""
+    totals: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            totals[sample.name] = totals.get(sample.name, 0.0) + sample.value
+    return totals
+
+
+def describe(healthy: bool, body) -> str:
+    """The /healthz answer in words: its status, and for a stuck sink where and why."""
+    body = body if isinstance(body, dict) else {}
+    status = str(body.get("status") or ("ok" if healthy else "unhealthy"))
+    if status == "stuck":
+        return (
+            f"stuck at {body.get('offset')} ({body.get('failure')}, "
+            f"{body.get('attempts')} attempts): {body.get('error')}"
+        )
+    return status
+
+
+def from_metrics(healthy: bool, text: str, body=None) -> SinkHealth:
+    """Read the health answer and the metrics page; a gauge still at 0 means never yet."""
+    totals = metric_totals(text)
+    lag = totals.get("sink_consumer_lag")
+    return SinkHealth(
+        healthy=healthy,
+        state=describe(healthy, body),
+        lag=None if lag is None else int(lag),
+        last_applied=totals.get("sink_last_applied_timestamp_seconds") or None,
+        last_polled=totals.get("sink_last_poll_timestamp_seconds") or None,
+    )
+
+
+def health_body(response):
+    """The JSON body of a /healthz answer, None when it has none."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def probe(url: str, timeout: float) -> SinkHealth:
+    """Ask the sink whose metrics server is at `url`; an unreachable sink is unavailable."""
+    try:
+        health = requests.get(f"{url}/healthz", timeout=timeout)
+        metrics = requests.get(f"{url}/metrics", timeout=timeout)
+        metrics.raise_for_status()
+        return from_metrics(health.status_code == 200, metrics.text, health_body(health))
+    except (requests.RequestException, ValueError) as error:
+        return SinkHealth(healthy=False, error=str(error))

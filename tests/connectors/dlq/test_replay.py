@@ -1,0 +1,53 @@
+"""A replay marks nothing replayed unless Kafka confirmed every delivery (no broker needed)."""
+
+import json
+import socket
+
+import pytest
+
+from connectors.dlq.kafka import DeadLetterError, DeadLetterQueue
+from connectors.dlq.records import from_message
+
+DLQ = "store.public.store_order.dlq"
+
+
+def nobody_listens() -> str:
+    """A loopback address with no broker behind it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_an_undelivered_replay_fails_loudly_and_commits_nothing(monkeypatch):
+    event = {"topic": "store.public.store_order", "partition": 0, "offset": 1, "event": "{}"}
+    letters = [from_message((DLQ, 0, 5), b"k", json.dumps(event).encode())]
+    commits = []
+    with DeadLetterQueue(nobody_listens(), DLQ, timeout=1) as queue:
+        monkeypatch.setattr(queue, "read", lambda: letters)
+        monkeypatch.setattr(queue, "commit", commits.append)
+        with pytest.raises(DeadLetterError, match="0 of 1 delivered"):
+            queue.replay()
+    assert commits == []
+
+
+def test_an_unreachable_kafka_is_a_dead_letter_error_not_a_crash():
+    with DeadLetterQueue(nobody_listens(), DLQ, timeout=1) as queue:
+        with pytest.raises(DeadLetterError, match="Kafka at"):
+            queue.pending_count()
+
+
+def test_a_letter_without_its_event_is_skipped_and_reported_but_not_left_pending(monkeypatch):
+    whole = {"topic": "store.public.store_order", "partition": 0, "offset": 1, "event": "{}"}
+    letters = [
+        from_message((DLQ, 0, 5), b"k", json.dumps(whole | {"event": None}).encode()),
+        from_message((DLQ, 0, 6), b"k", json.dumps(whole).encode()),
+    ]
+    produced, commits = [], []
+    with DeadLetterQueue(nobody_listens(), DLQ, timeout=1) as queue:
+        monkeypatch.setattr(queue, "read", lambda: letters)
+        monkeypatch.setattr(queue, "produce", produced.extend)
+        monkeypatch.setattr(queue, "commit", commits.append)
+        result = queue.replay()
+    assert [x.dlq_offset for x in produced] == [6]
+    assert [x.dlq_offset for x in result.unreplayable] == [5]
+    assert commits == [{0: 7}]
