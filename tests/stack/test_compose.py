@@ -199,3 +199,22 @@ def test_apps_read_the_sink_writing_into_them_and_kafka_inside_compose(side):
     app = env(f"{side}-app")
     assert app["KAFKA_BOOTSTRAP_SERVERS"] == INTERNAL_BOOTSTRAP
     assert app["SYNC_SINK_URL"] == f"http://{sink}:{env(sink)['SINK_METRICS_PORT']}"
+
+
+def test_connectors_are_registered_from_the_files_in_the_image():
+    service = SERVICES["register-connectors"]
+    assert "volumes" not in service
+    assert service["command"][:3] == ["python", "-m", "connectors.register"]
+
+
+def seconds(duration: str) -> int:
+    """A compose duration of one unit ("5s", "5m") in seconds."""
+    return int(duration[:-1]) * {"s": 1, "m": 60, "h": 3600}[duration[-1]]
+
+
+def test_kafkas_jvm_healthcheck_is_frequent_only_while_starting():
+    check = SERVICES["kafka"]["healthcheck"]
+    assert seconds(check["start_interval"]) <= 5
+    assert seconds(check["interval"]) >= 60
+    # a check that misses the start period waits a whole interval: leave room for a slow start
+    assert seconds(check["start_period"]) >= 60
