@@ -269,3 +269,12 @@ def recaptured(side: str):
         url = f"{topology.CONNECT_URL}/connectors/{name}/resume"
         requests.put(url, timeout=30).raise_for_status()
     wait_for(lambda: tasks_running(name), 60, f"{name} running again")
+
+
+def end_offset(name: str) -> int:
+    """The end offset of a single-partition topic."""
+    consumer = Consumer({"bootstrap.servers": topology.BOOTSTRAP_SERVERS, "group.id": "test-end"})
+    try:
+        return consumer.get_watermark_offsets(TopicPartition(name, 0), timeout=10)[1]
+    finally:
+        consumer.close()

@@ -38,12 +38,7 @@ def test_every_schema_is_a_valid_draft_2020_12_schema(name):
 
 @pytest.mark.parametrize("side", SIDES)
 def test_the_row_schema_lists_exactly_the_tables_columns(side):
-    model = __import__(f"{side}.models", fromlist=["models"])
-    table = next(
-        m.__table__
-        for m in vars(model).values()
-        if getattr(m, "__tablename__", None) == TABLES[side]
-    )
+    table = order_table(side)
     row = value_schema(side)["$defs"]["row"]
     assert set(row["properties"]) == {c.name for c in table.columns}
     assert set(row["required"]) == set(row["properties"])
@@ -51,12 +46,7 @@ def test_the_row_schema_lists_exactly_the_tables_columns(side):
 
 @pytest.mark.parametrize("side", SIDES)
 def test_text_limits_match_the_columns(side):
-    model = __import__(f"{side}.models", fromlist=["models"])
-    table = next(
-        m.__table__
-        for m in vars(model).values()
-        if getattr(m, "__tablename__", None) == TABLES[side]
-    )
+    table = order_table(side)
     properties = value_schema(side)["$defs"]["row"]["properties"]
     for column in table.columns:
         length = getattr(column.type, "length", None)

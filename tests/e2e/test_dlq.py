@@ -1,27 +1,16 @@
 """Dead letters on the running stack: listed, replayed once their cause is fixed, only once."""
 
-from confluent_kafka import Consumer, TopicPartition
-
 from ordersync.mapping import topic
-from stack import report, topology
+from stack import report
 from tests.e2e.dead_letters import dead_lettered_collision, pending_letter
 from tests.e2e.test_sync import arrives, settled
-from tests.helpers import fetch_row, run_module
+from tests.helpers import end_offset, fetch_row, run_module
 
 
 def dead_letter_check(source: str) -> report.Check:
     """The `make status` line about dead letters of the direction reading `source`."""
     name = f"dead letters {source}-to-"
     return next(c for c in report.dead_letter_checks() if c.name.startswith(name))
-
-
-def end_offset(name: str) -> int:
-    """The end offset of a single-partition topic."""
-    consumer = Consumer({"bootstrap.servers": topology.BOOTSTRAP_SERVERS, "group.id": "test-end"})
-    try:
-        return consumer.get_watermark_offsets(TopicPartition(name, 0), timeout=10)[1]
-    finally:
-        consumer.close()
 
 
 def dlq(*args: str):

@@ -4,7 +4,7 @@ import json
 import uuid
 
 import pytest
-from confluent_kafka import Producer, TopicPartition
+from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,6 +16,7 @@ from stack.client import order_body
 from tests.e2e.test_sync import arrives, settled
 from tests.helpers import (
     connect,
+    end_offset,
     fetch_row,
     frozen,
     read_topic,
@@ -27,17 +28,6 @@ from tests.helpers import (
 )
 
 SINKS = {side: f"sink-{side}-to-{other(side)}" for side in SIDES}
-
-
-def end_offset(name: str) -> int:
-    """The end offset of partition 0 of a topic."""
-    from confluent_kafka import Consumer
-
-    consumer = Consumer({"bootstrap.servers": topology.BOOTSTRAP_SERVERS, "group.id": "probe"})
-    try:
-        return consumer.get_watermark_offsets(TopicPartition(name, 0), timeout=10)[1]
-    finally:
-        consumer.close()
 
 
 def handled(source: str) -> float:

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from stack import topology
-from tests.conftest import PASSWORD, create_test_database
+from tests.conftest import PASSWORD, scratch_url, sqlalchemy
 
 TOKEN_PATH = "/api/v1/auth/token"
 
@@ -39,7 +39,7 @@ def build_app(side, stack):
     """Build another app of the side on its test database, with extra config."""
 
     def build(**config):
-        url = create_test_database(side).replace("postgresql://", "postgresql+psycopg2://")
+        url = sqlalchemy(scratch_url(side))
         return __import__(side).create_app(
             {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url} | config
         )
