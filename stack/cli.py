@@ -335,6 +335,6 @@ def main(argv: list[str] | None = None) -> int:
         commands = {"up": up, "down": down, "status": status, "clean": clean}
         commands |= {"provision": provision_only, "lock": lock, "env": envfile.main}
         return commands[args.command]()
-    except StartupError as error:
+    except (StartupError, jars.LockError) as error:
         say(f"FAILED: {error}")
         return 1

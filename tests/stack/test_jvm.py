@@ -68,7 +68,7 @@ def test_provisioning_needs_no_java_or_maven_on_path(tmp_path):
 def test_a_lock_written_for_other_jar_sets_is_refused(monkeypatch):
     extra = jars.JarSet("plugins/other", ("org.example:other:1.0",))
     monkeypatch.setattr(jars, "JAR_SETS", (*jars.JAR_SETS, extra))
-    with pytest.raises(RuntimeError, match="stale"):
+    with pytest.raises(jars.LockError, match="stale"):
         jars.read_lock()
 
 
@@ -101,5 +101,5 @@ def test_a_cached_jar_that_differs_from_the_lock_is_downloaded_again(maven_repo)
 def test_a_jar_the_repository_serves_with_another_digest_is_refused(maven_repo):
     ctx, _ = maven_repo
     entry = {"coordinate": "org.example:demo:1.0", "sha256": "0" * 64}
-    with pytest.raises(RuntimeError, match="SHA-256 differs"):
+    with pytest.raises(jars.LockError, match="SHA-256 differs"):
         jars.fetch(ctx, entry)
