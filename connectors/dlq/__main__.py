@@ -1,10 +1,12 @@
-"""`python -m connectors.dlq [--source SIDE] [--all] [--replay]`: list or replay dead letters.
+"""`python -m connectors.dlq [--source SIDE] [--all] [--replay | --discard]`: dead letters.
 
 Lists the dead letters of each direction since its last replay (--all: every one still kept).
 --replay produces each pending dead letter's original key and value to its original topic, so
 the sink applies it through its ordinary (idempotent) merge, and only once Kafka confirmed every
-delivery marks them replayed. Replaying again replays nothing new. Exits 1 when Kafka cannot be
-read or a replay was not confirmed.
+delivery marks them replayed. Replaying again replays nothing new. --discard marks every pending
+dead letter handled without replaying it (for letters looked at and judged noise, such as garbage
+a broken producer wrote); they stay in the topic for --all. Exits 1 when Kafka cannot be read or
+a replay was not confirmed.
 """
 
 import argparse
@@ -54,7 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m connectors.dlq", description=__doc__)
     parser.add_argument("--source", choices=SIDES, help="only the direction reading this side")
     parser.add_argument("--all", action="store_true", help="list replayed dead letters too")
-    parser.add_argument("--replay", action="store_true", help="replay the pending dead letters")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--replay", action="store_true", help="replay the pending dead letters")
+    action.add_argument("--discard", action="store_true", help="mark them handled, no replay")
     args = parser.parse_args(argv)
     # a failure is reported once, below; librdkafka would repeat it on every reconnect
     logging.getLogger("dlq.kafka").setLevel(logging.CRITICAL)
@@ -65,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 if args.replay:
                     replay(queue)
+                elif args.discard:
+                    marks = ", ".join(f"[{p}]@{o}" for p, o in sorted(queue.discard().items()))
+                    print(f"{queue.topic}: discarded what was pending (now at {marks or '-'})")
                 else:
                     show(queue, source, args.all)
             except DeadLetterError as error:

@@ -168,6 +168,12 @@ class DeadLetterQueue:
         self.commit(result.committed)
         return result
 
+    def discard(self) -> dict[int, int]:
+        """Mark every pending dead letter handled without replaying it (looked at, judged noise)."""
+        offsets = next_offsets(self.read())
+        self.commit(offsets)
+        return offsets
+
     def produce(self, letters: list[DeadLetter]) -> None:
         """Produce the original key and value to the original topic; wait for every delivery."""
         if not letters:

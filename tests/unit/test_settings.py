@@ -46,13 +46,14 @@ def test_development_has_safe_local_defaults():
 
 
 def test_the_sync_page_reads_the_sink_writing_into_this_side_by_default():
-    settings = ServiceSettings("store", {})
+    settings = ServiceSettings("store", {"APP_ENV": "development"})
     assert settings.SYNC_SINK_URL == f"http://127.0.0.1:{topology.SINK_METRICS_PORTS['store']}"
     assert settings.KAFKA_BOOTSTRAP_SERVERS == topology.BOOTSTRAP_SERVERS
 
 
 def test_the_sync_page_settings_come_from_the_environment():
     env = {"SYNC_SINK_URL": "http://sink:9102/", "KAFKA_BOOTSTRAP_SERVERS": "kafka:29092"}
+    env |= {"APP_ENV": "development"}
     settings = ServiceSettings("warehouse", env | {"SYNC_PROBE_TIMEOUT": "0.5"})
     assert settings.SYNC_SINK_URL == "http://sink:9102"
     assert settings.KAFKA_BOOTSTRAP_SERVERS == "kafka:29092"
