@@ -56,7 +56,8 @@ def test_a_stale_save_in_the_edit_form_is_refused(browser, apis):
     changed = apis["warehouse"].patch(order["id"], {"notes": "changed meanwhile"})
     page.select_option("#status", "cancelled", force=True)
     page.click("input[type=submit][value=Save]")
-    assert "Not saved: this order was changed since you opened it" in page.content()
+    # waits for the answer page: content() read mid-navigation is empty
+    page.get_by_text("Not saved: this order was changed since you opened it").wait_for()
     row = fetch_row("warehouse", order["id"])
     assert (row["version"], row["status"], row["notes"]) == (
         changed["version"],
