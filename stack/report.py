@@ -8,8 +8,7 @@ import requests
 from confluent_kafka import Consumer, TopicPartition
 
 from connectors.dlq.kafka import DeadLetterQueue
-from connectors.reconcile.compare import compare
-from connectors.reconcile.db import load_states
+from connectors.reconcile.chunks import compare_chunked
 from ordersync.mapping import SIDES, dead_letter_topic, other, topic
 from ordersync.roles import READER
 from stack import topology as t
@@ -137,7 +136,7 @@ def drift_check(caught_up: bool) -> Check:
         side: psycopg2.connect(database_url(side, READER.name), connect_timeout=3) for side in SIDES
     }
     try:
-        report = compare(*(load_states(conns[side], side) for side in SIDES))
+        report = compare_chunked(conns).report
     finally:
         for conn in conns.values():
             conn.close()

@@ -1,6 +1,7 @@
 """`python -m connectors.reconcile [--repair | --clashes | --rename ID NUMBER]`.
 
-Compares both databases through the mapping and exits 1 when they disagree. --repair rewrites
+Compares both databases through the mapping, in chunks with a checksum each (chunks.py), and
+exits 1 when they disagree. --repair rewrites
 each differing or missing order on one side with versions above both sides', so the normal
 pipeline carries the winning state across. --clashes lists order numbers held by two different
 live orders, one on each side (created concurrently: the sink dead-letters the second);
@@ -12,8 +13,9 @@ import argparse
 import os
 import sys
 
-from connectors.reconcile.compare import clashes, compare, renamed, repair_state
-from connectors.reconcile.db import connect, load_states, rewrite
+from connectors.reconcile.chunks import clashes_streamed, compare_chunked, load_order
+from connectors.reconcile.compare import renamed, repair_state
+from connectors.reconcile.db import connect, rewrite
 from ordersync.mapping import SIDES
 from ordersync.roles import READER, SINK
 from stack.secrets import database_url
@@ -25,16 +27,15 @@ def dsn(side: str, role: str) -> str:
     return os.environ.get(variable) or database_url(side, role)
 
 
-def load() -> dict:
-    """Read both sides' states."""
-    states = {}
-    for side in SIDES:
-        conn = connect(dsn(side, READER.name))
-        try:
-            states[side] = load_states(conn, side)
-        finally:
-            conn.close()
-    return states
+def connect_all(role: str = READER.name) -> dict:
+    """A connection to each side as a role."""
+    return {side: connect(dsn(side, role)) for side in SIDES}
+
+
+def close_all(conns: dict) -> None:
+    """Close every connection."""
+    for conn in conns.values():
+        conn.close()
 
 
 def write(side: str, expected: dict, wanted: list) -> list[str]:
@@ -63,8 +64,9 @@ def repair(states: dict, report) -> int:
     return 1
 
 
-def rename(states: dict, order_id: str, number: str) -> int:
+def rename(conns: dict, order_id: str, number: str) -> int:
     """Give one order a new number on the side that holds it, through the pipeline."""
+    states = {side: load_order(conn, side, order_id) for side, conn in conns.items()}
     side, state = renamed(states["store"].get(order_id), states["warehouse"].get(order_id), number)
     if write(side, states[side], [state]):
         print(f"{order_id} changed meanwhile; run the command again")
@@ -81,21 +83,28 @@ def main(argv: list[str] | None = None) -> int:
     action.add_argument("--clashes", action="store_true", help="list numbers held by two orders")
     action.add_argument("--rename", nargs=2, metavar=("ORDER_ID", "NUMBER"))
     args = parser.parse_args(argv)
-    states = load()
-    if args.rename:
-        return rename(states, *args.rename)
-    if args.clashes:
-        found = clashes(states["store"], states["warehouse"])
-        for number, store_id, warehouse_id in found:
-            print(f"clash: {number!r} is store order {store_id} and warehouse order {warehouse_id}")
-        print(f"{len(found)} clash(es)")
-        return 1 if found else 0
-    report = compare(states["store"], states["warehouse"])
-    print("\n".join(report.lines()))
-    if report.in_sync:
+    conns = connect_all()
+    try:
+        if args.rename:
+            return rename(conns, *args.rename)
+        if args.clashes:
+            return print_clashes(clashes_streamed(conns))
+        result = compare_chunked(conns)
+    finally:
+        close_all(conns)
+    print("\n".join(result.report.lines()))
+    if result.report.in_sync:
         print("in sync")
         return 0
-    return repair(states, report) if args.repair else 1
+    return repair(result.states, result.report) if args.repair else 1
+
+
+def print_clashes(found: list) -> int:
+    """Print the clashing pairs; exit 1 when there are any."""
+    for number, store_id, warehouse_id in found:
+        print(f"clash: {number!r} is store order {store_id} and warehouse order {warehouse_id}")
+    print(f"{len(found)} clash(es)")
+    return 1 if found else 0
 
 
 if __name__ == "__main__":

@@ -72,21 +72,6 @@ def repair_state(store: State | None, warehouse: State | None) -> tuple[str, Sta
     return side, State(winner.id, winner.values, top, side)
 
 
-def live_numbers(states: dict[str, State]) -> dict[str, str]:
-    """Map each live order number to the id of the order holding it."""
-    return {s.values["order_number"]: s.id for s in states.values() if not s.values[TOMBSTONE]}
-
-
-def clashes(store: dict[str, State], warehouse: dict[str, State]) -> list[tuple[str, str, str]]:
-    """Numbers held by one live order on the store and another on the warehouse."""
-    ours, theirs = live_numbers(store), live_numbers(warehouse)
-    return sorted(
-        (number, ours[number], theirs[number])
-        for number in ours.keys() & theirs.keys()
-        if ours[number] != theirs[number]
-    )
-
-
 def renamed(store: State | None, warehouse: State | None, number: str) -> tuple[str, State]:
     """Pick the side holding an order and its state with a new number that wins everywhere."""
     if store is None and warehouse is None:

@@ -19,13 +19,6 @@ def to_state(side: str, row) -> State:
     return State(row[0], dict(zip(columns(side), row[1:-2], strict=True)), row[-2], row[-1])
 
 
-def load_states(conn, side: str) -> dict[str, State]:
-    """Return every order of one side (tombstones included) as canonical states."""
-    with conn.cursor() as cur:
-        cur.execute(select_states(side))
-        return {row[0]: to_state(side, row) for row in cur.fetchall()}
-
-
 def rewrite(conn, side: str, expected: dict[str, State], wanted: list[State]) -> list[str]:
     """Write winning states in one transaction, skipping rows that changed since they were read.
 
