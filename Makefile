@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status test prerequisites env clean lint bench reconcile restart topics tail dlq
+.PHONY: bench-reconcile up down status test prerequisites env clean lint bench reconcile restart topics tail dlq
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ bench: $(STAMP)  ## benchmarks beside native logical replication (starts the sta
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+bench-reconcile: $(STAMP)  ## reconcile a million orders a side (ROWS=..., DIFFERENT=...): time, RSS
+	$(PY) -m stack run -- $(PY) -m bench.reconcile_scale $(or $(ROWS),1000000) $(or $(DIFFERENT),10)
 
 reconcile: $(STAMP)  ## compare both databases; REPAIR=1 to rewrite winning states
 	$(PY) -m connectors.reconcile $(if $(REPAIR),--repair,)

@@ -1,12 +1,15 @@
-"""Compare two sides in keyset-ordered chunks: a checksum per chunk in SQL, rows only on mismatch.
+"""Compare two sides by ranges of order ids: a checksum per range in SQL, rows only on mismatch.
 
-Memory stays bounded by the chunk size and the differences found, whatever the table size: each
-side sums up a range of order ids into one md5 of its synced fields (under the same canonical
-order and rendering on both sides), and only a range whose checksums differ is loaded and
-compared order by order (compare.py).
+Memory stays bounded by the differences found, whatever the table size: each side sums up a range
+of ids into one checksum of its synced fields (rendered the same way on both sides); equal ranges
+are done, a differing one is split sixteen ways by id value (order ids are random uuids, so the
+parts are about even), down to a few hundred orders, which are loaded and compared order by order
+(compare.py). Both sides are queried at once.
 """
 
+import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from psycopg2.extensions import cursor
@@ -15,9 +18,10 @@ from connectors.reconcile.compare import Report, compare
 from connectors.reconcile.db import select_states, to_state
 from ordersync.mapping import TABLES, columns
 
-CHUNK = 10_000
-# the lowest uuid: every id is above it, so the first chunk starts here
-LOWEST = "00000000-0000-0000-0000-000000000000"
+# a range whose checksums differ is split into this many ranges of ids, down to LOAD_AT orders
+FANOUT = 16
+LOAD_AT = 500
+TOP = 2**128  # one past the highest uuid
 
 
 def tuples(conn):
@@ -35,75 +39,89 @@ class Chunked:
     drilled: int = 0
 
 
+def as_uuid(value: int) -> str:
+    """A uuid from its integer."""
+    return str(uuid.UUID(int=value))
+
+
+# both bounds inclusive and always present, so every range query is an index range scan
+WHERE = "WHERE id BETWEEN %s::uuid AND %s::uuid"
+
+
 def checksum_sql(side: str) -> str:
-    """One range's row count and md5 of its synced fields in canonical order (a row constructor
-    renders NULL and '' differently, and jsonb's text form does not depend on key order)."""
+    """One range's row count and the sum of a 64-bit hash of each order's synced fields.
+
+    A row constructor renders NULL and '' differently, and jsonb's text form does not depend on
+    key order, so equal orders hash equally on both sides. A sum needs no sort and no index
+    order, and `hashtextextended` is PostgreSQL's own fast hash (both sides run the same one).
+    """
     fields = ", ".join(f"{column}::text" for column in columns(side).values())
     return (
-        f"SELECT count(*), md5(string_agg(ROW(id::text, {fields})::text, E'\\n' ORDER BY id)) "
-        f"FROM {TABLES[side]} WHERE id > %s::uuid AND (%s::uuid IS NULL OR id <= %s::uuid)"
+        f"SELECT count(*), sum(hashtextextended(ROW(id::text, {fields})::text, 0)::numeric) "
+        f"FROM {TABLES[side]} {WHERE}"
     )
 
 
-def boundaries(conn, side: str, size: int) -> Iterator[tuple[str, str | None]]:
-    """Consecutive id ranges (low, high] of about `size` orders of one side; the last is open."""
-    low = LOWEST
-    with tuples(conn) as cur:
-        while True:
-            cur.execute(
-                f"SELECT id::text FROM {TABLES[side]} WHERE id > %s::uuid ORDER BY id "
-                "LIMIT 1 OFFSET %s",
-                (low, size - 1),
-            )
-            row = cur.fetchone()
-            if row is None:
-                yield low, None
-                return
-            yield low, row[0]
-            low = row[0]
+def bounds(low: int, high: int) -> tuple:
+    """The query parameters of the id range [low, high)."""
+    return as_uuid(low), as_uuid(high - 1)
 
 
-def checksum(conn, side: str, low: str, high: str | None) -> tuple[int, str | None]:
-    """The count and checksum of one side's orders in (low, high]."""
+def checksum(conn, side: str, low: int, high: int) -> tuple:
+    """The count and checksum of one side's orders in [low, high)."""
     with tuples(conn) as cur:
-        cur.execute(checksum_sql(side), (low, high, high))
+        cur.execute(checksum_sql(side), bounds(low, high))
         return cur.fetchone()
 
 
-def load_range(conn, side: str, low: str, high: str | None) -> dict:
-    """One side's states in (low, high]."""
-    where = "WHERE id > %s::uuid AND (%s::uuid IS NULL OR id <= %s::uuid)"
+def load_range(conn, side: str, low: int, high: int) -> dict:
+    """One side's states in [low, high)."""
     with tuples(conn) as cur:
-        cur.execute(select_states(side, where), (low, high, high))
+        cur.execute(select_states(side, WHERE), bounds(low, high))
         return {row[0]: to_state(side, row) for row in cur.fetchall()}
 
 
-def compare_chunked(conns: dict, size: int = CHUNK) -> Chunked:
-    """Compare the store and the warehouse chunk by chunk; drill into chunks that differ."""
+def on_both(pool, conns: dict, work, *args) -> dict:
+    """Run work(conn, side, *args) on both sides at once (each side is its own server)."""
+    futures = {side: pool.submit(work, conn, side, *args) for side, conn in conns.items()}
+    return {side: future.result() for side, future in futures.items()}
+
+
+def compare_chunked(conns: dict) -> Chunked:
+    """Compare the store and the warehouse: whole-table checksums, split only where they differ."""
     result = Chunked(Report(), {"store": {}, "warehouse": {}})
-    for low, high in boundaries(conns["store"], "store", size):
-        result.chunks += 1
-        sums = {side: checksum(conn, side, low, high) for side, conn in conns.items()}
-        if sums["store"] == sums["warehouse"]:
-            continue
-        result.drilled += 1
-        states = {side: load_range(conn, side, low, high) for side, conn in conns.items()}
-        part = compare(states["store"], states["warehouse"])
-        for side in result.report.missing:
-            result.report.missing[side] += part.missing[side]
-        result.report.differing += part.differing
-        for side, found in states.items():
-            differing = {s.id for s, _, _ in part.differing}
-            missing = {s.id for x in part.missing.values() for s in x}
-            keep = differing | missing
-            result.states[side] |= {i: s for i, s in found.items() if i in keep}
+    with ThreadPoolExecutor(max_workers=len(conns)) as pool:
+        compare_range(pool, conns, 0, TOP, result)
     return result
+
+
+def compare_range(pool, conns: dict, low: int, high: int, result: Chunked) -> None:
+    """Compare ids in [low, high): equal checksums end it, else split it or load its rows."""
+    result.chunks += 1
+    sums = on_both(pool, conns, checksum, low, high)
+    if sums["store"] == sums["warehouse"]:
+        return
+    if max(sums["store"][0], sums["warehouse"][0]) > LOAD_AT and high - low > FANOUT:
+        step = (high - low) // FANOUT
+        for i in range(FANOUT):
+            sub_high = high if i == FANOUT - 1 else low + (i + 1) * step
+            compare_range(pool, conns, low + i * step, sub_high, result)
+        return
+    result.drilled += 1
+    states = on_both(pool, conns, load_range, low, high)
+    part = compare(states["store"], states["warehouse"])
+    for side in result.report.missing:
+        result.report.missing[side] += part.missing[side]
+    result.report.differing += part.differing
+    keep = {s.id for s, _, _ in part.differing} | {s.id for x in part.missing.values() for s in x}
+    for side, found in states.items():
+        result.states[side] |= {i: s for i, s in found.items() if i in keep}
 
 
 def live_numbers(conn, side: str) -> Iterator[tuple[str, str]]:
     """(order_number, id) of one side's live orders in number order, streamed from the server."""
     with conn.cursor(name=f"live_numbers_{side}", cursor_factory=cursor) as cur:
-        cur.itersize = CHUNK
+        cur.itersize = 10_000
         cur.execute(
             f"SELECT order_number, id::text FROM {TABLES[side]} WHERE NOT deleted "
             'ORDER BY order_number COLLATE "C"'

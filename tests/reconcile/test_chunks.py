@@ -44,9 +44,9 @@ def fill(conns, count: int) -> list[str]:
 
 def test_equal_sides_compare_by_checksum_alone(sides):
     fill(sides, 25)
-    result = compare_chunked(sides, size=10)
+    result = compare_chunked(sides)
     assert result.report.in_sync
-    assert (result.chunks, result.drilled) == (3, 0)
+    assert (result.chunks, result.drilled) == (1, 0)
 
 
 def test_only_chunks_that_differ_are_loaded_and_reported(sides):
@@ -61,11 +61,11 @@ def test_only_chunks_that_differ_are_loaded_and_reported(sides):
         cur.execute("DELETE FROM store_order WHERE id = %s", (ids[24],))  # the owner purges
     extra = "ffffffff-ffff-4fff-bfff-ffffffffffff"  # in the last, open-ended chunk
     insert(warehouse, "warehouse", extra, "CH-extra")
-    result = compare_chunked(sides, size=10)
+    result = compare_chunked(sides)
     assert [(s.id, names) for s, _, names in result.report.differing] == [(ids[4], ["notes"])]
     assert [s.id for s in result.report.missing["store"]] == [extra]
     assert result.report.missing["warehouse"] == []
-    assert (result.chunks, result.drilled) == (3, 2)  # the middle chunk was equal
+    assert (result.chunks, result.drilled) == (1, 1)  # 26 orders: loaded at once
     assert set(result.states["warehouse"]) == {ids[4], extra}
 
 
@@ -79,3 +79,16 @@ def test_number_clashes_are_found_by_a_merge_join(sides):
     for conn in sides.values():
         conn.autocommit = False  # as reconcile's own sessions: streaming needs a transaction
     assert clashes_streamed(sides) == [("SAME", a, b)]
+
+
+def test_large_ranges_are_split_and_only_differing_parts_loaded(sides, monkeypatch):
+    from connectors.reconcile import chunks
+
+    monkeypatch.setattr(chunks, "LOAD_AT", 4)
+    ids = fill(sides, 64)
+    with sides["warehouse"].cursor() as cur:
+        cur.execute("UPDATE warehouse_order SET notes = 'x' WHERE id = %s", (ids[10],))
+    result = compare_chunked(sides)
+    assert [s.id for s, _, _ in result.report.differing] == [ids[10]]
+    assert result.chunks > 1 and result.drilled == 1
+    assert set(result.states["store"]) == {ids[10]}
