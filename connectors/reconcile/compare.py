@@ -65,7 +65,7 @@ def repair_state(store: State | None, warehouse: State | None) -> tuple[str, Sta
         winner = state
     else:
         side = STORE
-        winner, _ = merge(store, warehouse, WAREHOUSE)
+        winner = merge(store, warehouse, WAREHOUSE).state
     top = {
         n: max(x.version(n) for x in (store, warehouse) if x is not None) + 1 for n in FIELD_NAMES
     }

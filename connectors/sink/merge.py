@@ -4,6 +4,7 @@ No Kafka, no database: everything here is a function of its arguments.
 """
 
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from ordersync.mapping import SYNCED_FIELDS, TOMBSTONE
 
@@ -54,16 +55,23 @@ def merge_field(name: str, local: State, remote: State, remote_side: str) -> tup
     return winner, lv, True
 
 
-def merge(local: State | None, remote: State, remote_side: str) -> tuple[State, tuple[str, ...]]:
+class Merged(NamedTuple):
+    """The merged state, and the fields both sides changed to different values at one version."""
+
+    state: State
+    conflicts: tuple[str, ...] = ()
+
+
+def merge(local: State | None, remote: State, remote_side: str) -> Merged:
     """Merge a remote state into the local one field by field; also name the conflicting fields."""
     if local is None:
-        return remote, ()
+        return Merged(remote)
     values, clock, conflicts = {}, {}, []
     for name in OWNERS:
         values[name], clock[name], conflict = merge_field(name, local, remote, remote_side)
         if conflict:
             conflicts.append(name)
-    return replace(local, values=values, clock=clock, author=remote_side), tuple(conflicts)
+    return Merged(replace(local, values=values, clock=clock, author=remote_side), tuple(conflicts))
 
 
 def decide(remote: State, current: State | None, remote_side: str, target_side: str) -> Outcome:

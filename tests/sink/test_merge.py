@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.sink.merge import OWNERS, State, decide, merge, plan_batch
+from connectors.sink.merge import OWNERS, Merged, State, decide, merge, plan_batch
 from ordersync.mapping import FIELD_NAMES, STORE, TOMBSTONE, WAREHOUSE
 
 BASE = {
@@ -51,13 +51,13 @@ def test_tie_goes_to_the_fields_owner_whichever_side_merges(name):
 def test_deletion_wins_over_a_newer_update():
     deleted = state(STORE, {TOMBSTONE: 2}, **{TOMBSTONE: True})
     updated = state(WAREHOUSE, {"status": 5, TOMBSTONE: 1}, status="shipped")
-    assert merge(updated, deleted, STORE)[0].values[TOMBSTONE] is True
-    assert merge(deleted, updated, WAREHOUSE)[0].values[TOMBSTONE] is True
+    assert merge(updated, deleted, STORE).state.values[TOMBSTONE] is True
+    assert merge(deleted, updated, WAREHOUSE).state.values[TOMBSTONE] is True
 
 
 def test_missing_local_row_takes_the_remote_state():
     remote = state(STORE)
-    assert merge(None, remote, STORE) == (remote, ())
+    assert merge(None, remote, STORE) == Merged(remote, ())
 
 
 def test_decide_skips_echoes_of_the_targets_own_writes():
