@@ -9,10 +9,10 @@ from flask_admin import BaseView, expose
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from wtforms.validators import ValidationError
 
-from connectors.dlq.kafka import DeadLetterError, DeadLetterQueue
-from connectors.dlq.records import when
 from ordersync import sinkhealth
 from ordersync.admin import signed_in_admin
+from ordersync.deadletters.kafka import DeadLetterError, DeadLetterQueue
+from ordersync.deadletters.records import when
 from ordersync.mapping import dead_letter_topic, other
 
 SHOWN = 100  # newest dead letters listed on the page; `make dlq` lists them all

@@ -7,8 +7,9 @@ import psycopg2
 import requests
 from confluent_kafka import Consumer, TopicPartition
 
-from connectors.dlq.kafka import DeadLetterQueue
 from connectors.reconcile.chunks import compare_chunked
+from ordersync import sinkhealth
+from ordersync.deadletters.kafka import DeadLetterQueue
 from ordersync.mapping import SIDES, dead_letter_topic, other, topic
 from ordersync.roles import READER
 from stack import topology as t
@@ -149,14 +150,9 @@ def sink_checks() -> list[Check]:
     """Each sink's own health: ok, or stuck at an offset with the failure that holds it there."""
     checks = []
     for target, port in t.SINK_METRICS_PORTS.items():
-        body = requests.get(f"http://{t.HOST}:{port}/healthz", timeout=3).json()
-        value = body["status"]
-        if value == "stuck":
-            value = (
-                f"STUCK at {body['offset']} ({body['failure']}, {body['attempts']} attempts): "
-                f"{body['error']}"
-            )
-        checks.append(Check(f"sink {other(target)}->{target}", value, body["status"] == "ok"))
+        health = sinkhealth.probe(f"http://{t.HOST}:{port}", timeout=3)
+        value = health.state if health.available else f"unavailable: {health.error}"
+        checks.append(Check(f"sink {other(target)}->{target}", value, health.healthy))
     return checks
 
 

@@ -1,5 +1,5 @@
-"""Operate dead letters: list them and replay them through the normal merge.
+"""`python -m connectors.dlq`: list dead letters, replay them, or mark them handled.
 
-Nothing here imports the rest of the project (only the standard library and confluent-kafka),
-so the apps' admin can use it as a leaf, like the CLI and `make status` do.
+The reading and replaying itself lives in ordersync.deadletters, which the admin's Sync page
+shares.
 """

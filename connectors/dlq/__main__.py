@@ -14,8 +14,8 @@ import logging
 import os
 import sys
 
-from connectors.dlq.kafka import DeadLetterError, DeadLetterQueue, ReplayResult
-from connectors.dlq.records import replay_group, table
+from ordersync.deadletters.kafka import DeadLetterError, DeadLetterQueue, ReplayResult
+from ordersync.deadletters.records import replay_group, table
 from ordersync.mapping import SIDES, dead_letter_topic, other
 from stack import topology
 

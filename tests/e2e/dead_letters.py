@@ -6,7 +6,7 @@ import uuid
 
 from confluent_kafka import Producer
 
-from connectors.dlq.kafka import DeadLetterQueue
+from ordersync.deadletters.kafka import DeadLetterQueue
 from ordersync.mapping import dead_letter_topic, topic
 from stack import topology
 from stack.client import order_body

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka import TopicPartition as TP
 
-from connectors.dlq.records import (
+from ordersync.deadletters.records import (
     DeadLetter,
     from_message,
     next_offsets,

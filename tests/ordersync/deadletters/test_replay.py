@@ -5,8 +5,8 @@ import socket
 
 import pytest
 
-from connectors.dlq.kafka import DeadLetterError, DeadLetterQueue
-from connectors.dlq.records import from_message
+from ordersync.deadletters.kafka import DeadLetterError, DeadLetterQueue
+from ordersync.deadletters.records import from_message
 
 DLQ = "store.public.store_order.dlq"
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connectors.dlq.records import (
+from ordersync.deadletters.records import (
     from_message,
     next_offsets,
     pending,
