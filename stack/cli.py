@@ -7,10 +7,10 @@ import subprocess
 import sys
 import time
 
-from stack import configs, envfile, jars, provision, report, supervisor, topics
+from stack import configs, envfile, jars, probes, provision, report, supervisor, topics
 from stack import topology as t
 from stack.components import Component, all_components
-from stack.secrets import ADMIN_PASSWORD_FILE, admin_password
+from stack.secrets import ADMIN_PASSWORD_FILE, admin_password, client_environment
 
 STARTUP_TIMEOUT = float(os.environ.get("STACK_STARTUP_TIMEOUT", 180))
 DEAD_STATES = {"FATAL", "EXITED", "BACKOFF"}
@@ -37,17 +37,15 @@ def log_tail(name: str, lines: int = 40) -> str:
 
 def wait_until(check, what: str, component: str | None = None, timeout: float = STARTUP_TIMEOUT):
     """Poll a condition until it holds; fail early if the component's process died."""
-    deadline = time.monotonic() + timeout
-    delay = 0.05
-    while time.monotonic() < deadline:
-        if check():
-            return
-        if component and supervisor.states()[component]["statename"] in DEAD_STATES:
-            break
-        time.sleep(delay)  # a poll interval, not a wait for the outcome
-        delay = min(delay * 1.5, 1.0)
-    tail = log_tail(component) if component else ""
-    raise StartupError(f"{what} not ready after {timeout:.0f}s\n{tail}")
+
+    def died() -> bool:
+        return bool(component) and supervisor.states()[component]["statename"] in DEAD_STATES
+
+    try:
+        probes.wait_until(check, timeout, what, give_up=died)
+    except probes.NotReady:
+        tail = log_tail(component) if component else ""
+        raise StartupError(f"{what} not ready after {timeout:.0f}s\n{tail}") from None
 
 
 def is_running(name: str) -> bool:
@@ -75,31 +73,43 @@ def provision_all(components: list[Component]) -> tuple[bool, set[str]]:
 
     Returns whether anything changed and which config files did.
     """
-    for folder in (t.DATA, t.LOGS, t.CONF, t.RUN):
-        folder.mkdir(parents=True, exist_ok=True)
-    changed = False
+    changed, stale = provision_databases(components)
     if jars.install():
         say(f"installed the Kafka, Connect and Debezium jars of {jars.LOCK_FILE.name}")
         changed = True
-    stale = configs.write_all(components)
-    for side in t.DATABASES:
-        if provision.init_postgres(side):
-            say(f"initialised {side}-db data directory")
-            changed = True
     if provision.format_kafka():
         say("formatted the KRaft log directory")
         changed = True
     return changed, stale
 
 
+def provision_databases(components: list[Component]) -> tuple[bool, set[str]]:
+    """Write the configs and init both data dirs: all that the databases alone need."""
+    for folder in (t.DATA, t.LOGS, t.CONF, t.RUN):
+        folder.mkdir(parents=True, exist_ok=True)
+    stale = configs.write_all(components)
+    changed = False
+    for side in t.DATABASES:
+        if provision.init_postgres(side):
+            say(f"initialised {side}-db data directory")
+            changed = True
+    return changed, stale
+
+
+def start_supervisor() -> bool:
+    """Start supervisord unless it runs, and make it read the current configs."""
+    started = not supervisor.running()
+    if started:
+        supervisor.start_daemon()
+        wait_until(supervisor.running, "supervisord")
+    supervisor.reload_config()
+    return started
+
+
 def prepare(components: list[Component]) -> bool:
     """Provision, start supervisord and restart a broker or worker whose properties changed."""
     changed, stale = provision_all(components)
-    if not supervisor.running():
-        supervisor.start_daemon()
-        wait_until(supervisor.running, "supervisord")
-        changed = True
-    supervisor.reload_config()
+    changed |= start_supervisor()
     # a running broker or worker only reads its properties at start
     for name, conf in (("kafka", "kafka.properties"), ("connect", "connect.properties")):
         if conf in stale and supervisor.states()[name]["statename"] == "RUNNING":
@@ -176,6 +186,18 @@ def up() -> int:
     return 0
 
 
+def databases_up() -> int:
+    """Start only the two databases, created, migrated and granted: what `test-fast` needs."""
+    components = all_components()
+    provision_databases(components)
+    start_supervisor()
+    by_name = {c.name: c for c in components}
+    for name in INFRASTRUCTURE[:2]:
+        start_component(by_name[name])
+    setup_databases()
+    return 0
+
+
 def down() -> int:
     """Stop every component in reverse order, then supervisord."""
     if not supervisor.running():
@@ -249,18 +271,37 @@ def test(pytest_args: list[str]) -> int:
     return run_with_stack([sys.executable, "-m", "pytest", *pytest_args])
 
 
+def test_fast(pytest_args: list[str]) -> int:
+    """Run every test that needs only the two databases, starting them alone if they are down."""
+    databases = [c for c in all_components() if c.name in INFRASTRUCTURE[:2]]
+    was_running = supervisor.running() and all(c.ready() for c in databases)
+    if not was_running:
+        databases_up()
+    try:
+        command = [sys.executable, "-m", "pytest", "-m", "not stack", *pytest_args]
+        return run_against_stack(command)
+    finally:
+        if not was_running:
+            down()
+
+
 def run_with_stack(command: list[str]) -> int:
     """Run a command against the stack, leaving the stack as it found it."""
-    if command[:1] == ["--"]:
-        command = command[1:]
     was_running = supervisor.running() and status_quiet()
     if not was_running:
         up()
     try:
-        return subprocess.call(command, cwd=t.ROOT)
+        return run_against_stack(command)
     finally:
         if not was_running:
             down()
+
+
+def run_against_stack(command: list[str]) -> int:
+    """Run a command with the stack's addresses and credentials in its environment."""
+    if command[:1] == ["--"]:
+        command = command[1:]
+    return subprocess.call(command, cwd=t.ROOT, env=os.environ | client_environment())
 
 
 def status_quiet() -> bool:
@@ -316,17 +357,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__)
     parser.add_argument(
         "command",
-        choices=["up", "down", "status", "clean", "test", "run", "restart", "topics", "tail"]
-        + ["provision", "lock", "env"],
+        choices=["up", "down", "status", "clean", "test", "run", "exec", "restart", "topics"]
+        + ["test-fast", "tail", "provision", "lock", "env"],
     )
     args, rest = parser.parse_known_args(argv)
     try:
         if args.command == "test":
             return test(rest)
+        if args.command == "test-fast":
+            return test_fast(rest)
         if args.command == "restart":
             return restart(rest)
         if args.command == "run":
             return run_with_stack(rest)
+        if args.command == "exec":
+            return run_against_stack(rest)
         if args.command == "topics":
             print("\n".join(topics.lines()))
             return 0

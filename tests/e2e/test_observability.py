@@ -6,13 +6,15 @@ import subprocess
 
 import requests
 
+from bench.client import order_body
 from ordersync.roles import OWNER
 from stack import supervisor, topology
 from stack.cli import start_component
-from stack.client import order_body
 from stack.components import all_components
-from tests.e2e.test_sync import arrives, settled
-from tests.helpers import connect, run_module, wait_for
+from stack.probes import wait_until
+from tests.support.db import connect
+from tests.support.processes import run_module
+from tests.support.sync import arrives, settled
 
 
 def metric(text: str, name: str, **labels) -> float:
@@ -59,7 +61,7 @@ def test_sink_metrics_count_applied_events_and_lag(apis):
     )
     # a sample, not just the HELP line: the partition's lag, observed once a second, reaches 0
     caught_up = re.compile(r'^sink_consumer_lag\{partition="0"\} 0\.0$', re.M)
-    wait_for(lambda: caught_up.search(scrape(url)), 10, "a lag sample of 0")
+    wait_until(lambda: caught_up.search(scrape(url)), 10, "a lag sample of 0")
     log = topology.LOGS / "sink-store-to-warehouse.log"
     events = [
         json.loads(line)
@@ -121,4 +123,4 @@ def test_a_quiet_database_does_not_retain_wal_while_another_is_busy(stack):
     conn.close()
     assert retained_mb("store") > 30  # the noise is in WAL the slot has not released yet
     # the heartbeat action query writes to a captured table, so the slot moves on
-    wait_for(lambda: retained_mb("store") < 8, 60, "the slot to release the noise")
+    wait_until(lambda: retained_mb("store") < 8, 60, "the slot to release the noise")
