@@ -62,7 +62,6 @@ def side(request):
     return request.param
 
 
-
 @pytest.fixture
 def app(apps, side):
     """The side's app with an empty order table and a fresh login throttle."""

@@ -1,6 +1,5 @@
 """The published event schemas match the tables: a column added without its schema fails here."""
 
-
 import pytest
 from jsonschema import Draft202012Validator
 

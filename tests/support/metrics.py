@@ -1,6 +1,5 @@
 """Prometheus metrics and health of the running sinks, read with prometheus_client's parser."""
 
-
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 

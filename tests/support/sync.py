@@ -1,7 +1,5 @@
 """Waiting for the pipeline: a change arriving on a side, both sinks settling; the API client."""
 
-
-
 from bench.client import PATHS, authed_session
 from stack import topology
 from stack.probes import wait_until

@@ -1,6 +1,5 @@
 """Helpers of the security tests: the running apps' addresses, admin sign-in, fresh apps."""
 
-
 import pytest
 
 from tests.support.db import scratch_url, sqlalchemy
