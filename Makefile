@@ -43,6 +43,7 @@ bench: $(STAMP)  ## benchmarks beside native logical replication (starts the sta
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 bench-reconcile: $(STAMP)  ## reconcile a million orders a side (ROWS=..., DIFFERENT=...): time, RSS
 	$(PY) -m stack run -- $(PY) -m bench.reconcile_scale $(or $(ROWS),1000000) $(or $(DIFFERENT),10)

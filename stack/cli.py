@@ -279,6 +279,7 @@ def test_fast(pytest_args: list[str]) -> int:
         databases_up()
     try:
         command = [sys.executable, "-m", "pytest", "-m", "not stack", *pytest_args]
+        os.environ.setdefault("TEST_EXAMPLES_SCALE", "0.25")  # `make test` runs them all
         return run_against_stack(command)
     finally:
         if not was_running:

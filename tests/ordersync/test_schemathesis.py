@@ -4,6 +4,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import response_headers_conformance
 
+from tests.support import examples
 from tests.support.apps import bearer
 
 
@@ -14,7 +15,7 @@ def test_no_generated_request_breaks_the_api(app, tokens):
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+        @settings(max_examples=examples(40), deadline=None, suppress_health_check=list(HealthCheck))
         def check(case):
             # X-Pagination is a JSON document; the check parses it as a comma-split object
             case.call_and_validate(

@@ -7,3 +7,13 @@ web (admin sign-in), fakes (the sink's collaborators and events), schemas, compo
 dead_letters. Waiting on a condition and free ports come from `stack.probes`, which the
 launcher and the benchmarks use too.
 """
+
+import os
+
+# `make test-fast` runs the property-based tests on a quarter of their examples
+EXAMPLES_SCALE = float(os.environ.get("TEST_EXAMPLES_SCALE", 1))
+
+
+def examples(full: int) -> int:
+    """How many examples a property-based test generates in this run (at least 10)."""
+    return max(10, round(full * EXAMPLES_SCALE))

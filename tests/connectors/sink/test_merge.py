@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from connectors.sink.merge import OWNERS, Merged, State, decide, merge, plan_batch
 from ordersync.mapping import FIELD_NAMES, STORE, TOMBSTONE, WAREHOUSE
+from tests.support import examples
 from tests.support.fakes import state
 
 
@@ -109,7 +110,7 @@ def deliver(local: State, remote: State, remote_side: str, local_side: str) -> S
     return outcome.state if outcome.write else local
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(write, max_size=12), st.randoms(use_true_random=False))
 def test_any_interleaving_with_duplicates_converges(writes, rnd: random.Random):
     sides = {STORE: state(STORE), WAREHOUSE: state(STORE)}

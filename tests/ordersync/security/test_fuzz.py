@@ -6,6 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
+from tests.support import examples
 from tests.support.apps import bearer
 from tests.support.web import TOKEN_PATH
 
@@ -27,7 +28,7 @@ def test_no_input_breaks_the_authenticated_api(app, tokens, mode):
     for operation in operations:
 
         @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+        @settings(max_examples=examples(40), deadline=None, suppress_health_check=list(HealthCheck))
         def check(case):
             response = case.call_and_validate(
                 headers=bearer(tokens["admin"]),
