@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -13,7 +12,7 @@ from bench.client import order_body
 from ordersync.mapping import TABLES, dead_letter_topic
 from ordersync.roles import SINK
 from stack import topology
-from stack.probes import wait_until
+from stack.probes import free_port, wait_until
 from stack.secrets import database_url
 from tests.support.db import connect, fetch_row
 from tests.support.kafka import read_topic, sink_caught_up
@@ -59,13 +58,6 @@ def test_delete_concurrent_with_update_stays_deleted(apis):
     both(order["id"], deleted=True)
     assert apis["warehouse"].status_of(order["id"]) == 404
     assert apis["store"].status_of(order["id"]) == 404
-
-
-def free_port() -> int:
-    """Return a loopback port nobody listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def snapshot(side: str) -> dict:
