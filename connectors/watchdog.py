@@ -29,7 +29,9 @@ class Watchdog:
     """Polls Connect and restarts failed connectors, backing off per connector."""
 
     def __init__(self, url: str, interval: float = 2.0, max_backoff: float = 60.0):
-        self.url, self.interval, self.max_backoff = url, interval, max_backoff
+        # several workers of one group, comma-separated: any of them answers for the group
+        self.urls = url.split(",")
+        self.url, self.interval, self.max_backoff = self.urls[0], interval, max_backoff
         self.stopping = threading.Event()
         self.next_try: dict[str, float] = {}
         self.backoff: dict[str, float] = {}
@@ -65,7 +67,9 @@ class Watchdog:
             try:
                 self.check_once()
             except requests.RequestException as error:
-                log.info("connect unavailable: %s", error)
+                log.info("connect unavailable at %s: %s", self.url, error)
+                self.urls.append(self.urls.pop(0))  # ask the next worker next time
+                self.url = self.urls[0]
             self.stopping.wait(self.interval)  # the polling period; stop() interrupts it
 
 

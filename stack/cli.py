@@ -9,13 +9,14 @@ import time
 
 from stack import configs, envfile, jars, provision, report, supervisor, topics
 from stack import topology as t
-from stack.components import Component, all_components
+from stack.components import Component, all_components, brokers, connect_workers
 from stack.secrets import ADMIN_PASSWORD_FILE, admin_password
 
 STARTUP_TIMEOUT = float(os.environ.get("STACK_STARTUP_TIMEOUT", 180))
 DEAD_STATES = {"FATAL", "EXITED", "BACKOFF"}
-# started one by one with setup steps between them; everything else follows the connectors
-INFRASTRUCTURE = ("store-db", "warehouse-db", "kafka", "connect")
+# started with setup steps between them; everything else follows the connectors
+DATABASES = ("store-db", "warehouse-db")
+INFRASTRUCTURE = (*DATABASES, *brokers(), *connect_workers())
 
 
 class StartupError(RuntimeError):
@@ -70,6 +71,23 @@ def start_component(component: Component) -> bool:
     return True
 
 
+def start_together(components: list[Component]) -> bool:
+    """Start several components at once, then wait for each; return whether any was started."""
+    waiting = []
+    for component in components:
+        state = supervisor.states()[component.name]["statename"]
+        if state == "RUNNING" and component.ready():
+            continue
+        say(f"starting {component.name} ...")
+        supervisor.start(component.name)
+        waiting.append(component)
+    started = time.monotonic()
+    for c in waiting:
+        wait_until(lambda c=c: is_running(c.name) and c.ready(), c.name, c.name)
+        say(f"{c.name} ready in {time.monotonic() - started:.1f}s")
+    return bool(waiting)
+
+
 def provision_all(components: list[Component]) -> tuple[bool, set[str]]:
     """Install the locked jars, write configs and init data dirs; start nothing.
 
@@ -87,7 +105,7 @@ def provision_all(components: list[Component]) -> tuple[bool, set[str]]:
             say(f"initialised {side}-db data directory")
             changed = True
     if provision.format_kafka():
-        say("formatted the KRaft log directory")
+        say("formatted the KRaft log director" + ("ies" if t.CLUSTER else "y"))
         changed = True
     return changed, stale
 
@@ -101,9 +119,9 @@ def prepare(components: list[Component]) -> bool:
         changed = True
     supervisor.reload_config()
     # a running broker or worker only reads its properties at start
-    for name, conf in (("kafka", "kafka.properties"), ("connect", "connect.properties")):
-        if conf in stale and supervisor.states()[name]["statename"] == "RUNNING":
-            say(f"{conf} changed: restarting {name}")
+    for name in (*brokers(), *connect_workers()):
+        if f"{name}.properties" in stale and supervisor.states()[name]["statename"] == "RUNNING":
+            say(f"{name}.properties changed: restarting {name}")
             supervisor.stop(name)
             changed = True
     return changed
@@ -149,7 +167,8 @@ def connector_running(name: str) -> bool:
     """Tell whether a connector and all its tasks are RUNNING; raise if one FAILED."""
     state, tasks = provision.connector_state(name)
     if "FAILED" in [state, *tasks]:
-        raise StartupError(f"connector {name} failed: see {t.CONNECT_URL}/connectors/{name}/status")
+        url = provision.connect_url()
+        raise StartupError(f"connector {name} failed: see {url}/connectors/{name}/status")
     return state == "RUNNING" and tasks and all(task == "RUNNING" for task in tasks)
 
 
@@ -159,11 +178,11 @@ def up() -> int:
     started = time.monotonic()
     changed = prepare(components)
     by_name = {c.name: c for c in components}
-    for name in INFRASTRUCTURE[:2]:
-        changed |= start_component(by_name[name])
+    changed |= start_together([by_name[name] for name in DATABASES])
     changed |= setup_databases()
-    for name in INFRASTRUCTURE[2:]:
-        changed |= start_component(by_name[name])
+    # a KRaft quorum of three elects a leader only once two voters run: start them together
+    changed |= start_together([by_name[name] for name in brokers()])
+    changed |= start_together([by_name[name] for name in connect_workers()])
     changed |= setup_connectors()
     for component in components:
         if component.name not in INFRASTRUCTURE:
