@@ -246,7 +246,7 @@ def status() -> int:
         mark = "ok" if ok else "BAD"
         print(f"{mark:<5}connector {spec['name']:<34}{state:<10}tasks: {', '.join(tasks) or '-'}")
     warnings = False
-    for check in report.all_checks():
+    for check in report.all_checks(supervisor.states()):
         healthy &= check.healthy
         warnings |= check.warning
         print(f"{check.mark:<5}{check.name:<44}{check.value}")
