@@ -50,6 +50,9 @@ lint: $(STAMP)
 bench-reconcile: $(STAMP)  ## reconcile a million orders a side (ROWS=..., DIFFERENT=...): time, RSS
 	$(PY) -m stack run -- $(PY) -m bench.reconcile_scale $(or $(ROWS),1000000) $(or $(DIFFERENT),10)
 
+bench-scale: $(STAMP)  ## sink drain with 1 and 2 replicas; latency single-node beside a cluster stack
+	$(PY) -m stack run -- $(PY) -m bench.scale
+
 reconcile: $(STAMP)  ## compare both databases; REPAIR=1 to rewrite winning states
 	$(PY) -m connectors.reconcile $(if $(REPAIR),--repair,)
 
