@@ -9,7 +9,7 @@ from connectors.sink.deadletters import DeadLetters
 from connectors.sink.parking import ParkingLot
 from connectors.sink.processor import Processor
 from connectors.sink.target import Target
-from ordersync.mapping import FIELD_NAMES, STORE, WAREHOUSE
+from ordersync.mapping import STORE, WAREHOUSE
 from ordersync.roles import OWNER, PARKED_TABLE, SINK
 from stack.secrets import database_url
 from tests.helpers import connect
