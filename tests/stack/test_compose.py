@@ -27,12 +27,22 @@ HOST_PORTS = {name: port - topology.PORT_OFFSET for name, port in NATIVE_PORTS.i
 INTERNAL_BOOTSTRAP = "kafka:29092"
 
 
-def env(service: str) -> dict[str, str]:
-    """A service's environment as a dict of strings, whichever form the file uses."""
+def env(service: str, settings: dict[str, str] | None = None) -> dict[str, str]:
+    """A service's environment as a dict of strings, whichever form the file uses.
+
+    `${NAME:-default}` becomes NAME's value in `settings`, else its default, as compose does.
+    """
     raw = SERVICES[service].get("environment", {})
     if isinstance(raw, list):
         raw = dict(item.split("=", 1) for item in raw)
-    return {key: str(value) for key, value in raw.items()}
+
+    def resolve(match: re.Match) -> str:
+        return (settings or {}).get(match[1], match[2])
+
+    return {key: DEFAULTED.sub(resolve, str(value)) for key, value in raw.items()}
+
+
+DEFAULTED = re.compile(r"\$\{(\w+):-([^}]*)\}")
 
 
 def image_tag(service: str) -> str:
