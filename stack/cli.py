@@ -277,8 +277,11 @@ def test(pytest_args: list[str]) -> int:
     the `cluster` tests on a three-broker stack with sink replicas, started for them alone.
     """
     pytest = [sys.executable, "-m", "pytest"]
-    if pytest_args or t.CLUSTER:
+    if t.CLUSTER or "-m" in pytest_args:
         return run_with_stack([*pytest, *pytest_args])
+    if pytest_args:
+        say("the `cluster` tests are left out on a single node: `make test-cluster` runs them")
+        return run_with_stack([*pytest, "-m", "not cluster", *pytest_args])
     main = run_with_stack([*pytest, "-m", "not cluster"])
     cluster = cluster_pass()
     say(f"main pass exited {main}, cluster pass exited {cluster}")
