@@ -3,21 +3,9 @@
 from confluent_kafka import TopicPartition
 
 from connectors.sink.consumer import Sink, SinkConfig
+from tests.connectors.sink.test_replicas import TOPIC, Message
 from tests.sink import fakes
 from tests.sink.test_processor import change
-
-TOPIC = "store.public.store_order"
-
-
-class Message(fakes.Message):
-    """A consumed message on a chosen partition."""
-
-    def __init__(self, value, offset: int, partition: int):
-        super().__init__(value, offset, TOPIC)
-        self._partition = partition
-
-    def partition(self):
-        return self._partition
 
 
 class Consumer:
