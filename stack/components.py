@@ -219,6 +219,8 @@ def sink(source: str, target: str, replica: int = 0) -> Component:
             "SINK_REPLICA": str(replica),
             "SINK_TOPIC_PARTITIONS": str(t.TOPIC_PARTITIONS),
             "SINK_TOPIC_REPLICATION_FACTOR": str(t.REPLICATION_FACTOR),
+            # with replicas, a replica killed outright hands its partitions over after 10 s
+            "SINK_SESSION_TIMEOUT_MS": "10000" if t.SINK_REPLICAS > 1 else "45000",
             # a swap's partner may sit on a replica that is rebalancing: wait longer for it
             "SINK_PARK_SECONDS": os.environ.get(
                 "SINK_PARK_SECONDS", "30" if t.SINK_REPLICAS > 1 else "10"

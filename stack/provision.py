@@ -139,8 +139,8 @@ def format_kafka() -> bool:
             java(
                 "kafka.tools.StorageTool",
                 "format",
-                "-t",
-                cluster_id,
+                # one argument: an id may start with "-", which would read as an option
+                f"--cluster-id={cluster_id}",
                 "-c",
                 str(t.CONF / kafka_conf(node)),
                 heap="256m",

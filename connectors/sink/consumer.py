@@ -44,7 +44,8 @@ class SinkConfig:
     replica: int = 0  # which of the group's replicas this is: it names its replication origin
     partitions: int = 1  # of the topics this sink creates when they are missing
     replication_factor: int = 1
-    session_timeout_ms: int = 10_000  # how soon a replica killed outright loses its partitions
+    # how soon a replica killed outright loses its partitions (the launcher sets 10 s for replicas)
+    session_timeout_ms: int = 45_000
 
     def __post_init__(self):
         if not self.group_id:
@@ -68,7 +69,7 @@ class SinkConfig:
             replica=int(os.environ.get("SINK_REPLICA", 0)),
             partitions=int(os.environ.get("SINK_TOPIC_PARTITIONS", 1)),
             replication_factor=int(os.environ.get("SINK_TOPIC_REPLICATION_FACTOR", 1)),
-            session_timeout_ms=int(os.environ.get("SINK_SESSION_TIMEOUT_MS", 10_000)),
+            session_timeout_ms=int(os.environ.get("SINK_SESSION_TIMEOUT_MS", 45_000)),
         )
 
     @property
@@ -256,7 +257,6 @@ class Sink:
 
         self.held = [m for m in self.held if ours(m)]
         self.in_flight[:] = [m for m in self.in_flight if ours(m)]
-        self.paused = [p for p in self.paused if (p.topic, p.partition) not in gone]
         for key in gone:
             self.reached.pop(key, None)
         try:
@@ -305,9 +305,12 @@ class Sink:
             metrics.LAST_POLL.set_to_current_time()
 
     def resume(self) -> None:
-        """Resume fetching after a retry paused it."""
+        """Resume fetching after a retry paused it: everything assigned now.
+
+        A partition lost and assigned again while paused comes back still paused.
+        """
         if self.paused:
-            self.consumer.resume(self.paused)
+            self.consumer.resume(self.consumer.assignment())
             self.paused = []
 
     @staticmethod

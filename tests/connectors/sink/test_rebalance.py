@@ -58,3 +58,13 @@ def test_a_batch_in_flight_loses_the_messages_of_a_revoked_partition():
     the_sink.in_flight = batch
     the_sink.lost(None, [TopicPartition(TOPIC, 2)])
     assert [m.partition() for m in batch] == [0]
+
+
+def test_a_dead_letter_read_again_after_its_partition_came_back_is_not_sent_twice():
+    the_sink, _, _ = sink()
+    producer = the_sink.dead_letters.producer
+    poison = Message(b"{not json", 3, 0)
+    the_sink.handle([poison])
+    the_sink.lost(None, [TopicPartition(TOPIC, 0)])
+    the_sink.handle([Message(b"{not json", 3, 0)])  # read again from the committed offset
+    assert [record["offset"] for _, _, record in producer.stored] == [3]
