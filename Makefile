@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: bench-reconcile bench-scale up-cluster test-cluster up down status test prerequisites env clean lint bench reconcile restart topics tail dlq
+.PHONY: bench-reconcile bench-scale up-cluster test-cluster up down status test test-fast prerequisites env clean lint bench reconcile restart topics tail dlq
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ status: $(STAMP)  ## show what runs where; non-zero when unhealthy
 test: prerequisites $(STAMP)  ## run the whole suite against the real stack
 	$(PY) -m stack test $(PYTEST_ARGS)
 
+test-fast: $(STAMP)  ## the tests that need only PostgreSQL: starts the two databases alone
+	$(PY) -m stack test-fast $(PYTEST_ARGS)
+
 # Debian's Chromium and wrk: installed when missing if we are root on Debian/Ubuntu, otherwise
 # named with the one command to run (stack/prerequisites.py; standard library, so no venv yet)
 prerequisites:
@@ -46,6 +49,7 @@ bench: $(STAMP)  ## benchmarks beside native logical replication (starts the sta
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 bench-reconcile: $(STAMP)  ## reconcile a million orders a side (ROWS=..., DIFFERENT=...): time, RSS
 	$(PY) -m stack run -- $(PY) -m bench.reconcile_scale $(or $(ROWS),1000000) $(or $(DIFFERENT),10)
@@ -54,7 +58,7 @@ bench-scale: $(STAMP)  ## sink drain with 1 and 2 replicas; latency single-node 
 	$(PY) -m stack run -- $(PY) -m bench.scale
 
 reconcile: $(STAMP)  ## compare both databases; REPAIR=1 to rewrite winning states
-	$(PY) -m connectors.reconcile $(if $(REPAIR),--repair,)
+	$(PY) -m stack exec -- $(PY) -m connectors.reconcile $(if $(REPAIR),--repair,)
 
 restart: $(STAMP)  ## restart apps and sinks (or NAMES="sink-store-to-warehouse ...")
 	$(PY) -m stack restart $(NAMES)
@@ -66,4 +70,4 @@ tail: $(STAMP)  ## print a topic's latest events as they arrive: TOPIC=... [ORDE
 	$(PY) -m stack tail $(or $(TOPIC),store.public.store_order) $(if $(ORDER),--order $(ORDER),)
 
 dlq: $(STAMP)  ## list dead letters since the last replay; REPLAY=1 to re-drive them (SOURCE=store)
-	$(PY) -m connectors.dlq $(if $(SOURCE),--source $(SOURCE),) $(if $(REPLAY),--replay,)
+	$(PY) -m stack exec -- $(PY) -m connectors.dlq $(if $(SOURCE),--source $(SOURCE),) $(if $(REPLAY),--replay,)

@@ -3,9 +3,9 @@
 import psycopg2
 import psycopg2.extras
 
-from bench.pacing import wait_until
 from ordersync.mapping import TABLES, other
 from stack import topology
+from stack.probes import wait_until
 from stack.secrets import database_url
 
 psycopg2.extras.register_uuid()

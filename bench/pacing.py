@@ -43,16 +43,6 @@ def paced(write, rate: float, seconds: float, threads: int = 8) -> tuple[list, l
     return results, durations, failures[0]
 
 
-def wait_until(condition, timeout: float, what: str):
-    """Poll until the condition holds; raise at the deadline."""
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not reached in {timeout}s")
-        time.sleep(0.2)  # poll interval
-    return value
-
-
 def percentiles(values: list[float]) -> dict:
     """p50/p95/p99/max in milliseconds."""
     if not values:

@@ -26,6 +26,7 @@ from bench.db import connect, scalar
 from ordersync.roles import OWNER, SINK, setup_database
 from stack import provision, topology
 from stack.cli import CLUSTER_PORT_SHIFT, CLUSTER_TEST
+from stack.probes import free_port
 from stack.secrets import database_url, db_passwords
 
 DRAIN_PARTITIONS = 3
@@ -102,7 +103,7 @@ def drain(events: int, replicas: int) -> dict:
     url = scratch_database()
     topic, run = partitioned_topic(events)
     group = f"bench-{run}"
-    ports = [scenarios.free_port() for _ in range(replicas)]
+    ports = [free_port() for _ in range(replicas)]
     processes = [sink_replica(topic, group, url, r, port) for r, port in enumerate(ports)]
     peak, first, done = 0, None, None
     try:

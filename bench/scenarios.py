@@ -3,7 +3,6 @@
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -16,12 +15,14 @@ from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
 from bench import native
+from bench.client import PATHS, Tokens, order_body
 from bench.db import connect, created_at, retire, scalar
-from bench.pacing import paced, percentiles, wait_until
+from bench.pacing import paced, percentiles
 from ordersync.mapping import TABLES, columns, other
 from ordersync.roles import OWNER, SINK, setup_database
+from ordersync.sinkhealth import metric_totals
 from stack import provision, topology
-from stack.client import PATHS, Tokens, order_body
+from stack.probes import free_port, wait_until
 from stack.secrets import database_url, db_passwords
 
 
@@ -141,13 +142,6 @@ def native_backlog(rows: int, batch: int = 1000) -> dict:
     conn.close()
     native.teardown()
     return {"rows": rows, "seconds": round(elapsed, 2), "rows_per_s": round(rows / elapsed)}
-
-
-def free_port() -> int:
-    """An unused loopback port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def fill_topic(topic: str, events: int, prefix: str) -> None:
@@ -283,13 +277,7 @@ def handled(port: int) -> int:
         text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
     except requests.RequestException:
         return 0
-    return int(
-        sum(
-            float(line.rsplit(" ", 1)[1])
-            for line in text.splitlines()
-            if line.startswith("sink_events_total{")
-        )
-    )
+    return int(metric_totals(text).get("sink_events_total", 0))
 
 
 def api_throughput(seconds: int, connections: int = 8) -> dict:

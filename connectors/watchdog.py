@@ -13,6 +13,8 @@ import time
 import requests
 from prometheus_client import Counter, Gauge, start_http_server
 
+from ordersync import topology
+
 log = logging.getLogger("watchdog")
 
 RESTARTS = Counter("connect_watchdog_restarts_total", "Restarts requested", ["connector"])
@@ -76,11 +78,11 @@ class Watchdog:
 def main() -> None:
     """Run the watchdog until SIGTERM/SIGINT."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    watchdog = Watchdog(os.environ.get("CONNECT_URL", "http://127.0.0.1:8083"))
+    watchdog = Watchdog(os.environ.get("CONNECT_URL", ",".join(topology.CONNECT_URLS)))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: watchdog.stopping.set())
     start_http_server(
-        int(os.environ.get("WATCHDOG_METRICS_PORT", 9103)),
+        int(os.environ.get("WATCHDOG_METRICS_PORT", topology.WATCHDOG_METRICS_PORT)),
         addr=os.environ.get("WATCHDOG_METRICS_HOST", "127.0.0.1"),
     )
     watchdog.run()

@@ -50,7 +50,7 @@ def commit() -> None:
         raise
 
 
-def apply(order, data: dict) -> None:
+def copy_fields(order, data: dict) -> None:
     """Copy loaded fields onto the order."""
     for key, value in data.items():
         setattr(order, key, value)
@@ -121,7 +121,7 @@ def orders_blueprint(name: str, url_prefix: str, model, schema) -> Blueprint:
         def change(order_id, data):
             order = find_order(model, order_id, for_update=True)
             check_if_match(order)
-            apply(order, data)
+            copy_fields(order, data)
             commit()
             return order, {"ETag": etag(order)}
 

@@ -3,7 +3,7 @@
 import os
 from datetime import timedelta
 
-from stack import topology
+from ordersync import topology
 
 # the only values of APP_ENV that may run with the development secrets below
 DEVELOPMENT = ("development", "test")

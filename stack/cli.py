@@ -7,10 +7,10 @@ import subprocess
 import sys
 import time
 
-from stack import configs, envfile, jars, provision, report, supervisor, topics
+from stack import configs, envfile, jars, probes, provision, report, supervisor, topics
 from stack import topology as t
 from stack.components import Component, all_components, brokers, connect_workers
-from stack.secrets import ADMIN_PASSWORD_FILE, admin_password
+from stack.secrets import ADMIN_PASSWORD_FILE, admin_password, client_environment
 
 STARTUP_TIMEOUT = float(os.environ.get("STACK_STARTUP_TIMEOUT", 180))
 DEAD_STATES = {"FATAL", "EXITED", "BACKOFF"}
@@ -38,17 +38,15 @@ def log_tail(name: str, lines: int = 40) -> str:
 
 def wait_until(check, what: str, component: str | None = None, timeout: float = STARTUP_TIMEOUT):
     """Poll a condition until it holds; fail early if the component's process died."""
-    deadline = time.monotonic() + timeout
-    delay = 0.05
-    while time.monotonic() < deadline:
-        if check():
-            return
-        if component and supervisor.states()[component]["statename"] in DEAD_STATES:
-            break
-        time.sleep(delay)  # a poll interval, not a wait for the outcome
-        delay = min(delay * 1.5, 1.0)
-    tail = log_tail(component) if component else ""
-    raise StartupError(f"{what} not ready after {timeout:.0f}s\n{tail}")
+
+    def died() -> bool:
+        return bool(component) and supervisor.states()[component]["statename"] in DEAD_STATES
+
+    try:
+        probes.wait_until(check, timeout, what, give_up=died)
+    except probes.NotReady:
+        tail = log_tail(component) if component else ""
+        raise StartupError(f"{what} not ready after {timeout:.0f}s\n{tail}") from None
 
 
 def is_running(name: str) -> bool:
@@ -93,31 +91,43 @@ def provision_all(components: list[Component]) -> tuple[bool, set[str]]:
 
     Returns whether anything changed and which config files did.
     """
-    for folder in (t.DATA, t.LOGS, t.CONF, t.RUN):
-        folder.mkdir(parents=True, exist_ok=True)
-    changed = False
+    changed, stale = provision_databases(components)
     if jars.install():
         say(f"installed the Kafka, Connect and Debezium jars of {jars.LOCK_FILE.name}")
         changed = True
-    stale = configs.write_all(components)
-    for side in t.DATABASES:
-        if provision.init_postgres(side):
-            say(f"initialised {side}-db data directory")
-            changed = True
     if provision.format_kafka():
         say("formatted the KRaft log director" + ("ies" if t.CLUSTER else "y"))
         changed = True
     return changed, stale
 
 
+def provision_databases(components: list[Component]) -> tuple[bool, set[str]]:
+    """Write the configs and init both data dirs: all that the databases alone need."""
+    for folder in (t.DATA, t.LOGS, t.CONF, t.RUN):
+        folder.mkdir(parents=True, exist_ok=True)
+    stale = configs.write_all(components)
+    changed = False
+    for side in t.DATABASES:
+        if provision.init_postgres(side):
+            say(f"initialised {side}-db data directory")
+            changed = True
+    return changed, stale
+
+
+def start_supervisor() -> bool:
+    """Start supervisord unless it runs, and make it read the current configs."""
+    started = not supervisor.running()
+    if started:
+        supervisor.start_daemon()
+        wait_until(supervisor.running, "supervisord")
+    supervisor.reload_config()
+    return started
+
+
 def prepare(components: list[Component]) -> bool:
     """Provision, start supervisord and restart a broker or worker whose properties changed."""
     changed, stale = provision_all(components)
-    if not supervisor.running():
-        supervisor.start_daemon()
-        wait_until(supervisor.running, "supervisord")
-        changed = True
-    supervisor.reload_config()
+    changed |= start_supervisor()
     # a running broker or worker only reads its properties at start
     for name in (*brokers(), *connect_workers()):
         if f"{name}.properties" in stale and supervisor.states()[name]["statename"] == "RUNNING":
@@ -194,6 +204,18 @@ def up() -> int:
         say(f"stack up in {time.monotonic() - started:.1f}s")
     else:
         say("everything was already running; nothing changed")
+    return 0
+
+
+def databases_up() -> int:
+    """Start only the two databases, created, migrated and granted: what `test-fast` needs."""
+    components = all_components()
+    provision_databases(components)
+    start_supervisor()
+    by_name = {c.name: c for c in components}
+    for name in DATABASES:
+        start_component(by_name[name])
+    setup_databases()
     return 0
 
 
@@ -301,18 +323,38 @@ def cluster_pass() -> int:
     return subprocess.call(command, cwd=t.ROOT, env=env)
 
 
+def test_fast(pytest_args: list[str]) -> int:
+    """Run every test that needs only the two databases, starting them alone if they are down."""
+    databases = [c for c in all_components() if c.name in DATABASES]
+    was_running = supervisor.running() and all(c.ready() for c in databases)
+    if not was_running:
+        databases_up()
+    try:
+        command = [sys.executable, "-m", "pytest", "-m", "not stack", *pytest_args]
+        os.environ.setdefault("TEST_EXAMPLES_SCALE", "0.25")  # `make test` runs them all
+        return run_against_stack(command)
+    finally:
+        if not was_running:
+            down()
+
+
 def run_with_stack(command: list[str]) -> int:
     """Run a command against the stack, leaving the stack as it found it."""
-    if command[:1] == ["--"]:
-        command = command[1:]
     was_running = supervisor.running() and status_quiet()
     if not was_running:
         up()
     try:
-        return subprocess.call(command, cwd=t.ROOT)
+        return run_against_stack(command)
     finally:
         if not was_running:
             down()
+
+
+def run_against_stack(command: list[str]) -> int:
+    """Run a command with the stack's addresses and credentials in its environment."""
+    if command[:1] == ["--"]:
+        command = command[1:]
+    return subprocess.call(command, cwd=t.ROOT, env=os.environ | client_environment())
 
 
 def status_quiet() -> bool:
@@ -368,8 +410,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stack", description=__doc__)
     parser.add_argument(
         "command",
-        choices=["up", "down", "status", "clean", "test", "run", "restart", "topics", "tail"]
-        + ["provision", "lock", "env", "test-cluster"],
+        choices=["up", "down", "status", "clean", "test", "run", "exec", "restart", "topics"]
+        + ["test-fast", "test-cluster", "tail", "provision", "lock", "env"],
     )
     args, rest = parser.parse_known_args(argv)
     try:
@@ -377,10 +419,14 @@ def main(argv: list[str] | None = None) -> int:
             return test(rest)
         if args.command == "test-cluster":
             return cluster_pass()
+        if args.command == "test-fast":
+            return test_fast(rest)
         if args.command == "restart":
             return restart(rest)
         if args.command == "run":
             return run_with_stack(rest)
+        if args.command == "exec":
+            return run_against_stack(rest)
         if args.command == "topics":
             print("\n".join(topics.lines()))
             return 0

@@ -4,7 +4,8 @@ import json
 import os
 import secrets
 
-from ordersync.roles import APP, ROLES
+from ordersync.mapping import SIDES
+from ordersync.roles import APP, READER, ROLES, SINK
 from stack import topology as t
 
 SECRETS_FILE = t.STATE / "secrets.json"
@@ -58,3 +59,12 @@ def db_passwords() -> dict[str, str]:
 def database_url(side: str, role: str = APP.name, database: str | None = None) -> str:
     """Return the URL of one side's database as one of the job roles (the app's by default)."""
     return t.database_url(side, role, db_passwords()[role], database)
+
+
+def client_environment() -> dict[str, str]:
+    """What an operator's command needs to reach the dev stack: `stack exec` and `run` pass it."""
+    env = {"KAFKA_BOOTSTRAP_SERVERS": t.BOOTSTRAP_SERVERS, "CONNECT_URL": t.CONNECT_URL}
+    for side in SIDES:
+        env[f"{side.upper()}_DATABASE_URL"] = database_url(side, READER.name)
+        env[f"{side.upper()}_REPAIR_DATABASE_URL"] = database_url(side, SINK.name)
+    return env

@@ -1,7 +1,11 @@
-"""Where every component of the dev stack lives: ports, paths and versions, declared once."""
+"""Where the dev stack keeps its files, beside the ports every process reads from ordersync."""
 
 import os
 from pathlib import Path
+
+# the ports and addresses, declared once in the leaf module the apps and connectors read too
+from ordersync.topology import *  # noqa: F403
+from ordersync.topology import CLUSTER
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = Path(os.environ.get("STACK_DIR", ROOT / ".stack"))
@@ -12,48 +16,9 @@ CONF = STATE / "conf"
 RUN = STATE / "run"
 VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin"
 
-HOST = "127.0.0.1"
-# shifts every port, so a second stack (another checkout) can run beside the first
-PORT_OFFSET = int(os.environ.get("STACK_PORT_OFFSET", 0))
 # initdb's superuser: only the launcher's provisioning logs in as it (see ordersync/roles.py)
 SUPERUSER = "postgres"
-DATABASES = {"store": 5433 + PORT_OFFSET, "warehouse": 5434 + PORT_OFFSET}
-
-# cluster mode (STACK_BROKERS=3): three KRaft brokers that are also the three controller voters,
-# two Connect workers, topics replicated three times; one broker and one worker otherwise
-BROKERS = int(os.environ.get("STACK_BROKERS", 1))
-if BROKERS not in (1, 3):
-    raise SystemExit(f"STACK_BROKERS must be 1 or 3, not {BROKERS}")
-CLUSTER = BROKERS == 3
-CONNECT_WORKERS = 2 if CLUSTER else 1
-REPLICATION_FACTOR = 3 if CLUSTER else 1
-MIN_INSYNC_REPLICAS = 2 if CLUSTER else 1
-# partitions of the change and dead-letter topics (only ever raised: Kafka cannot shrink a topic)
-TOPIC_PARTITIONS = int(os.environ.get("STACK_TOPIC_PARTITIONS", 3 if CLUSTER else 1))
-# sink processes per direction, in one consumer group
-SINK_REPLICAS = int(os.environ.get("SINK_REPLICAS", 1))
-
-# broker n (1, 2, 3) listens on 9092, 9094, 9096 and its controller on the port above it
-KAFKA_PORTS = [9092 + 2 * n + PORT_OFFSET for n in range(BROKERS)]
-KAFKA_CONTROLLER_PORTS = [port + 1 for port in KAFKA_PORTS]
-KAFKA_PORT = KAFKA_PORTS[0]
-KAFKA_CONTROLLER_PORT = KAFKA_CONTROLLER_PORTS[0]
-CONNECT_PORTS = [8083 + n + PORT_OFFSET for n in range(CONNECT_WORKERS)]
-CONNECT_PORT = CONNECT_PORTS[0]
-APP_PORTS = {"store": 5001 + PORT_OFFSET, "warehouse": 5002 + PORT_OFFSET}
-# replica r of the sink into a side serves its metrics 10 * r above replica 0's port
-SINK_METRICS_PORTS = {"store": 9101 + PORT_OFFSET, "warehouse": 9102 + PORT_OFFSET}
-WATCHDOG_METRICS_PORT = 9103 + PORT_OFFSET
 JVM_HEAP = os.environ.get("STACK_JVM_HEAP", "384m" if CLUSTER else "512m")
-
-BOOTSTRAP_SERVERS = ",".join(f"{HOST}:{port}" for port in KAFKA_PORTS)
-CONNECT_URLS = [f"http://{HOST}:{port}" for port in CONNECT_PORTS]
-CONNECT_URL = CONNECT_URLS[0]
-
-
-def sink_metrics_port(target: str, replica: int = 0) -> int:
-    """The metrics port of one replica of the sink writing into `target`."""
-    return SINK_METRICS_PORTS[target] + 10 * replica
 
 
 def broker_name(node: int) -> str:
@@ -69,13 +34,3 @@ def connect_name(worker: int) -> str:
 def sink_name(source: str, target: str, replica: int = 0) -> str:
     """The supervised name of one sink replica (replica 0 keeps the historical name)."""
     return f"sink-{source}-to-{target}" + (f"-{replica}" if replica else "")
-
-
-def database_url(side: str, user: str, password: str, database: str | None = None) -> str:
-    """Return the URL of one side's database (or another database on its server) as a user."""
-    return f"postgresql://{user}:{password}@{HOST}:{DATABASES[side]}/{database or side}"
-
-
-def app_url(side: str) -> str:
-    """Return the base URL of one side's REST API."""
-    return f"http://{HOST}:{APP_PORTS[side]}"

@@ -5,31 +5,43 @@ import os
 import psycopg2
 import pytest
 import requests
-from flask_migrate import upgrade
 
 from ordersync.auth import issue_token
 from ordersync.extensions import db, limiter
 from ordersync.mapping import SIDES, TABLES
-from ordersync.roles import APP, OWNER
-from ordersync.users import ROLES, User, find_user
-from stack import provision, topology
-from stack.secrets import database_url
-from tests.helpers import connect
+from ordersync.roles import OWNER, READER
+from ordersync.users import ROLES, find_user
+from stack import topology
+from stack.secrets import client_environment, database_url
+from tests.support.apps import make_app
+from tests.support.db import connect, scratch_url
 
 # the apps the suite builds in-process run with development secrets: say so, as production must not
 os.environ["APP_ENV"] = "test"
+# the operator commands the suite runs as subprocesses reach the stack as `stack exec` lets them
+os.environ.update(client_environment())
 
 
 def pytest_collection_modifyitems(items):
-    """Mark everything under tests/e2e as needing the running stack."""
+    """Mark each test that needs more than the two databases: `make test-fast` leaves it out."""
     for item in items:
-        if "/e2e/" in str(item.fspath):
-            item.add_marker(pytest.mark.e2e)
+        if "stack" in item.fixturenames or "/e2e/" in str(item.path):
+            item.add_marker(pytest.mark.stack)
 
 
 @pytest.fixture(scope="session")
-def stack():
-    """The running dev stack (`make test` starts it); fail clearly when it is down."""
+def databases():
+    """The dev stack's two PostgreSQL servers; fail clearly when they are down."""
+    for side in SIDES:
+        try:
+            psycopg2.connect(database_url(side, READER.name), connect_timeout=5).close()
+        except psycopg2.OperationalError as error:
+            pytest.fail(f"{side}-db is not running ({error}); use `make test` or `make test-fast`")
+
+
+@pytest.fixture(scope="session")
+def stack(databases):
+    """The whole running dev stack (`make test` starts it); fail clearly when it is down."""
     for side in SIDES:
         try:
             requests.get(f"{topology.app_url(side)}/readyz", timeout=5).raise_for_status()
@@ -38,53 +50,8 @@ def stack():
     return topology
 
 
-def scratch_url(side: str, role: str = APP.name) -> str:
-    """The URL of `<side>_test` (made by the launcher beside the real one; nothing captures it)."""
-    return database_url(side, role, f"{side}_test")
-
-
-def sqlalchemy(url: str) -> str:
-    """Pin the psycopg2 driver in a database URL."""
-    return url.replace("postgresql://", "postgresql+psycopg2://")
-
-
-def migrate_test_database(side: str) -> None:
-    """Bring `<side>_test` to head as the owner, then grant each role its privileges."""
-    factory = __import__(side).create_app
-    owner = factory(
-        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": sqlalchemy(scratch_url(side, OWNER.name))}
-    )
-    with owner.app_context():
-        upgrade()
-        db.session.execute(db.text("TRUNCATE user_account, purged_order"))
-        db.session.commit()
-        db.session.remove()
-    provision.grant(side, f"{side}_test")
-
-
-def make_app(side: str):
-    """Build one side's app on its migrated test database, connected as the app's role."""
-    migrate_test_database(side)
-    url = scratch_url(side)
-    app = __import__(side).create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": sqlalchemy(url)})
-    with app.app_context():
-        for role in ROLES:
-            add_user(role, role)
-        db.session.remove()
-    return app, url
-
-
-def add_user(username: str, role: str, active: bool = True) -> User:
-    """Add a user with the test password (inside an app context)."""
-    user = User(username=username, role=role, active=active)
-    user.set_password(PASSWORD)
-    db.session.add(user)
-    db.session.commit()
-    return user
-
-
 @pytest.fixture(scope="session")
-def apps(stack):
+def apps(databases):
     """Both apps, each on its own migrated test database."""
     return {side: make_app(side) for side in SIDES}
 
@@ -93,9 +60,6 @@ def apps(stack):
 def side(request):
     """Run a test once per service."""
     return request.param
-
-
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
@@ -116,11 +80,6 @@ def app(apps, side):
 def tokens(app):
     """A bearer token per role name."""
     return {role: issue_token(find_user(role)) for role in ROLES}
-
-
-def bearer(token: str) -> dict:
-    """The Authorization header for a token."""
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ import logging
 import os
 import sys
 
+from ordersync import topology
 from ordersync.deadletters.kafka import DeadLetterError, DeadLetterQueue, ReplayResult
 from ordersync.deadletters.records import replay_group, table
 from ordersync.mapping import SIDES, dead_letter_topic, other
-from stack import topology
 
 
 def show(queue: DeadLetterQueue, source: str, everything: bool) -> None:

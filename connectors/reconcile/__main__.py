@@ -6,7 +6,9 @@ each differing or missing order on one side with versions above both sides', so 
 pipeline carries the winning state across. --clashes lists order numbers held by two different
 live orders, one on each side (created concurrently: the sink dead-letters the second);
 --rename gives one of them a new number, after which `make dlq REPLAY=1` carries both across.
-Reads as the read-only role, writes as the sink's.
+Reads as the read-only role from <SIDE>_DATABASE_URL, writes as the sink's role from
+<SIDE>_REPAIR_DATABASE_URL (`make reconcile` runs it through `python -m stack exec`, which sets
+both for the dev stack).
 """
 
 import argparse
@@ -18,13 +20,21 @@ from connectors.reconcile.compare import renamed, repair_state
 from connectors.reconcile.db import connect, rewrite
 from ordersync.mapping import SIDES
 from ordersync.roles import READER, SINK
-from stack.secrets import database_url
+
+
+class MissingSetting(RuntimeError):
+    """A database URL the command needs is not in the environment."""
 
 
 def dsn(side: str, role: str) -> str:
     """The side's URL for a role: <SIDE>_DATABASE_URL (reads) or <SIDE>_REPAIR_DATABASE_URL."""
     variable = f"{side.upper()}_{'REPAIR_' if role == SINK.name else ''}DATABASE_URL"
-    return os.environ.get(variable) or database_url(side, role)
+    if not os.environ.get(variable):
+        raise MissingSetting(
+            f"{variable} is not set: it is the {side} database as {role} "
+            "(`make reconcile` sets it for the dev stack)"
+        )
+    return os.environ[variable]
 
 
 def connect_all(role: str = READER.name) -> dict:
@@ -83,7 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     action.add_argument("--clashes", action="store_true", help="list numbers held by two orders")
     action.add_argument("--rename", nargs=2, metavar=("ORDER_ID", "NUMBER"))
     args = parser.parse_args(argv)
-    conns = connect_all()
+    try:
+        conns = connect_all()
+    except MissingSetting as error:
+        parser.error(str(error))
     try:
         if args.rename:
             return rename(conns, *args.rename)

@@ -22,6 +22,7 @@ from connectors.sink.failures import Failure, classify
 from connectors.sink.parking import ParkingLot
 from connectors.sink.processor import BatchReport, Processor
 from connectors.sink.target import Target, origin_name
+from ordersync import topology
 from ordersync.mapping import topic
 
 log = logging.getLogger("sink")
@@ -60,7 +61,7 @@ class SinkConfig:
             source=source,
             target=target,
             dsn=os.environ["SINK_DATABASE_URL"],
-            bootstrap_servers=os.environ.get("SINK_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+            bootstrap_servers=os.environ.get("SINK_BOOTSTRAP_SERVERS", topology.BOOTSTRAP_SERVERS),
             batch_size=int(os.environ.get("SINK_BATCH_SIZE", 2000)),
             group_id=os.environ.get("SINK_GROUP_ID", ""),
             topic=os.environ.get("SINK_TOPIC", ""),

@@ -1,24 +1,10 @@
 """The published event schemas match the tables: a column added without its schema fails here."""
 
-import json
-from pathlib import Path
-
 import pytest
 from jsonschema import Draft202012Validator
 
-from ordersync.mapping import SIDES, TABLES, topic
-
-SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
-
-
-def schema(name: str) -> dict:
-    """Load one published schema."""
-    return json.loads((SCHEMAS / name).read_text())
-
-
-def value_schema(side: str) -> dict:
-    """The value schema of one side's change topic."""
-    return schema(f"{topic(side)}.value.json")
+from ordersync.mapping import SIDES, TABLES
+from tests.support.schemas import SCHEMAS, schema, value_schema
 
 
 def order_table(side: str):

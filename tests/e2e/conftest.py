@@ -6,38 +6,7 @@ from pathlib import Path
 import pytest
 
 from ordersync.mapping import SIDES
-from stack import topology
-from stack.client import PATHS, authed_session
-
-
-class Api:
-    """A tiny client of one side's order API on the running stack."""
-
-    def __init__(self, side: str):
-        self.side = side
-        self.url = topology.app_url(side) + PATHS[side]
-        self.http = authed_session(side)
-
-    def create(self, body: dict) -> dict:
-        """POST an order and return it."""
-        response = self.http.post(self.url, json=body, timeout=10)
-        assert response.status_code == 201, response.text
-        return response.json()
-
-    def patch(self, order_id, body: dict) -> dict:
-        """PATCH an order and return it."""
-        response = self.http.patch(f"{self.url}/{order_id}", json=body, timeout=10)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def delete(self, order_id) -> None:
-        """DELETE an order."""
-        response = self.http.delete(f"{self.url}/{order_id}", timeout=10)
-        assert response.status_code == 204, response.text
-
-    def status_of(self, order_id) -> int:
-        """Return the HTTP status of a GET on the order."""
-        return self.http.get(f"{self.url}/{order_id}", timeout=10).status_code
+from tests.support.sync import Api
 
 
 @pytest.fixture(scope="session")

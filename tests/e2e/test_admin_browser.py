@@ -6,20 +6,10 @@ import sys
 import uuid
 
 from stack import topology
-from stack.secrets import admin_password, database_url
-from tests.helpers import wait_for
-
-ARTIFACTS = topology.ROOT / "tests" / "artifacts"
-
-
-def sign_in(browser, side: str, username: str = "admin", password: str | None = None):
-    """Open a fresh context and sign in to one side's admin; return the page."""
-    page = browser.new_context().new_page()
-    page.goto(f"{topology.app_url(side)}/admin/login")
-    page.fill("#username", username)
-    page.fill("#password", password or admin_password()[0])
-    page.click("button[type=submit]")
-    return page
+from stack.probes import wait_until
+from stack.secrets import database_url
+from tests.support.browser import ARTIFACTS
+from tests.support.web import sign_in
 
 
 def shows(page, url: str, text: str) -> bool:
@@ -50,14 +40,14 @@ def test_create_in_store_admin_edit_in_warehouse_admin(browser):
 
     warehouse = sign_in(browser, "warehouse")
     warehouse_list = f"{topology.app_url('warehouse')}/admin/orders/?search={number}"
-    wait_for(lambda: shows(warehouse, warehouse_list, number), 30, "the order in the warehouse")
+    wait_until(lambda: shows(warehouse, warehouse_list, number), 30, "the order in the warehouse")
     warehouse.screenshot(path=str(ARTIFACTS / "warehouse-admin-list.png"), full_page=True)
 
     warehouse.locator("tr", has_text=number).locator("a[title='Edit Record']").click()
     assert warehouse.locator("#sync-author").inner_text() == "store"
     warehouse.select_option("#status", "shipped", force=True)
     warehouse.click("input[type=submit][value=Save]")
-    wait_for(lambda: row_status(store, store_list, number) == "shipped", 30, "shipped in store")
+    wait_until(lambda: row_status(store, store_list, number) == "shipped", 30, "shipped in store")
     store.screenshot(path=str(ARTIFACTS / "store-admin-list.png"), full_page=True)
 
 

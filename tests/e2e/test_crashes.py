@@ -8,9 +8,11 @@ import psycopg2.extras
 from ordersync.mapping import TABLES
 from stack import supervisor
 from stack.components import all_components
-from tests.e2e.load import WriteLoad
-from tests.e2e.test_sync import settled
-from tests.helpers import connect, reconcile, wait_for
+from stack.probes import wait_until
+from tests.support.db import connect
+from tests.support.load import WriteLoad
+from tests.support.processes import reconcile
+from tests.support.sync import settled
 
 COMPONENTS = {c.name: c for c in all_components()}
 
@@ -30,8 +32,8 @@ def crash(name: str, acked_before: int, load: WriteLoad) -> None:
         info = supervisor.states()[name]
         return info["statename"] == "RUNNING" and info["pid"] != old and component.ready()
 
-    wait_for(back, 120, f"{name} restarted by supervisord")
-    wait_for(lambda: len(load.acked.created) > acked_before + 20, 120, f"writes after {name}")
+    wait_until(back, 120, f"{name} restarted by supervisord")
+    wait_until(lambda: len(load.acked.created) > acked_before + 20, 120, f"writes after {name}")
 
 
 def rows(side: str) -> dict:
@@ -46,12 +48,12 @@ def rows(side: str) -> dict:
 
 def test_every_acknowledged_write_survives_crashes(apis):
     with WriteLoad() as load:
-        wait_for(lambda: len(load.acked.created) > 50, 60, "the load to start")
+        wait_until(lambda: len(load.acked.created) > 50, 60, "the load to start")
         for name in ("sink-store-to-warehouse", "connect", "store-db"):
             crash(name, len(load.acked.created), load)
     for component in all_components():
-        wait_for(component.ready, 120, f"{component.name} ready")
-    wait_for(lambda: reconcile().returncode == 0, 180, "both databases to agree")
+        wait_until(component.ready, 120, f"{component.name} ready")
+    wait_until(lambda: reconcile().returncode == 0, 180, "both databases to agree")
     settled()
     store, warehouse = rows("store"), rows("warehouse")
     missing = [i for i in load.acked.created if i not in store or i not in warehouse]

@@ -2,9 +2,11 @@
 
 from ordersync.mapping import topic
 from stack import report
-from tests.e2e.dead_letters import dead_lettered_collision, pending_letter
-from tests.e2e.test_sync import arrives, settled
-from tests.helpers import end_offset, fetch_row, run_module
+from tests.support.db import fetch_row
+from tests.support.dead_letters import dead_lettered_collision, pending_letter
+from tests.support.kafka import end_offset
+from tests.support.processes import run_module
+from tests.support.sync import arrives, settled
 
 
 def dead_letter_check(source: str) -> report.Check:

@@ -6,12 +6,15 @@ import uuid
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
+from bench.client import order_body
 from ordersync.mapping import LOCAL_FIELDS, SIDES, TABLES, columns, topic
 from ordersync.roles import OWNER
-from stack.client import order_body
-from tests.docs.test_event_schemas import schema, value_schema
-from tests.e2e.test_sync import arrives, settled
-from tests.helpers import connect, read_messages, recaptured, wait_for
+from stack.probes import wait_until
+from tests.support.db import connect
+from tests.support.kafka import read_messages
+from tests.support.processes import recaptured
+from tests.support.schemas import schema, value_schema
+from tests.support.sync import arrives, settled
 
 LOCAL_VALUES = {"customer_email": "ada@example.com", "weight_grams": 1200}
 
@@ -79,7 +82,7 @@ def test_every_operation_on_both_topics_matches_its_schema(apis, side):
         arrives(side, snapshot_read(side))  # only when no snapshot read is in the topic yet
     kept, gone = exercise(apis, side)
     purged = [("d", gone)]
-    wait_for(
+    wait_until(
         lambda: (
             [(v["op"], (v["before"] or {}).get("id")) for _, v in debezium_events(side)][-1:]
             == purged

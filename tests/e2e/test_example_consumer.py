@@ -4,12 +4,13 @@ import json
 import sqlite3
 import sys
 
+from bench.client import order_body
 from ordersync.mapping import TABLES
 from ordersync.roles import READER
 from stack import topology
-from stack.client import order_body
-from tests.e2e.test_sync import arrives, settled
-from tests.helpers import connect, run_module
+from tests.support.db import connect
+from tests.support.processes import run_module
+from tests.support.sync import arrives, settled
 
 EXAMPLE = str(topology.ROOT / "examples" / "status_counts.py")
 

@@ -17,9 +17,11 @@ from ordersync.mapping import SIDES, TABLES, topic
 from stack import supervisor, topology
 from stack.cli import start_component
 from stack.components import all_components
-from tests.e2e.load import WriteLoad
-from tests.e2e.test_sync import settled
-from tests.helpers import connect, connector_status, reconcile, run_module, wait_for
+from stack.probes import wait_until
+from tests.support.db import connect
+from tests.support.load import WriteLoad
+from tests.support.processes import connector_status, reconcile, run_module
+from tests.support.sync import settled
 
 pytestmark = pytest.mark.cluster
 
@@ -58,10 +60,10 @@ def outage(name: str, load: WriteLoad) -> None:
     """Kill one component, see it reported while writes go on, then bring it back."""
     before = len(load.acked.created)
     kill(name)
-    wait_for(lambda: degraded(name), 120, f"make status to report {name} degraded")
-    wait_for(lambda: len(load.acked.created) > before + 20, 120, f"writes while {name} is down")
+    wait_until(lambda: degraded(name), 120, f"make status to report {name} degraded")
+    wait_until(lambda: len(load.acked.created) > before + 20, 120, f"writes while {name} is down")
     start_component(COMPONENTS[name])
-    wait_for(lambda: run_module("stack", "status").returncode == 0, 180, f"healthy after {name}")
+    wait_until(lambda: run_module("stack", "status").returncode == 0, 180, f"healthy after {name}")
 
 
 def rows(side: str) -> dict:
@@ -103,11 +105,11 @@ def test_a_broker_a_worker_and_a_replica_fail_under_write_load(apis, cluster):
         topology.sink_name("store", "warehouse", 1),
     ]
     with WriteLoad(limit_seconds=480) as load:
-        wait_for(lambda: len(load.acked.created) > 30, 60, "the load to start")
+        wait_until(lambda: len(load.acked.created) > 30, 60, "the load to start")
         for name in victims:
             outage(name, load)
-        wait_for(lambda: len(load.acked.created) > 30, 60, "more writes at the end")
-    wait_for(lambda: reconcile().returncode == 0, 240, "both databases to agree")
+        wait_until(lambda: len(load.acked.created) > 30, 60, "more writes at the end")
+    wait_until(lambda: reconcile().returncode == 0, 240, "both databases to agree")
     settled()
     store, warehouse = rows("store"), rows("warehouse")
     missing = [i for i in load.acked.created if i not in store or i not in warehouse]

@@ -5,8 +5,10 @@ import uuid
 import pytest
 
 from ordersync.mapping import TABLES, columns
-from tests.e2e.test_sync import arrives, settled
-from tests.helpers import connect, recaptured, topic_events
+from tests.support.db import connect
+from tests.support.kafka import topic_events
+from tests.support.processes import recaptured
+from tests.support.sync import arrives, settled
 
 
 @pytest.mark.parametrize("source, target", [("store", "warehouse"), ("warehouse", "store")])

@@ -1,36 +1,18 @@
 """Metrics, status and WAL retention on the running stack."""
 
 import json
-import re
 import subprocess
 
-import requests
-
+from bench.client import order_body
 from ordersync.roles import OWNER
 from stack import supervisor, topology
 from stack.cli import start_component
-from stack.client import order_body
 from stack.components import all_components
-from tests.e2e.test_sync import arrives, settled
-from tests.helpers import connect, run_module, wait_for
-
-
-def metric(text: str, name: str, **labels) -> float:
-    """The value of one sample in Prometheus text, 0 when absent."""
-    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    pattern = rf"^{re.escape(name)}(\{{[^}}]*\}})? (\S+)$"
-    total = 0.0
-    for match in re.finditer(pattern, text, re.M):
-        if all(f'{k}="{v}"' in (match.group(1) or "") for k, v in labels.items()) or not wanted:
-            total += float(match.group(2))
-    return total
-
-
-def scrape(url: str) -> str:
-    """GET a metrics page without credentials."""
-    response = requests.get(url, timeout=5)
-    assert response.status_code == 200
-    return response.text
+from stack.probes import wait_until
+from tests.support.db import connect
+from tests.support.metrics import metric, samples, scrape
+from tests.support.processes import run_module
+from tests.support.sync import arrives, settled
 
 
 def test_app_metrics_count_requests_by_route_and_status(apis):
@@ -57,9 +39,13 @@ def test_sink_metrics_count_applied_events_and_lag(apis):
     assert metric(after, "sink_end_to_end_lag_seconds_count") > metric(
         before, "sink_end_to_end_lag_seconds_count"
     )
-    # a sample, not just the HELP line: the partition's lag, observed once a second, reaches 0
-    caught_up = re.compile(r'^sink_consumer_lag\{partition="0"\} 0\.0$', re.M)
-    wait_for(lambda: caught_up.search(scrape(url)), 10, "a lag sample of 0")
+    # a sample, not just the HELP line: each partition's lag, observed once a second, reaches 0
+    lags = wait_until(
+        lambda: (found := samples(scrape(url), "sink_consumer_lag")) and max(found) == 0 and found,
+        10,
+        "lag samples of 0",
+    )
+    assert lags and all(lag == 0 for lag in lags)
     log = topology.LOGS / "sink-store-to-warehouse.log"
     events = [
         json.loads(line)
@@ -121,4 +107,4 @@ def test_a_quiet_database_does_not_retain_wal_while_another_is_busy(stack):
     conn.close()
     assert retained_mb("store") > 30  # the noise is in WAL the slot has not released yet
     # the heartbeat action query writes to a captured table, so the slot moves on
-    wait_for(lambda: retained_mb("store") < 8, 60, "the slot to release the noise")
+    wait_until(lambda: retained_mb("store") < 8, 60, "the slot to release the noise")

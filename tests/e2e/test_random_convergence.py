@@ -7,12 +7,13 @@ import uuid
 
 import psycopg2
 
+from bench.client import PATHS, authed_session, order_body
 from ordersync.mapping import STATUSES, TABLES, columns
 from stack import topology
-from stack.client import PATHS, authed_session, order_body
+from stack.probes import wait_until
 from stack.secrets import database_url
-from tests.e2e.test_sync import settled
-from tests.helpers import reconcile, wait_for
+from tests.support.processes import reconcile
+from tests.support.sync import settled
 
 CLIENTS = 6
 SECONDS = 15
@@ -92,6 +93,6 @@ def test_random_writes_from_many_clients_converge(apis):
         thread.join(SECONDS + 60)
     assert errors == [], f"seed {seed}"
     assert len(ids) > 20
-    result = wait_for(lambda: (r := reconcile()).returncode == 0 and r, 120, "convergence")
+    result = wait_until(lambda: (r := reconcile()).returncode == 0 and r, 120, "convergence")
     assert "in sync" in result.stdout
     settled()

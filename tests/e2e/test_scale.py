@@ -11,11 +11,14 @@ import requests
 from confluent_kafka import Consumer, ConsumerGroupState, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from bench.client import order_body
 from ordersync.mapping import SIDES, TABLES, dead_letter_topic, other, topic
 from stack import topology
-from stack.client import order_body
-from tests.e2e.test_sync import arrives, settled
-from tests.helpers import connect, decoded, frozen, reconcile, row_of, wait_for
+from stack.probes import wait_until
+from tests.support.db import connect
+from tests.support.kafka import decoded, row_of
+from tests.support.processes import frozen, reconcile
+from tests.support.sync import arrives, settled
 
 pytestmark = pytest.mark.cluster
 
@@ -94,7 +97,7 @@ def test_every_partition_is_owned_by_one_of_the_replicas(scaled, source):
             return None
         return described.members
 
-    found = wait_for(members, 60, f"{group} stable")
+    found = wait_until(members, 60, f"{group} stable")
     assert len(found) == topology.SINK_REPLICAS
     owned = [tp.partition for m in found for tp in m.assignment.topic_partitions]
     assert sorted(owned) == list(range(topology.TOPIC_PARTITIONS))

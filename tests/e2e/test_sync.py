@@ -2,31 +2,12 @@
 
 import uuid
 
+from bench.client import order_body
 from ordersync.mapping import LOCAL_FIELDS, TABLES
-from stack.client import order_body
-from tests.helpers import (
-    connect,
-    fetch_row,
-    quiet_for,
-    sink_caught_up,
-    topic_events,
-    wait_for,
-)
-
-
-def arrives(side, order_id, **expected):
-    """Wait until a side's row of the order holds the expected column values."""
-
-    def check():
-        row = fetch_row(side, order_id)
-        return row if row and all(row[k] == v for k, v in expected.items()) else None
-
-    return wait_for(check, 30, f"{side} row {order_id} with {expected}")
-
-
-def settled():
-    """Wait until both sinks have committed everything in their topics."""
-    wait_for(lambda: sink_caught_up("store") and sink_caught_up("warehouse"), 30, "sinks")
+from stack.probes import wait_until
+from tests.support.db import connect, fetch_row
+from tests.support.kafka import quiet_for, topic_events
+from tests.support.sync import arrives, settled
 
 
 def test_store_create_and_warehouse_update_sync_once_each_then_stay_still(apis):
@@ -63,7 +44,7 @@ def test_local_only_change_causes_no_write_on_the_other_side(apis):
     order = apis["store"].create(order_body("store"))
     before = arrives("warehouse", order["id"], order_number=order["order_number"])
     apis["store"].patch(order["id"], {"customer_email": "new@example.com", "currency": "EUR"})
-    wait_for(lambda: len(topic_events("store", order["id"])) == 2, 30, "the local change event")
+    wait_until(lambda: len(topic_events("store", order["id"])) == 2, 30, "the local change event")
     settled()
     after = fetch_row("warehouse", order["id"])
     assert (after["version"], after["updated_at"]) == (before["version"], before["updated_at"])

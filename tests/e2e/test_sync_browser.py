@@ -1,13 +1,13 @@
 """The admin's Sync page and the stale-save guard in a real headless Chromium, on the stack."""
 
+from bench.client import order_body
 from stack import supervisor, topology
 from stack.cli import start_component
-from stack.client import order_body
 from stack.components import all_components
-from tests.e2e.dead_letters import dead_lettered_collision
-from tests.e2e.test_admin_browser import ARTIFACTS, sign_in
-from tests.e2e.test_sync import arrives, settled
-from tests.helpers import fetch_row
+from tests.support.browser import ARTIFACTS, sign_in
+from tests.support.db import fetch_row
+from tests.support.dead_letters import dead_lettered_collision
+from tests.support.sync import arrives, settled
 
 
 def test_the_sync_page_lists_a_dead_letter_and_replays_it_once_fixed(browser, apis):

@@ -2,10 +2,10 @@
 
 import re
 
+from bench.client import order_body
 from ordersync.mapping import topic
-from stack.client import order_body
-from tests.e2e.test_sync import arrives, settled
-from tests.helpers import run_module
+from tests.support.processes import run_module
+from tests.support.sync import arrives, settled
 
 
 def test_topics_lists_change_topics_and_the_sinks_lag(apis):

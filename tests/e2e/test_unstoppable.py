@@ -9,23 +9,16 @@ from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, C
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.client import order_body
 from ordersync.mapping import FIELD_NAMES, SIDES, TABLES, columns, dead_letter_topic, other, topic
 from ordersync.roles import OWNER
 from stack import supervisor, topology
-from stack.client import order_body
-from tests.e2e.test_sync import arrives, settled
-from tests.helpers import (
-    connect,
-    end_offset,
-    fetch_row,
-    frozen,
-    read_topic,
-    reconcile,
-    run_module,
-    sink_health,
-    sink_metric,
-    wait_for,
-)
+from stack.probes import wait_until
+from tests.support.db import connect, fetch_row
+from tests.support.kafka import end_offset, read_topic
+from tests.support.metrics import sink_health, sink_metric
+from tests.support.processes import frozen, reconcile, run_module
+from tests.support.sync import arrives, settled
 
 SINKS = {side: f"sink-{side}-to-{other(side)}" for side in SIDES}
 
@@ -159,7 +152,7 @@ def test_hostile_messages_never_stop_or_fork_the_sync(apis):
     for side in SIDES:
         produced = end_offset(topic(side)) - ends[side]
         assert produced >= garbage[side] + len(real[side])
-        wait_for(lambda s=side, n=produced: handled(s) - counted[s] == n, 60, "every message")
+        wait_until(lambda s=side, n=produced: handled(s) - counted[s] == n, 60, "every message")
     assert {name: supervisor.states()[name]["pid"] for name in SINKS.values()} == pids
     assert reconcile().returncode == 0
 
@@ -232,7 +225,7 @@ def test_no_offset_moves_past_a_dead_letter_kafka_did_not_store(apis):
             health = sink_health("warehouse")
             return health["status"] == "stuck" and health
 
-        health = wait_for(stuck, 60, "the sink to report itself stuck")
+        health = wait_until(stuck, 60, "the sink to report itself stuck")
         assert health["offset"] == f"{topic('store')}[0]@{poison_offset}"
         assert health["failure"] == "transient" and "not confirmed" in health["error"]
         status = run_module("stack", "status")
@@ -241,7 +234,7 @@ def test_no_offset_moves_past_a_dead_letter_kafka_did_not_store(apis):
     finally:
         set_topic_config(dlq, "max.message.bytes", None)
     arrives("warehouse", behind["id"])
-    wait_for(lambda: sink_health("warehouse")["status"] == "ok", 30, "the sink to recover")
+    wait_until(lambda: sink_health("warehouse")["status"] == "ok", 30, "the sink to recover")
     records = [r for r in read_topic(dlq) if r and r.get("offset") == poison_offset]
     assert len(records) == 1 and records[0]["reason"] == "invalid-event"
 
@@ -279,15 +272,15 @@ def test_a_broker_outage_while_dead_lettering_neither_loses_nor_duplicates(apis)
         producer.produce(topic("warehouse"), key=b'{"id": "q"}', value=b"\xff not json")
         assert producer.flush(30) == 0
         behind = apis["warehouse"].create(order_body("warehouse"))
-        wait_for(lambda: sink_health("store")["status"] == "stuck", 60, "the sink to be stuck")
+        wait_until(lambda: sink_health("store")["status"] == "stuck", 60, "the sink to be stuck")
     finally:
         set_topic_config(dlq, "max.message.bytes", None)
     # the next attempt produces the dead letter again and meets a broker that does not answer
     with frozen("kafka"):
         attempts = sink_health("store").get("attempts", 0)
-        wait_for(lambda: sink_health("store").get("attempts", 0) > attempts, 60, "a retry")
+        wait_until(lambda: sink_health("store").get("attempts", 0) > attempts, 60, "a retry")
         assert fetch_row("store", behind["id"]) is None
     arrives("store", behind["id"])
-    wait_for(lambda: sink_health("store")["status"] == "ok", 60, "the sink to recover")
+    wait_until(lambda: sink_health("store")["status"] == "ok", 60, "the sink to recover")
     records = [r for r in read_topic(dlq) if r and r.get("offset") == poison_offset]
     assert len(records) == 1 and records[0]["event_base64"]

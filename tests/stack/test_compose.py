@@ -7,9 +7,8 @@ import pytest
 import yaml
 
 from stack import jars, topology
+from tests.support.compose import SERVICES, env
 
-COMPOSE = yaml.safe_load((topology.ROOT / "docker-compose.yml").read_text())
-SERVICES = COMPOSE["services"]
 ONE_SHOT = {"store-migrate", "warehouse-migrate", "register-connectors"}
 # compose publishes the default ports; this checkout's native stack may run shifted beside it
 NATIVE_PORTS = {
@@ -25,24 +24,6 @@ NATIVE_PORTS = {
 }
 HOST_PORTS = {name: port - topology.PORT_OFFSET for name, port in NATIVE_PORTS.items()}
 INTERNAL_BOOTSTRAP = "kafka:29092"
-
-
-def env(service: str, settings: dict[str, str] | None = None) -> dict[str, str]:
-    """A service's environment as a dict of strings, whichever form the file uses.
-
-    `${NAME:-default}` becomes NAME's value in `settings`, else its default, as compose does.
-    """
-    raw = SERVICES[service].get("environment", {})
-    if isinstance(raw, list):
-        raw = dict(item.split("=", 1) for item in raw)
-
-    def resolve(match: re.Match) -> str:
-        return (settings or {}).get(match[1], match[2])
-
-    return {key: DEFAULTED.sub(resolve, str(value)) for key, value in raw.items()}
-
-
-DEFAULTED = re.compile(r"\$\{(\w+):-([^}]*)\}")
 
 
 def image_tag(service: str) -> str:

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from stack import envfile, topology
-from tests.stack.test_compose import SERVICES, env, published
+from tests.stack.test_compose import published
 from tests.stack.test_compose_loader import composeload, load  # noqa: F401 - a fixture
 from tests.stack.test_compose_parity import (
     ASIDE,
@@ -14,6 +14,7 @@ from tests.stack.test_compose_parity import (
     native_properties,
     without,
 )
+from tests.support.compose import SERVICES, env
 
 CLUSTER_ENV = topology.ROOT / "cluster.env"
 PROFILED = {"kafka-2", "kafka-3", "connect-2"}

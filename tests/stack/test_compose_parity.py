@@ -4,7 +4,7 @@ native stack's stack/configs.py, hosts, ports and paths aside."""
 import pytest
 
 from stack import configs
-from tests.stack.test_compose import env
+from tests.support.compose import env
 
 # apache/kafka: KafkaDockerWrapper.getServerConfigsFromEnv skips these (JVM and logging options)
 KAFKA_NOT_PROPERTIES = {

@@ -8,7 +8,8 @@ import sys
 from stack import provision, topology
 from stack.cli import connector_running
 from stack.components import all_components
-from tests.helpers import run_module, wait_for
+from stack.probes import wait_until
+from tests.support.processes import run_module
 
 
 def launcher(*args: str) -> subprocess.CompletedProcess:
@@ -52,4 +53,4 @@ def test_a_component_not_ready_in_time_fails_with_its_log_tail(stack):
     finally:
         assert launcher("restart", "connect").returncode == 0
         for spec in provision.connector_configs():
-            wait_for(lambda name=spec["name"]: connector_running(name), 120, spec["name"])
+            wait_until(lambda name=spec["name"]: connector_running(name), 120, spec["name"])

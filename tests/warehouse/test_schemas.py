@@ -3,7 +3,7 @@
 import pytest
 from marshmallow import ValidationError
 
-from stack.client import order_body
+from bench.client import order_body
 from warehouse.schemas import WarehouseOrderSchema
 
 

@@ -4,8 +4,8 @@ from confluent_kafka import TopicPartition
 
 from connectors.sink.consumer import Sink, SinkConfig
 from tests.connectors.sink.test_replicas import TOPIC, Message
-from tests.sink import fakes
-from tests.sink.test_processor import change
+from tests.support import fakes
+from tests.support.fakes import change
 
 
 class Consumer:

@@ -12,9 +12,9 @@ from connectors.sink.target import Target
 from ordersync.mapping import STORE, WAREHOUSE
 from ordersync.roles import OWNER, PARKED_TABLE, SINK
 from stack.secrets import database_url
-from tests.helpers import connect
-from tests.sink import fakes
-from tests.sink.test_processor import change
+from tests.support import fakes
+from tests.support.db import connect
+from tests.support.fakes import change
 
 TABLE = "warehouse_order"
 TOPIC = "store.public.store_order"

@@ -1,0 +1,137 @@
+"""The sink's poll loop with fakes: retry until a batch goes through, never store offsets early."""
+
+import psycopg2
+import pytest
+
+from connectors.sink import consumer as loop
+from connectors.sink import metrics
+from connectors.sink.consumer import Sink, SinkConfig
+from tests.support import fakes
+from tests.support.fakes import batch, change
+
+
+class Consumer:
+    """What the loop asks of a Kafka consumer; `arriving` is what a poll returns next."""
+
+    def __init__(self):
+        self.stored, self.arriving, self.paused = [], [], []
+
+    def assignment(self):
+        return ["p0"]
+
+    def pause(self, partitions):
+        self.paused = list(partitions)
+
+    def resume(self, partitions):
+        self.paused = []
+
+    def poll(self, timeout):
+        return self.arriving.pop(0) if self.arriving else None
+
+    def store_offsets(self, message=None, offsets=None):
+        self.stored.append({(tp.topic, tp.partition): tp.offset for tp in offsets})
+
+
+class FlakyTarget(fakes.Target):
+    """A target whose first commits fail with a chosen SQLSTATE."""
+
+    def __init__(self, failures: list[str], on_failure=None):
+        super().__init__()
+        self.failures, self.on_failure = failures, on_failure
+
+    def commit(self):
+        if self.failures:
+            code = self.failures.pop(0)
+            if self.on_failure:
+                self.on_failure()
+            raise fakes.SqlError(code)
+        super().commit()
+
+    def reset(self):
+        self.rollback()
+
+
+@pytest.fixture(autouse=True)
+def no_waiting(monkeypatch):
+    """Retry at once: the backoff itself is tenacity's."""
+    monkeypatch.setattr(loop, "wait_for", lambda failure: lambda state: 0)
+    metrics.clear_stuck()
+
+
+def sink(target) -> tuple[Sink, Consumer]:
+    """A sink over fakes."""
+    consumer = Consumer()
+    config = SinkConfig(source="store", target="warehouse", dsn="unused")
+    return Sink(config, consumer, fakes.Producer(), target), consumer
+
+
+def test_a_batch_is_retried_until_it_applies_and_only_then_stored():
+    target = FlakyTarget(["40P01", "08006", "42501"])
+    the_sink, consumer = sink(target)
+    retried = metrics.RETRIES.labels("transient")._value.get()
+    the_sink.handle(batch(change("N1"), change("N2")))
+    assert len(target.rows) == 2 and target.commits == 1
+    assert consumer.stored == [{("store.public.store_order", 0): 2}]
+    assert metrics.RETRIES.labels("transient")._value.get() == retried + 2
+    assert metrics.stuck == {} and consumer.paused == []
+
+
+def test_the_sink_reports_itself_stuck_while_retrying_then_healthy():
+    seen = []
+
+    def look():
+        metrics.LAST_POLL.set_to_current_time()
+        seen.append(metrics.health())
+
+    the_sink, _ = sink(FlakyTarget(["42703", "42703"], on_failure=look))
+    the_sink.handle(batch(change("N1")))
+    assert seen[0] == {"status": "ok"}  # the first failure is not yet reported
+    assert seen[1]["status"] == "stuck" and seen[1]["failure"] == "schema"
+    assert seen[1]["offset"] == "store.public.store_order[0]@0"
+    assert seen[1]["error"] == "refused"
+    look()
+    assert seen[-1] == {"status": "ok"}
+
+
+def test_asked_to_stop_mid_retry_it_stores_nothing():
+    the_sink, consumer = sink(None)
+    the_sink.target = FlakyTarget(["40001"] * 100, on_failure=the_sink.stop)
+    the_sink.processor.target = the_sink.target
+    the_sink.handle(batch(change("N1")))
+    assert consumer.stored == [] and the_sink.target.rows == {}
+
+
+def test_a_failure_it_cannot_classify_as_retryable_crashes_instead_of_skipping(monkeypatch):
+    the_sink, consumer = sink(fakes.Target())
+    monkeypatch.setattr(the_sink.processor, "process", lambda messages: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        the_sink.handle(batch(change("N1")))
+    assert consumer.stored == []
+
+
+def test_messages_polled_while_waiting_are_kept_for_the_next_batch():
+    the_sink, consumer = sink(fakes.Target())
+    early = batch(change("N1"))[0]
+    consumer.arriving.append(early)
+    the_sink.idle(0.05)
+    assert the_sink.next_batch() == [early]
+
+
+def test_a_broken_connection_is_dropped_to_reconnect_on_retry():
+    target = FlakyTarget([])
+    the_sink, _ = sink(target)
+    closed = []
+    target.reset = lambda: closed.append(True)
+    the_sink.target = target
+
+    class State:
+        args = (batch(change("N1")),)
+        attempt_number = 1
+
+        class outcome:
+            @staticmethod
+            def exception():
+                return psycopg2.OperationalError("server closed the connection")
+
+    the_sink.report_failure(State)
+    assert closed == [True] and metrics.stuck["failure"] == "transient"

@@ -1,0 +1,65 @@
+"""Imports only point down (README's Layout): import-linter's contracts in pyproject.toml."""
+
+import ast
+import shutil
+import subprocess
+
+from stack import topology
+
+PACKAGES = ("ordersync", "store", "warehouse", "connectors", "stack", "bench", "tests")
+
+
+def lint_imports(root) -> subprocess.CompletedProcess:
+    """Run import-linter on a source tree."""
+    return subprocess.run(
+        [str(topology.VENV_BIN / "lint-imports"), "--no-cache"],
+        cwd=root,
+        env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def copy_tree(target) -> None:
+    """Copy the project's Python packages and its contracts into a scratch folder."""
+    for package in PACKAGES:
+        shutil.copytree(
+            topology.ROOT / package, target / package, ignore=shutil.ignore_patterns("*.pyc")
+        )
+    shutil.copy(topology.ROOT / "pyproject.toml", target)
+
+
+def test_every_import_points_down():
+    result = lint_imports(topology.ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_an_import_back_up_is_caught(tmp_path):
+    copy_tree(tmp_path)
+    with (tmp_path / "ordersync" / "settings.py").open("a") as settings:
+        settings.write("\nfrom stack import secrets  # noqa\n")
+    result = lint_imports(tmp_path)
+    assert result.returncode == 1
+    assert "ordersync.settings -> stack.secrets" in result.stdout
+
+
+def our_imports(path) -> set[str]:
+    """The project's packages a module imports, anywhere in its body."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.add(node.module.split(".")[0])
+        elif isinstance(node, ast.ImportFrom):
+            names.add("(relative)")
+    return names & {*PACKAGES, "(relative)"}
+
+
+def test_the_topology_leaf_imports_nothing_of_ours(tmp_path):
+    assert our_imports(topology.ROOT / "ordersync" / "topology.py") == set()
+    tainted = tmp_path / "topology.py"
+    tainted.write_text("import os\n\n\ndef f():\n    from ordersync import mapping\n")
+    assert our_imports(tainted) == {"ordersync"}
