@@ -4,9 +4,8 @@ import psycopg2
 import psycopg2.extras
 
 from ordersync.mapping import TABLES, other
-from stack import topology
+from stack import secrets, topology
 from stack.probes import wait_until
-from stack.secrets import database_url
 
 psycopg2.extras.register_uuid()
 
@@ -19,7 +18,7 @@ def connect(
     As the superuser by default: the benchmarks set up native logical replication and scratch
     databases, which only it may do. The product's processes never log in as it.
     """
-    conn = psycopg2.connect(database_url(side, role, database))
+    conn = secrets.connect(side, role, database)
     conn.autocommit = autocommit
     return conn
 

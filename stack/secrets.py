@@ -4,6 +4,8 @@ import json
 import os
 import secrets
 
+import psycopg2
+
 from ordersync.mapping import SIDES
 from ordersync.roles import APP, READER, ROLES, SINK
 from stack import topology as t
@@ -59,6 +61,13 @@ def db_passwords() -> dict[str, str]:
 def database_url(side: str, role: str = APP.name, database: str | None = None) -> str:
     """Return the URL of one side's database as one of the job roles (the app's by default)."""
     return t.database_url(side, role, db_passwords()[role], database)
+
+
+def connect(side: str, role: str = APP.name, database: str | None = None, **options):
+    """Open an autocommit connection to one side's database as a role (psycopg2 options pass)."""
+    conn = psycopg2.connect(database_url(side, role, database), **options)
+    conn.autocommit = True
+    return conn
 
 
 def client_environment() -> dict[str, str]:

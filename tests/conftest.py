@@ -12,9 +12,9 @@ from ordersync.mapping import SIDES, TABLES
 from ordersync.roles import OWNER, READER
 from ordersync.users import ROLES, find_user
 from stack import topology
-from stack.secrets import client_environment, database_url
+from stack.secrets import client_environment
 from tests.support.apps import make_app
-from tests.support.db import connect, scratch_url
+from tests.support.db import connect
 
 # the apps the suite builds in-process run with development secrets: say so, as production must not
 os.environ["APP_ENV"] = "test"
@@ -34,7 +34,7 @@ def databases():
     """The dev stack's two PostgreSQL servers; fail clearly when they are down."""
     for side in SIDES:
         try:
-            psycopg2.connect(database_url(side, READER.name), connect_timeout=5).close()
+            connect(side, role=READER.name).close()
         except psycopg2.OperationalError as error:
             pytest.fail(f"{side}-db is not running ({error}); use `make test` or `make test-fast`")
 
@@ -67,7 +67,8 @@ def app(apps, side):
     """The side's app with an empty order table and a fresh login throttle."""
     flask_app, _ = apps[side]
     # as the owner: the app's role may not TRUNCATE
-    with psycopg2.connect(scratch_url(side, OWNER.name)) as conn, conn.cursor() as cur:
+    conn = connect(side, f"{side}_test", OWNER.name)
+    with conn.cursor() as cur:
         cur.execute(f"TRUNCATE {TABLES[side]}, purged_order")
     conn.close()
     with flask_app.app_context():

@@ -8,8 +8,7 @@ import uuid
 from stack import topology
 from stack.probes import wait_until
 from stack.secrets import database_url
-from tests.support.browser import ARTIFACTS
-from tests.support.web import sign_in
+from tests.support.browser import ARTIFACTS, signed_in_page
 
 
 def shows(page, url: str, text: str) -> bool:
@@ -28,7 +27,7 @@ def row_status(page, url: str, number: str) -> str | None:
 def test_create_in_store_admin_edit_in_warehouse_admin(browser):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     number = f"UI-{uuid.uuid4().hex[:8]}"
-    store = sign_in(browser, "store")
+    store = signed_in_page(browser, "store")
     store.goto(f"{topology.app_url('store')}/admin/orders/new/")
     store.fill("#order_number", number)
     store.fill("#customer_name", "Grace Hopper")
@@ -38,7 +37,7 @@ def test_create_in_store_admin_edit_in_warehouse_admin(browser):
     store_list = f"{topology.app_url('store')}/admin/orders/?search={number}"
     assert shows(store, store_list, number)
 
-    warehouse = sign_in(browser, "warehouse")
+    warehouse = signed_in_page(browser, "warehouse")
     warehouse_list = f"{topology.app_url('warehouse')}/admin/orders/?search={number}"
     wait_until(lambda: shows(warehouse, warehouse_list, number), 30, "the order in the warehouse")
     warehouse.screenshot(path=str(ARTIFACTS / "warehouse-admin-list.png"), full_page=True)
@@ -73,7 +72,7 @@ def test_a_non_admin_login_is_refused(browser):
         env=os.environ | {"DATABASE_URL": database_url("store"), "APP_ENV": "development"},
         cwd=topology.ROOT,
     )
-    page = sign_in(browser, "store", name, "viewer-password")
+    page = signed_in_page(browser, "store", name, "viewer-password")
     assert "Only admin users may sign in here." in page.content()
     page.goto(f"{topology.app_url('store')}/admin/orders/")
     assert "/admin/login" in page.url

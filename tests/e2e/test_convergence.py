@@ -7,7 +7,6 @@ import subprocess
 import sys
 import uuid
 
-import psycopg2
 import requests
 
 from bench.client import order_body
@@ -158,8 +157,8 @@ def test_conflicting_creates_are_dead_lettered_then_resolved_by_rename(apis):
 def test_reconcile_finds_and_repairs_an_injected_difference(apis):
     order = synced_order(apis)
     settled()
-    conn = psycopg2.connect(database_url("warehouse", SINK.name))
-    with conn, conn.cursor() as cur:
+    conn = connect("warehouse", role=SINK.name)
+    with conn.cursor() as cur:
         # the sink's role claiming the store wrote it: the store's sink drops it as an echo
         cur.execute(
             "UPDATE warehouse_order SET status = 'delivered', sync_origin = 'store' WHERE id = %s",

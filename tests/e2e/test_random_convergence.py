@@ -5,13 +5,11 @@ import threading
 import time
 import uuid
 
-import psycopg2
-
 from bench.client import PATHS, authed_session, order_body
 from ordersync.mapping import STATUSES, TABLES, columns
 from stack import topology
 from stack.probes import wait_until
-from stack.secrets import database_url
+from tests.support.db import connect
 from tests.support.processes import reconcile
 from tests.support.sync import settled
 
@@ -69,8 +67,7 @@ def client(seed: int, ids: list, deadline: float, errors: list) -> None:
                 api_step(rnd, side, http[side], ids)
             else:
                 if side not in conns:
-                    conns[side] = psycopg2.connect(database_url(side))
-                    conns[side].autocommit = True
+                    conns[side] = connect(side)
                 sql_step(rnd, side, conns[side], ids)
     except Exception as error:  # surfaced by the test, not swallowed
         errors.append(error)

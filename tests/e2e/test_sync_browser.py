@@ -4,7 +4,7 @@ from bench.client import order_body
 from stack import supervisor, topology
 from stack.cli import start_component
 from stack.components import all_components
-from tests.support.browser import ARTIFACTS, sign_in
+from tests.support.browser import ARTIFACTS, signed_in_page
 from tests.support.db import fetch_row
 from tests.support.dead_letters import dead_lettered_collision
 from tests.support.sync import arrives, settled
@@ -13,7 +13,7 @@ from tests.support.sync import arrives, settled
 def test_the_sync_page_lists_a_dead_letter_and_replays_it_once_fixed(browser, apis):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     order_id, blocker, number = dead_lettered_collision(apis)
-    page = sign_in(browser, "warehouse")
+    page = signed_in_page(browser, "warehouse")
     page.goto(f"{topology.app_url('warehouse')}/admin/sync/")
     assert page.locator("#sync-direction").inner_text() == "sink-store-to-warehouse"
     assert page.locator("#sink-state").inner_text().strip() == "healthy"
@@ -37,7 +37,7 @@ def test_the_sync_page_lists_a_dead_letter_and_replays_it_once_fixed(browser, ap
 
 def test_the_sync_page_says_unavailable_while_its_sink_is_down(browser):
     sink = next(c for c in all_components() if c.name == "sink-warehouse-to-store")
-    page = sign_in(browser, "store")
+    page = signed_in_page(browser, "store")
     supervisor.stop(sink.name)
     try:
         page.goto(f"{topology.app_url('store')}/admin/sync/")
@@ -51,7 +51,7 @@ def test_the_sync_page_says_unavailable_while_its_sink_is_down(browser):
 
 def test_a_stale_save_in_the_edit_form_is_refused(browser, apis):
     order = apis["warehouse"].create(order_body("warehouse"))
-    page = sign_in(browser, "warehouse")
+    page = signed_in_page(browser, "warehouse")
     page.goto(f"{topology.app_url('warehouse')}/admin/orders/edit/?id={order['id']}")
     changed = apis["warehouse"].patch(order["id"], {"notes": "changed meanwhile"})
     page.select_option("#status", "cancelled", force=True)

@@ -6,7 +6,7 @@ from stack.secrets import admin_password
 ARTIFACTS = topology.ROOT / "tests" / "artifacts"
 
 
-def sign_in(browser, side: str, username: str = "admin", password: str | None = None):
+def signed_in_page(browser, side: str, username: str = "admin", password: str | None = None):
     """Open a fresh context and sign in to one side's admin; return the page."""
     page = browser.new_context().new_page()
     page.goto(f"{topology.app_url(side)}/admin/login")

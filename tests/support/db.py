@@ -7,6 +7,8 @@ import psycopg2.extras
 
 from ordersync.mapping import TABLES, columns
 from ordersync.roles import APP
+from ordersync.settings import sqlalchemy_url
+from stack import secrets
 from stack.secrets import database_url
 
 psycopg2.extras.register_uuid()
@@ -17,10 +19,7 @@ def connect(side: str, database: str | None = None, role: str = APP.name):
 
     As the app's role unless told otherwise: plain SQL in tests is an ordinary local writer.
     """
-    dsn = database_url(side, role, database)
-    conn = psycopg2.connect(dsn, cursor_factory=psycopg2.extras.RealDictCursor)
-    conn.autocommit = True
-    return conn
+    return secrets.connect(side, role, database, cursor_factory=psycopg2.extras.RealDictCursor)
 
 
 def fetch_row(side: str, order_id, conn=None) -> dict | None:
@@ -59,5 +58,5 @@ def scratch_url(side: str, role: str = APP.name) -> str:
 
 
 def sqlalchemy(url: str) -> str:
-    """Pin the psycopg2 driver in a database URL."""
-    return url.replace("postgresql://", "postgresql+psycopg2://")
+    """Pin the psycopg2 driver in a database URL, as the apps' settings do."""
+    return sqlalchemy_url(url)
