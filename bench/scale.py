@@ -178,7 +178,7 @@ def table(results: dict) -> str:
         rows.append(
             f"| Store→Warehouse @ {r['rate']:.0f} w/s, {r['seconds']:.0f} s, {label} "
             f"({r['brokers']} broker(s), {r['sink_replicas']} sink replica(s)) | "
-            f"p50 {r['latency']['p50'] * 1000:.1f} ms, p99 {r['latency']['p99'] * 1000:.1f} ms, "
+            f"p50 {r['latency']['p50_ms']:.1f} ms, p99 {r['latency']['p99_ms']:.1f} ms, "
             f"{r['writes']} writes, {r['failures']} failed |"
         )
     return "\n".join(rows)
