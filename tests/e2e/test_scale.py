@@ -9,7 +9,7 @@ import uuid
 import pytest
 import requests
 from confluent_kafka import Consumer, ConsumerGroupState, TopicPartition
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import AdminClient, ConfigResource
 
 from bench.client import order_body
 from ordersync.mapping import SIDES, TABLES, dead_letter_topic, other, topic
@@ -78,12 +78,21 @@ def partitions_of(source: str, ids: set[str]) -> dict[str, int]:
 
 
 def test_every_topic_is_partitioned_and_replicated(scaled):
-    metadata = admin().list_topics(timeout=10)
+    client = admin()
+    metadata = client.list_topics(timeout=10)
     for side in SIDES:
         for name in (topic(side), dead_letter_topic(side)):
-            parts = metadata.topics[name].partitions
-            assert len(parts) == topology.TOPIC_PARTITIONS, name
-            assert {len(p.replicas) for p in parts.values()} == {topology.REPLICATION_FACTOR}
+            assert len(metadata.topics[name].partitions) == topology.TOPIC_PARTITIONS, name
+    # every topic, Connect's internal ones and the consumer offsets included
+    internal = {"connect-configs", "connect-offsets", "connect-status", "__consumer_offsets"}
+    assert internal <= set(metadata.topics)
+    for name, found in metadata.topics.items():
+        replicas = {len(p.replicas) for p in found.partitions.values()}
+        assert replicas == {topology.REPLICATION_FACTOR}, name
+    resource = ConfigResource(ConfigResource.Type.TOPIC, "connect-offsets")
+    [future] = client.describe_configs([resource]).values()
+    configs = future.result(10)
+    assert configs["min.insync.replicas"].value == str(topology.MIN_INSYNC_REPLICAS)
 
 
 @pytest.mark.parametrize("source", SIDES)
