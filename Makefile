@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: bench-reconcile up down status test test-fast prerequisites env clean lint bench reconcile restart topics tail dlq
+.PHONY: bench-reconcile bench-scale up-cluster test-cluster up down status test test-fast prerequisites env clean lint bench reconcile restart topics tail dlq
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,6 +13,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 up: $(STAMP)  ## start everything (idempotent)
 	$(PY) -m stack up
+
+up-cluster: $(STAMP)  ## three brokers, two Connect workers, 3 partitions, 2 sink replicas a side
+	STACK_BROKERS=3 SINK_REPLICAS=$(or $(SINK_REPLICAS),2) $(PY) -m stack up
+
+test-cluster: $(STAMP)  ## only the `cluster` tests, on a cluster stack of their own
+	$(PY) -m stack test-cluster
 
 down: $(STAMP)  ## stop every process the stack started
 	$(PY) -m stack down
@@ -47,6 +53,9 @@ lint: $(STAMP)
 
 bench-reconcile: $(STAMP)  ## reconcile a million orders a side (ROWS=..., DIFFERENT=...): time, RSS
 	$(PY) -m stack run -- $(PY) -m bench.reconcile_scale $(or $(ROWS),1000000) $(or $(DIFFERENT),10)
+
+bench-scale: $(STAMP)  ## sink drain with 1 and 2 replicas; latency single-node beside a cluster stack
+	$(PY) -m stack run -- $(PY) -m bench.scale
 
 reconcile: $(STAMP)  ## compare both databases; REPAIR=1 to rewrite winning states
 	$(PY) -m stack exec -- $(PY) -m connectors.reconcile $(if $(REPAIR),--repair,)

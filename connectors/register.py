@@ -40,8 +40,23 @@ def put(url: str, spec: dict) -> int:
 
 
 def configs(folder: Path) -> list[dict]:
-    """Every {"name", "config"} file in the folder, in name order."""
-    return [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
+    """Every {"name", "config"} file in the folder, in name order, sized by TOPIC_* variables."""
+    partitions = int(os.environ.get("TOPIC_PARTITIONS", 1))
+    replication = int(os.environ.get("TOPIC_REPLICATION_FACTOR", 1))
+    specs = [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
+    return [with_topic_settings(spec, partitions, replication) for spec in specs]
+
+
+def with_topic_settings(spec: dict, partitions: int, replication: int) -> dict:
+    """The connector config with the partitions and replication of the topics it creates.
+
+    Debezium keys each change by the order id, so one order's changes stay on one partition.
+    """
+    config = spec["config"] | {
+        "topic.creation.default.partitions": str(partitions),
+        "topic.creation.default.replication.factor": str(replication),
+    }
+    return spec | {"config": config}
 
 
 def main(argv: list[str]) -> int:

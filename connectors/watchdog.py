@@ -31,7 +31,9 @@ class Watchdog:
     """Polls Connect and restarts failed connectors, backing off per connector."""
 
     def __init__(self, url: str, interval: float = 2.0, max_backoff: float = 60.0):
-        self.url, self.interval, self.max_backoff = url, interval, max_backoff
+        # several workers of one group, comma-separated: any of them answers for the group
+        self.urls = url.split(",")
+        self.url, self.interval, self.max_backoff = self.urls[0], interval, max_backoff
         self.stopping = threading.Event()
         self.next_try: dict[str, float] = {}
         self.backoff: dict[str, float] = {}
@@ -67,14 +69,16 @@ class Watchdog:
             try:
                 self.check_once()
             except requests.RequestException as error:
-                log.info("connect unavailable: %s", error)
+                log.info("connect unavailable at %s: %s", self.url, error)
+                self.urls.append(self.urls.pop(0))  # ask the next worker next time
+                self.url = self.urls[0]
             self.stopping.wait(self.interval)  # the polling period; stop() interrupts it
 
 
 def main() -> None:
     """Run the watchdog until SIGTERM/SIGINT."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    watchdog = Watchdog(os.environ.get("CONNECT_URL", topology.CONNECT_URL))
+    watchdog = Watchdog(os.environ.get("CONNECT_URL", ",".join(topology.CONNECT_URLS)))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: watchdog.stopping.set())
     start_http_server(

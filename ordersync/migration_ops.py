@@ -7,7 +7,7 @@ from sqlalchemy.dialects import postgresql
 from ordersync import triggers
 from ordersync.mapping import TABLES
 from ordersync.models import ITEMS_CHECK, STATUS_CHECK
-from ordersync.roles import HEARTBEAT_TABLE, PURGED_TABLE
+from ordersync.roles import HEARTBEAT_TABLE, PARKED_TABLE, PURGED_TABLE
 
 
 def order_columns_v1() -> list[sa.Column]:
@@ -115,6 +115,25 @@ def create_purged_table() -> None:
         sa.Column("id", sa.Uuid(), primary_key=True),
         sa.Column(
             "purged_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.text("now()")
+        ),
+    )
+
+
+def create_parked_table() -> None:
+    """Changes a sink replica parked, so the replica holding their partner can apply both at once.
+
+    Two orders that swap numbers in one statement travel on two partitions: with two replicas,
+    neither half can commit alone. Not published: it never leaves its database.
+    """
+    op.create_table(
+        PARKED_TABLE,
+        sa.Column("consumer_group", sa.String(200), primary_key=True),
+        sa.Column("topic", sa.String(249), primary_key=True),
+        sa.Column("kafka_partition", sa.Integer(), primary_key=True),
+        sa.Column("kafka_offset", sa.BigInteger(), primary_key=True),
+        sa.Column("event", sa.LargeBinary(), nullable=False),
+        sa.Column(
+            "parked_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.text("now()")
         ),
     )
 

@@ -11,6 +11,7 @@ from psycopg2 import sql
 from ordersync.mapping import TABLES
 
 PURGED_TABLE = "purged_order"
+PARKED_TABLE = "sink_parked"
 HEARTBEAT_TABLE = "debezium_heartbeat"
 USER_TABLE = "user_account"
 
@@ -73,20 +74,21 @@ def grant_statements(side: str) -> list:
     """Grant each role its privileges on one side's tables (run as the owner after migrating)."""
     orders = sql.Identifier(TABLES[side])
     users, purged = sql.Identifier(USER_TABLE), sql.Identifier(PURGED_TABLE)
-    heartbeat = sql.Identifier(HEARTBEAT_TABLE)
+    heartbeat, parked = sql.Identifier(HEARTBEAT_TABLE), sql.Identifier(PARKED_TABLE)
     app, sink = sql.Identifier(APP.name), sql.Identifier(SINK.name)
     debezium, reader = sql.Identifier(DEBEZIUM.name), sql.Identifier(READER.name)
     every = sql.SQL(", ").join(sql.Identifier(r.name) for r in ROLES if r is not OWNER)
     grant = sql.SQL
     return [
         # start from nothing, so a privilege removed here is removed from the database too
-        grant("REVOKE ALL ON {}, {}, {}, {} FROM PUBLIC, {}").format(
-            orders, users, purged, heartbeat, every
+        grant("REVOKE ALL ON {}, {}, {}, {}, {} FROM PUBLIC, {}").format(
+            orders, users, purged, heartbeat, parked, every
         ),
         grant("GRANT SELECT, INSERT, UPDATE, DELETE ON {}, {} TO {}").format(orders, users, app),
         grant("GRANT USAGE ON SEQUENCE user_account_id_seq TO {}").format(app),
         grant("GRANT SELECT, INSERT, UPDATE ON {} TO {}").format(orders, sink),
         grant("GRANT SELECT ON {} TO {}").format(purged, sink),
+        grant("GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {}").format(parked, sink),
         grant("GRANT SELECT ON {}, {} TO {}").format(orders, heartbeat, debezium),
         grant("GRANT INSERT, UPDATE ON {} TO {}").format(heartbeat, debezium),
         grant("GRANT SELECT ON {}, {} TO {}").format(orders, purged, reader),

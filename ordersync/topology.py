@@ -10,15 +10,41 @@ HOST = "127.0.0.1"
 # shifts every port, so a second stack (another checkout) can run beside the first
 PORT_OFFSET = int(os.environ.get("STACK_PORT_OFFSET", 0))
 DATABASES = {"store": 5433 + PORT_OFFSET, "warehouse": 5434 + PORT_OFFSET}
-KAFKA_PORT = 9092 + PORT_OFFSET
-KAFKA_CONTROLLER_PORT = 9093 + PORT_OFFSET
-CONNECT_PORT = 8083 + PORT_OFFSET
+
+# cluster mode (STACK_BROKERS=3): three KRaft brokers that are also the three controller voters,
+# two Connect workers, topics replicated three times; one broker and one worker otherwise
+BROKERS = int(os.environ.get("STACK_BROKERS", 1))
+if BROKERS not in (1, 3):
+    raise SystemExit(f"STACK_BROKERS must be 1 or 3, not {BROKERS}")
+CLUSTER = BROKERS == 3
+CONNECT_WORKERS = 2 if CLUSTER else 1
+REPLICATION_FACTOR = 3 if CLUSTER else 1
+MIN_INSYNC_REPLICAS = 2 if CLUSTER else 1
+# partitions of the change and dead-letter topics (only ever raised: Kafka cannot shrink a topic)
+TOPIC_PARTITIONS = int(os.environ.get("STACK_TOPIC_PARTITIONS", 3 if CLUSTER else 1))
+# sink processes per direction, in one consumer group
+SINK_REPLICAS = int(os.environ.get("SINK_REPLICAS", 1))
+
+# broker n (1, 2, 3) listens on 9092, 9094, 9096 and its controller on the port above it
+KAFKA_PORTS = [9092 + 2 * n + PORT_OFFSET for n in range(BROKERS)]
+KAFKA_CONTROLLER_PORTS = [port + 1 for port in KAFKA_PORTS]
+KAFKA_PORT = KAFKA_PORTS[0]
+KAFKA_CONTROLLER_PORT = KAFKA_CONTROLLER_PORTS[0]
+CONNECT_PORTS = [8083 + n + PORT_OFFSET for n in range(CONNECT_WORKERS)]
+CONNECT_PORT = CONNECT_PORTS[0]
 APP_PORTS = {"store": 5001 + PORT_OFFSET, "warehouse": 5002 + PORT_OFFSET}
+# replica r of the sink into a side serves its metrics 10 * r above replica 0's port
 SINK_METRICS_PORTS = {"store": 9101 + PORT_OFFSET, "warehouse": 9102 + PORT_OFFSET}
 WATCHDOG_METRICS_PORT = 9103 + PORT_OFFSET
 
-BOOTSTRAP_SERVERS = f"{HOST}:{KAFKA_PORT}"
-CONNECT_URL = f"http://{HOST}:{CONNECT_PORT}"
+BOOTSTRAP_SERVERS = ",".join(f"{HOST}:{port}" for port in KAFKA_PORTS)
+CONNECT_URLS = [f"http://{HOST}:{port}" for port in CONNECT_PORTS]
+CONNECT_URL = CONNECT_URLS[0]
+
+
+def sink_metrics_port(target: str, replica: int = 0) -> int:
+    """The metrics port of one replica of the sink writing into `target`."""
+    return SINK_METRICS_PORTS[target] + 10 * replica
 
 
 def database_url(side: str, user: str, password: str, database: str | None = None) -> str:

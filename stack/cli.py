@@ -9,13 +9,14 @@ import time
 
 from stack import configs, envfile, jars, probes, provision, report, supervisor, topics
 from stack import topology as t
-from stack.components import Component, all_components
+from stack.components import Component, all_components, brokers, connect_workers
 from stack.secrets import ADMIN_PASSWORD_FILE, admin_password, client_environment
 
 STARTUP_TIMEOUT = float(os.environ.get("STACK_STARTUP_TIMEOUT", 180))
 DEAD_STATES = {"FATAL", "EXITED", "BACKOFF"}
-# started one by one with setup steps between them; everything else follows the connectors
-INFRASTRUCTURE = ("store-db", "warehouse-db", "kafka", "connect")
+# started with setup steps between them; everything else follows the connectors
+DATABASES = ("store-db", "warehouse-db")
+INFRASTRUCTURE = (*DATABASES, *brokers(), *connect_workers())
 
 
 class StartupError(RuntimeError):
@@ -68,6 +69,23 @@ def start_component(component: Component) -> bool:
     return True
 
 
+def start_together(components: list[Component]) -> bool:
+    """Start several components at once, then wait for each; return whether any was started."""
+    waiting = []
+    for component in components:
+        state = supervisor.states()[component.name]["statename"]
+        if state == "RUNNING" and component.ready():
+            continue
+        say(f"starting {component.name} ...")
+        supervisor.start(component.name)
+        waiting.append(component)
+    started = time.monotonic()
+    for c in waiting:
+        wait_until(lambda c=c: is_running(c.name) and c.ready(), c.name, c.name)
+        say(f"{c.name} ready in {time.monotonic() - started:.1f}s")
+    return bool(waiting)
+
+
 def provision_all(components: list[Component]) -> tuple[bool, set[str]]:
     """Install the locked jars, write configs and init data dirs; start nothing.
 
@@ -78,7 +96,7 @@ def provision_all(components: list[Component]) -> tuple[bool, set[str]]:
         say(f"installed the Kafka, Connect and Debezium jars of {jars.LOCK_FILE.name}")
         changed = True
     if provision.format_kafka():
-        say("formatted the KRaft log directory")
+        say("formatted the KRaft log director" + ("ies" if t.CLUSTER else "y"))
         changed = True
     return changed, stale
 
@@ -111,9 +129,9 @@ def prepare(components: list[Component]) -> bool:
     changed, stale = provision_all(components)
     changed |= start_supervisor()
     # a running broker or worker only reads its properties at start
-    for name, conf in (("kafka", "kafka.properties"), ("connect", "connect.properties")):
-        if conf in stale and supervisor.states()[name]["statename"] == "RUNNING":
-            say(f"{conf} changed: restarting {name}")
+    for name in (*brokers(), *connect_workers()):
+        if f"{name}.properties" in stale and supervisor.states()[name]["statename"] == "RUNNING":
+            say(f"{name}.properties changed: restarting {name}")
             supervisor.stop(name)
             changed = True
     return changed
@@ -151,7 +169,9 @@ def setup_connectors() -> bool:
             say(f"registered connector {spec['name']}")
             changed = True
     for spec in provision.connector_configs():
-        wait_until(lambda name=spec["name"]: connector_running(name), spec["name"], "connect")
+        wait_until(
+            lambda name=spec["name"]: connector_running(name), spec["name"], connect_workers()[0]
+        )
     return changed
 
 
@@ -159,7 +179,8 @@ def connector_running(name: str) -> bool:
     """Tell whether a connector and all its tasks are RUNNING; raise if one FAILED."""
     state, tasks = provision.connector_state(name)
     if "FAILED" in [state, *tasks]:
-        raise StartupError(f"connector {name} failed: see {t.CONNECT_URL}/connectors/{name}/status")
+        url = provision.connect_url()
+        raise StartupError(f"connector {name} failed: see {url}/connectors/{name}/status")
     return state == "RUNNING" and tasks and all(task == "RUNNING" for task in tasks)
 
 
@@ -169,11 +190,11 @@ def up() -> int:
     started = time.monotonic()
     changed = prepare(components)
     by_name = {c.name: c for c in components}
-    for name in INFRASTRUCTURE[:2]:
-        changed |= start_component(by_name[name])
+    changed |= start_together([by_name[name] for name in DATABASES])
     changed |= setup_databases()
-    for name in INFRASTRUCTURE[2:]:
-        changed |= start_component(by_name[name])
+    # a KRaft quorum of three elects a leader only once two voters run: start them together
+    changed |= start_together([by_name[name] for name in brokers()])
+    changed |= start_together([by_name[name] for name in connect_workers()])
     changed |= setup_connectors()
     for component in components:
         if component.name not in INFRASTRUCTURE:
@@ -192,7 +213,7 @@ def databases_up() -> int:
     provision_databases(components)
     start_supervisor()
     by_name = {c.name: c for c in components}
-    for name in INFRASTRUCTURE[:2]:
+    for name in DATABASES:
         start_component(by_name[name])
     setup_databases()
     return 0
@@ -249,7 +270,7 @@ def status() -> int:
         mark = "ok" if ok else "BAD"
         print(f"{mark:<5}connector {spec['name']:<34}{state:<10}tasks: {', '.join(tasks) or '-'}")
     warnings = False
-    for check in report.all_checks():
+    for check in report.all_checks(supervisor.states()):
         healthy &= check.healthy
         warnings |= check.warning
         print(f"{check.mark:<5}{check.name:<44}{check.value}")
@@ -266,14 +287,45 @@ def clean() -> int:
     return 0
 
 
+# the cluster pass of `stack test`: its own data and ports, so it never meets the main stack
+CLUSTER_PORT_SHIFT = 100
+CLUSTER_TEST = {"STACK_BROKERS": "3", "SINK_REPLICAS": "2", "STACK_JVM_HEAP": "320m"}
+
+
 def test(pytest_args: list[str]) -> int:
-    """Run the suite against the stack, starting it first if needed and stopping it after."""
-    return run_with_stack([sys.executable, "-m", "pytest", *pytest_args])
+    """Run the suite against the stack, starting it first if needed and stopping it after.
+
+    Without arguments, in two passes: everything but the `cluster` tests on this stack, then
+    the `cluster` tests on a three-broker stack with sink replicas, started for them alone.
+    """
+    pytest = [sys.executable, "-m", "pytest"]
+    if t.CLUSTER or "-m" in pytest_args:
+        return run_with_stack([*pytest, *pytest_args])
+    if pytest_args:
+        say("the `cluster` tests are left out on a single node: `make test-cluster` runs them")
+        return run_with_stack([*pytest, "-m", "not cluster", *pytest_args])
+    main = run_with_stack([*pytest, "-m", "not cluster"])
+    cluster = cluster_pass()
+    say(f"main pass exited {main}, cluster pass exited {cluster}")
+    return main or cluster
+
+
+def cluster_pass() -> int:
+    """Run the `cluster` tests on a cluster stack of their own (data under the state folder)."""
+    env = os.environ | CLUSTER_TEST
+    env |= {
+        "STACK_DIR": str(t.STATE / "cluster"),
+        "STACK_PORT_OFFSET": str(t.PORT_OFFSET + CLUSTER_PORT_SHIFT),
+    }
+    (t.STATE / "cluster").mkdir(parents=True, exist_ok=True)
+    say("cluster pass: 3 brokers, 2 Connect workers, 2 sink replicas per direction")
+    command = [sys.executable, "-m", "stack", "test", "-m", "cluster"]
+    return subprocess.call(command, cwd=t.ROOT, env=env)
 
 
 def test_fast(pytest_args: list[str]) -> int:
     """Run every test that needs only the two databases, starting them alone if they are down."""
-    databases = [c for c in all_components() if c.name in INFRASTRUCTURE[:2]]
+    databases = [c for c in all_components() if c.name in DATABASES]
     was_running = supervisor.running() and all(c.ready() for c in databases)
     if not was_running:
         databases_up()
@@ -359,12 +411,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "command",
         choices=["up", "down", "status", "clean", "test", "run", "exec", "restart", "topics"]
-        + ["test-fast", "tail", "provision", "lock", "env"],
+        + ["test-fast", "test-cluster", "tail", "provision", "lock", "env"],
     )
     args, rest = parser.parse_known_args(argv)
     try:
         if args.command == "test":
             return test(rest)
+        if args.command == "test-cluster":
+            return cluster_pass()
         if args.command == "test-fast":
             return test_fast(rest)
         if args.command == "restart":

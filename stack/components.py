@@ -100,6 +100,8 @@ def postgres(side: str) -> Component:
         "wal_level": "logical",
         "max_wal_senders": 10,
         "max_replication_slots": 10,
+        # one origin per sink replica writing into this side, plus tests' and benchmarks' groups
+        "max_active_replication_origins": 20,
         "max_connections": 200,
         "shared_buffers": "128MB",
         "log_min_messages": "warning",
@@ -115,13 +117,14 @@ def postgres(side: str) -> Component:
     )
 
 
-def kafka() -> Component:
-    """The single-node Kafka broker and KRaft controller."""
+def kafka(node: int = 1) -> Component:
+    """One Kafka broker and KRaft controller (the only one, or one of three)."""
+    port = t.KAFKA_PORTS[node - 1]
     return Component(
-        name="kafka",
-        command=java("kafka.Kafka", str(t.CONF / "kafka.properties")),
-        ready=lambda: port_open(t.KAFKA_PORT),
-        url=t.BOOTSTRAP_SERVERS,
+        name=t.broker_name(node),
+        command=java("kafka.Kafka", str(t.CONF / f"{t.broker_name(node)}.properties")),
+        ready=lambda: port_open(port),
+        url=f"{t.HOST}:{port}",
     )
 
 
@@ -139,15 +142,15 @@ def connect_env() -> dict[str, str]:
     return env
 
 
-def connect() -> Component:
-    """Kafka Connect in distributed mode with the Debezium PostgreSQL plugin."""
+def connect(worker: int = 1) -> Component:
+    """A Kafka Connect worker in distributed mode with the Debezium PostgreSQL plugin."""
+    url = t.CONNECT_URLS[worker - 1]
+    conf = t.CONF / f"{t.connect_name(worker)}.properties"
     return Component(
-        name="connect",
-        command=java(
-            "org.apache.kafka.connect.cli.ConnectDistributed", str(t.CONF / "connect.properties")
-        ),
-        ready=lambda: http_ok(f"{t.CONNECT_URL}/connectors"),
-        url=t.CONNECT_URL,
+        name=t.connect_name(worker),
+        command=java("org.apache.kafka.connect.cli.ConnectDistributed", str(conf)),
+        ready=lambda: http_ok(f"{url}/connectors"),
+        url=url,
         env=connect_env(),
     )
 
@@ -192,11 +195,11 @@ def app(side: str) -> Component:
     )
 
 
-def sink(source: str, target: str) -> Component:
-    """The consumer that applies one side's change events to the other side's database."""
-    port = t.SINK_METRICS_PORTS[target]
+def sink(source: str, target: str, replica: int = 0) -> Component:
+    """One replica of the consumer that applies one side's changes to the other side's database."""
+    port = t.sink_metrics_port(target, replica)
     return Component(
-        name=f"sink-{source}-to-{target}",
+        name=t.sink_name(source, target, replica),
         command=[
             str(t.VENV_BIN / "python"),
             "-m",
@@ -212,6 +215,16 @@ def sink(source: str, target: str) -> Component:
             "SINK_DATABASE_URL": database_url(target, SINK.name),
             "SINK_BOOTSTRAP_SERVERS": t.BOOTSTRAP_SERVERS,
             "SINK_METRICS_PORT": str(port),
+            # each replica marks its writes with its own replication origin
+            "SINK_REPLICA": str(replica),
+            "SINK_TOPIC_PARTITIONS": str(t.TOPIC_PARTITIONS),
+            "SINK_TOPIC_REPLICATION_FACTOR": str(t.REPLICATION_FACTOR),
+            # with replicas, a replica killed outright hands its partitions over after 10 s
+            "SINK_SESSION_TIMEOUT_MS": "10000" if t.SINK_REPLICAS > 1 else "45000",
+            # a swap's partner may sit on a replica that is rebalancing: wait longer for it
+            "SINK_PARK_SECONDS": os.environ.get(
+                "SINK_PARK_SECONDS", "30" if t.SINK_REPLICAS > 1 else "10"
+            ),
         },
     )
 
@@ -223,7 +236,10 @@ def watchdog() -> Component:
         command=[str(t.VENV_BIN / "python"), "-m", "connectors.watchdog"],
         ready=lambda: port_open(t.WATCHDOG_METRICS_PORT),
         url=f"http://{t.HOST}:{t.WATCHDOG_METRICS_PORT}/metrics",
-        env={"CONNECT_URL": t.CONNECT_URL, "WATCHDOG_METRICS_PORT": str(t.WATCHDOG_METRICS_PORT)},
+        env={
+            "CONNECT_URL": ",".join(t.CONNECT_URLS),
+            "WATCHDOG_METRICS_PORT": str(t.WATCHDOG_METRICS_PORT),
+        },
     )
 
 
@@ -232,11 +248,21 @@ def all_components() -> list[Component]:
     return [
         postgres("store"),
         postgres("warehouse"),
-        kafka(),
-        connect(),
+        *(kafka(node) for node in range(1, t.BROKERS + 1)),
+        *(connect(worker) for worker in range(1, t.CONNECT_WORKERS + 1)),
         watchdog(),
         app("store"),
         app("warehouse"),
-        sink("store", "warehouse"),
-        sink("warehouse", "store"),
+        *(sink("store", "warehouse", r) for r in range(t.SINK_REPLICAS)),
+        *(sink("warehouse", "store", r) for r in range(t.SINK_REPLICAS)),
     ]
+
+
+def brokers() -> list[str]:
+    """The supervised names of the Kafka brokers."""
+    return [t.broker_name(node) for node in range(1, t.BROKERS + 1)]
+
+
+def connect_workers() -> list[str]:
+    """The supervised names of the Connect workers."""
+    return [t.connect_name(worker) for worker in range(1, t.CONNECT_WORKERS + 1)]

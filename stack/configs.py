@@ -32,34 +32,46 @@ def properties(values: dict) -> str:
     return "".join(f"{key}={value}\n" for key, value in values.items())
 
 
-def kafka_properties() -> str:
-    """Single-node KRaft broker and controller on loopback."""
+def kafka_properties(node: int = 1) -> str:
+    """One KRaft node on loopback, broker and controller at once (a voter of the quorum)."""
+    port, controller = t.KAFKA_PORTS[node - 1], t.KAFKA_CONTROLLER_PORTS[node - 1]
+    voters = ",".join(f"{n}@{t.HOST}:{c}" for n, c in enumerate(t.KAFKA_CONTROLLER_PORTS, start=1))
+    rf, isr = t.REPLICATION_FACTOR, t.MIN_INSYNC_REPLICAS
     return properties(
         {
             "process.roles": "broker,controller",
-            "node.id": 1,
-            "controller.quorum.voters": f"1@{t.HOST}:{t.KAFKA_CONTROLLER_PORT}",
-            "listeners": f"PLAINTEXT://{t.HOST}:{t.KAFKA_PORT},CONTROLLER://{t.HOST}:{t.KAFKA_CONTROLLER_PORT}",
-            "advertised.listeners": f"PLAINTEXT://{t.HOST}:{t.KAFKA_PORT}",
+            "node.id": node,
+            "controller.quorum.voters": voters,
+            "listeners": f"PLAINTEXT://{t.HOST}:{port},CONTROLLER://{t.HOST}:{controller}",
+            "advertised.listeners": f"PLAINTEXT://{t.HOST}:{port}",
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
-            "log.dirs": t.DATA / "kafka",
-            "num.partitions": 1,
-            "offsets.topic.replication.factor": 1,
+            "log.dirs": kafka_data(node),
+            "num.partitions": t.TOPIC_PARTITIONS,
+            "default.replication.factor": rf,
+            "min.insync.replicas": isr,
+            "offsets.topic.replication.factor": rf,
             "offsets.topic.num.partitions": 5,
-            "transaction.state.log.replication.factor": 1,
-            "transaction.state.log.min.isr": 1,
-            "share.coordinator.state.topic.replication.factor": 1,
-            "share.coordinator.state.topic.min.isr": 1,
+            "transaction.state.log.replication.factor": rf,
+            "transaction.state.log.min.isr": isr,
+            "share.coordinator.state.topic.replication.factor": rf,
+            "share.coordinator.state.topic.min.isr": isr,
             "group.initial.rebalance.delay.ms": 0,
             "log.retention.hours": 168,
         }
     )
 
 
-def connect_properties() -> str:
+def kafka_data(node: int = 1):
+    """The log directory of broker `node`: one per broker, apart from the single node's."""
+    return t.DATA / (f"kafka-cluster-{node}" if t.CLUSTER else "kafka")
+
+
+def connect_properties(worker: int = 1) -> str:
     """Distributed Kafka Connect worker; connector configs read secrets from its environment."""
     json = "org.apache.kafka.connect.json.JsonConverter"
+    url, port = t.CONNECT_URLS[worker - 1], t.CONNECT_PORTS[worker - 1]
+    rf = t.REPLICATION_FACTOR
     return properties(
         {
             "bootstrap.servers": t.BOOTSTRAP_SERVERS,
@@ -71,13 +83,13 @@ def connect_properties() -> str:
             "config.storage.topic": "connect-configs",
             "offset.storage.topic": "connect-offsets",
             "status.storage.topic": "connect-status",
-            "config.storage.replication.factor": 1,
-            "offset.storage.replication.factor": 1,
-            "status.storage.replication.factor": 1,
+            "config.storage.replication.factor": rf,
+            "offset.storage.replication.factor": rf,
+            "status.storage.replication.factor": rf,
             "offset.flush.interval.ms": 1000,
-            "listeners": t.CONNECT_URL,
+            "listeners": url,
             "rest.advertised.host.name": t.HOST,
-            "rest.advertised.port": t.CONNECT_PORT,
+            "rest.advertised.port": port,
             "plugin.path": t.LIB / "plugins",
             "plugin.discovery": "only_scan",
             "config.providers": "env",
@@ -86,8 +98,16 @@ def connect_properties() -> str:
             "producer.linger.ms": 1,
             # but a backlog should leave in large batches
             "producer.batch.size": 262144,
+            # a change is written once, and only once every in-sync replica has it
+            "producer.acks": "all",
+            "producer.enable.idempotence": "true",
         }
+        | (CLUSTER_WORKER if t.CLUSTER else {})
     )
+
+
+# a worker killed without a goodbye: its tasks move to the other worker after 10 s, not 5 min
+CLUSTER_WORKER = {"scheduled.rebalance.max.delay.ms": 10_000, "session.timeout.ms": 10_000}
 
 
 def program(component: Component) -> str:
@@ -139,18 +159,27 @@ serverurl=unix://{t.RUN / "supervisor.sock"}
     return head + "\n" + "\n".join(program(c) for c in components)
 
 
+def kafka_conf(node: int) -> str:
+    """The properties file of broker `node`."""
+    return f"{t.broker_name(node)}.properties"
+
+
+def connect_conf(worker: int) -> str:
+    """The properties file of Connect worker `worker`."""
+    return f"{t.connect_name(worker)}.properties"
+
+
 def write_all(components: list[Component]) -> set[str]:
     """Write every config file the stack needs, owner-only; return the names whose content changed.
 
     supervisord.conf holds the apps' secrets in their environment lines.
     """
     t.CONF.mkdir(parents=True, exist_ok=True)
-    files = {
-        "log4j2.properties": LOG4J2,
-        "kafka.properties": kafka_properties(),
-        "connect.properties": connect_properties(),
-        "supervisord.conf": supervisord_conf(components),
-    }
+    files = {"log4j2.properties": LOG4J2, "supervisord.conf": supervisord_conf(components)}
+    for node in range(1, t.BROKERS + 1):
+        files[kafka_conf(node)] = kafka_properties(node)
+    for worker in range(1, t.CONNECT_WORKERS + 1):
+        files[connect_conf(worker)] = connect_properties(worker)
     changed = set()
     for name, text in files.items():
         path = t.CONF / name

@@ -11,9 +11,11 @@ from pathlib import Path
 import psycopg2
 import requests
 
+from connectors.register import put, with_topic_settings
 from ordersync.roles import OWNER, apply_grants, setup_database
 from stack import topology as t
 from stack.components import java, pg_bin, pg_os_user
+from stack.configs import kafka_conf, kafka_data
 from stack.secrets import database_url, db_passwords
 
 CONNECTOR_DIR = t.ROOT / "connectors"
@@ -123,23 +125,33 @@ def grant(side: str, database: str | None = None) -> None:
 
 
 def format_kafka() -> bool:
-    """Format the KRaft log directory once with a fresh cluster id."""
-    if (t.DATA / "kafka" / "meta.properties").exists():
+    """Format each broker's KRaft log directory once, all with one fresh cluster id."""
+    nodes = [n for n in range(1, t.BROKERS + 1) if not (kafka_data(n) / "meta.properties").exists()]
+    if not nodes:
         return False
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-    subprocess.run(
-        java(
-            "kafka.tools.StorageTool",
-            "format",
-            "-t",
-            cluster_id,
-            "-c",
-            str(t.CONF / "kafka.properties"),
-            heap="256m",
-        ),
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    if len(nodes) < t.BROKERS:  # a half-formatted cluster: keep the id the others have
+        formatted = kafka_data(next(n for n in range(1, t.BROKERS + 1) if n not in nodes))
+        meta = (formatted / "meta.properties").read_text().splitlines()
+        cluster_id = next(line.split("=", 1)[1] for line in meta if line.startswith("cluster.id="))
+    formats = [
+        subprocess.Popen(
+            java(
+                "kafka.tools.StorageTool",
+                "format",
+                # one argument: an id may start with "-", which would read as an option
+                f"--cluster-id={cluster_id}",
+                "-c",
+                str(t.CONF / kafka_conf(node)),
+                heap="256m",
+            ),
+            stdout=subprocess.DEVNULL,
+        )
+        for node in nodes
+    ]
+    for process in formats:
+        if process.wait():
+            raise subprocess.CalledProcessError(process.returncode, process.args)
     return True
 
 
@@ -180,26 +192,38 @@ def create_admin(side: str, password: str) -> bool:
 
 
 def connector_configs() -> list[dict]:
-    """Read every connectors/*.json as {"name": ..., "config": {...}}."""
-    return [json.loads(path.read_text()) for path in sorted(CONNECTOR_DIR.glob("*.json"))]
+    """Read every connectors/*.json as {"name": ..., "config": {...}}, sized for this cluster."""
+    specs = [json.loads(path.read_text()) for path in sorted(CONNECTOR_DIR.glob("*.json"))]
+    return [with_topic_settings(spec, t.TOPIC_PARTITIONS, t.REPLICATION_FACTOR) for spec in specs]
 
 
 def register_connector(spec: dict) -> bool:
     """PUT the connector config when it differs from what Connect has; return whether it changed."""
-    url = f"{t.CONNECT_URL}/connectors/{spec['name']}/config"
+    url = f"{connect_url()}/connectors/{spec['name']}/config"
     current = requests.get(url, timeout=10)
     wanted = spec["config"] | {"name": spec["name"]}
     if current.status_code == 200 and current.json() | {"name": spec["name"]} == wanted:
         return False
-    requests.put(url, json=spec["config"], timeout=30).raise_for_status()
+    put(connect_url(), spec)  # retried while the workers rebalance (409)
     return True
 
 
 def connector_state(name: str) -> tuple[str, list[str]]:
     """Return the connector's state and its tasks' states, or ("MISSING", [])."""
-    response = requests.get(f"{t.CONNECT_URL}/connectors/{name}/status", timeout=10)
+    response = requests.get(f"{connect_url()}/connectors/{name}/status", timeout=10)
     if response.status_code == 404:
         return "MISSING", []
     response.raise_for_status()
     body = response.json()
     return body["connector"]["state"], [task["state"] for task in body["tasks"]]
+
+
+def connect_url() -> str:
+    """The REST address of the first Connect worker that answers (any worker serves the group)."""
+    for url in t.CONNECT_URLS:
+        try:
+            requests.get(f"{url}/", timeout=2)
+            return url
+        except requests.RequestException:
+            continue
+    return t.CONNECT_URL

@@ -13,6 +13,7 @@ from ordersync.deadletters.kafka import DeadLetterQueue
 from ordersync.mapping import SIDES, dead_letter_topic, other, topic
 from ordersync.roles import READER
 from stack import topology as t
+from stack.components import brokers, connect_workers
 from stack.secrets import database_url
 
 
@@ -108,11 +109,24 @@ def dead_letter_checks() -> list[Check]:
     return checks
 
 
+def sink_replicas() -> list[tuple[str, int, str]]:
+    """(target side, metrics port, label) of every sink replica."""
+    return [
+        (target, t.sink_metrics_port(target, r), target + (f" [replica {r}]" if r else ""))
+        for target in t.SINK_METRICS_PORTS
+        for r in range(t.SINK_REPLICAS)
+    ]
+
+
 def freshness_checks() -> list[Check]:
-    """Seconds since each sink last applied a batch and last polled Kafka."""
+    """Seconds since each sink replica last applied a batch and last polled Kafka."""
     checks = []
-    for target, port in t.SINK_METRICS_PORTS.items():
-        text = requests.get(f"http://{t.HOST}:{port}/metrics", timeout=3).text
+    for _target, port, label in sink_replicas():
+        try:
+            text = requests.get(f"http://{t.HOST}:{port}/metrics", timeout=3).text
+        except requests.RequestException as error:
+            checks.append(Check(f"sink into {label}", f"unavailable: {error}", False))
+            continue
         values = {
             line.split()[0]: float(line.split()[1])
             for line in text.splitlines()
@@ -123,7 +137,7 @@ def freshness_checks() -> list[Check]:
         age = f"{time.time() - applied:.0f}s ago" if applied else "nothing yet"
         checks.append(
             Check(
-                f"sink into {target}",
+                f"sink into {label}",
                 f"last applied {age}, polled {time.time() - polled:.1f}s ago",
                 time.time() - polled < 30,
             )
@@ -149,16 +163,41 @@ def drift_check(caught_up: bool) -> Check:
 def sink_checks() -> list[Check]:
     """Each sink's own health: ok, or stuck at an offset with the failure that holds it there."""
     checks = []
-    for target, port in t.SINK_METRICS_PORTS.items():
+    for target, port, label in sink_replicas():
         health = sinkhealth.probe(f"http://{t.HOST}:{port}", timeout=3)
         value = health.state if health.available else f"unavailable: {health.error}"
-        checks.append(Check(f"sink {other(target)}->{target}", value, health.healthy))
+        name = f"sink {other(target)}->{label}"
+        checks.append(Check(name, value, health.healthy))
     return checks
 
 
-def all_checks() -> list[Check]:
-    """Run every check; a failing probe becomes an unhealthy line, not a crash."""
+def redundancy_checks(states: dict) -> list[Check]:
+    """Brokers, Connect workers and sink replicas: how many of each run, which one is down.
+
+    One down is a degraded cluster: it still syncs, but it has lost its spare.
+    """
+    groups = {
+        "kafka brokers": brokers(),
+        "connect workers": connect_workers(),
+        **{
+            f"sink replicas into {target}": [
+                t.sink_name(other(target), target, r) for r in range(t.SINK_REPLICAS)
+            ]
+            for target in t.SINK_METRICS_PORTS
+        },
+    }
     checks = []
+    for what, names in groups.items():
+        down = [n for n in names if states.get(n, {}).get("statename") != "RUNNING"]
+        running = f"{len(names) - len(down)} of {len(names)} running"
+        value = f"{running}; DEGRADED: {', '.join(down)} down" if down else running
+        checks.append(Check(what, value, not down))
+    return checks
+
+
+def all_checks(states: dict | None = None) -> list[Check]:
+    """Run every check; a failing probe becomes an unhealthy line, not a crash."""
+    checks = redundancy_checks(states) if states is not None else []
     caught_up = False
     for probe in (sink_checks, slot_checks, kafka_checks, freshness_checks):
         try:

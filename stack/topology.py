@@ -5,6 +5,7 @@ from pathlib import Path
 
 # the ports and addresses, declared once in the leaf module the apps and connectors read too
 from ordersync.topology import *  # noqa: F403
+from ordersync.topology import CLUSTER
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = Path(os.environ.get("STACK_DIR", ROOT / ".stack"))
@@ -17,4 +18,19 @@ VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin"
 
 # initdb's superuser: only the launcher's provisioning logs in as it (see ordersync/roles.py)
 SUPERUSER = "postgres"
-JVM_HEAP = os.environ.get("STACK_JVM_HEAP", "512m")
+JVM_HEAP = os.environ.get("STACK_JVM_HEAP", "384m" if CLUSTER else "512m")
+
+
+def broker_name(node: int) -> str:
+    """The supervised name of broker `node` (1-based): `kafka` alone, `kafka-N` in a cluster."""
+    return f"kafka-{node}" if CLUSTER else "kafka"
+
+
+def connect_name(worker: int) -> str:
+    """The supervised name of Connect worker `worker` (1-based)."""
+    return f"connect-{worker}" if CLUSTER else "connect"
+
+
+def sink_name(source: str, target: str, replica: int = 0) -> str:
+    """The supervised name of one sink replica (replica 0 keeps the historical name)."""
+    return f"sink-{source}-to-{target}" + (f"-{replica}" if replica else "")

@@ -12,13 +12,14 @@ from collections import Counter
 from dataclasses import dataclass
 
 import psycopg2
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from tenacity import Retrying, retry_if_exception, wait_random_exponential
 
 from connectors.sink import eventlog, metrics
 from connectors.sink.deadletters import DeadLetters
 from connectors.sink.failures import Failure, classify
+from connectors.sink.parking import ParkingLot
 from connectors.sink.processor import BatchReport, Processor
 from connectors.sink.target import Target, origin_name
 from ordersync import topology
@@ -41,6 +42,11 @@ class SinkConfig:
     topic: str = ""  # the source side's change topic unless set (benchmarks)
     lock_timeout_ms: int = 10_000
     park_seconds: float = 10.0  # how long a change refused for a number clash waits for its partner
+    replica: int = 0  # which of the group's replicas this is: it names its replication origin
+    partitions: int = 1  # of the topics this sink creates when they are missing
+    replication_factor: int = 1
+    # how soon a replica killed outright loses its partitions (the launcher sets 10 s for replicas)
+    session_timeout_ms: int = 45_000
 
     def __post_init__(self):
         if not self.group_id:
@@ -61,12 +67,21 @@ class SinkConfig:
             topic=os.environ.get("SINK_TOPIC", ""),
             lock_timeout_ms=int(os.environ.get("SINK_LOCK_TIMEOUT_MS", 10_000)),
             park_seconds=float(os.environ.get("SINK_PARK_SECONDS", 10)),
+            replica=int(os.environ.get("SINK_REPLICA", 0)),
+            partitions=int(os.environ.get("SINK_TOPIC_PARTITIONS", 1)),
+            replication_factor=int(os.environ.get("SINK_TOPIC_REPLICATION_FACTOR", 1)),
+            session_timeout_ms=int(os.environ.get("SINK_SESSION_TIMEOUT_MS", 45_000)),
         )
 
     @property
     def ephemeral(self) -> bool:
         """A replay or benchmark group, whose replication origin is dropped when it stops."""
         return self.group_id != f"sink-{self.source}-to-{self.target}"
+
+    @property
+    def origin(self) -> str:
+        """This replica's replication origin: two sessions can never share one."""
+        return origin_name(self.group_id) + (f"_r{self.replica}" if self.replica else "")
 
     @property
     def dead_letter_topic(self) -> str:
@@ -80,7 +95,7 @@ def ensure_topics(config: SinkConfig) -> None:
     wanted = [config.topic, config.dead_letter_topic]
     existing = admin.list_topics(timeout=30).topics
     new = [
-        NewTopic(name, num_partitions=1, replication_factor=1)
+        NewTopic(name, config.partitions, replication_factor=config.replication_factor)
         for name in wanted
         if name not in existing
     ]
@@ -105,6 +120,10 @@ def consumer_settings(config: SinkConfig) -> dict:
         "fetch.wait.max.ms": 50,
         # bound the prefetch queue (64 MB by default) so memory stays flat in a backlog
         "queued.max.messages.kbytes": 8192,
+        # replicas of one group: a joining or leaving one moves only the partitions it must
+        "partition.assignment.strategy": "cooperative-sticky",
+        "session.timeout.ms": config.session_timeout_ms,
+        "heartbeat.interval.ms": max(1000, config.session_timeout_ms // 4),
     }
 
 
@@ -125,11 +144,12 @@ class Sink:
         self.held = []  # messages a poll returned while the loop was waiting to retry
         self.reached: dict[tuple[str, int], int] = {}  # next offset per partition, once applied
         self.lag_observed = 0.0
+        real = target is None
         self.target = target or Target(
             config.dsn,
             config.source,
             config.target,
-            origin_name(config.group_id),
+            config.origin,
             config.lock_timeout_ms,
         )
         self.consumer = consumer or Consumer(consumer_settings(config))
@@ -137,9 +157,12 @@ class Sink:
             {"bootstrap.servers": config.bootstrap_servers, "enable.idempotence": True}
         )
         self.dead_letters = DeadLetters(producer, config.dead_letter_topic)
+        # replicas share what they park through the target database (fakes share nothing)
+        lot = ParkingLot(self.target, config.group_id, 3 * config.park_seconds) if real else None
         self.processor = Processor(
-            config.source, config.target, self.target, self.dead_letters, config.park_seconds
+            config.source, config.target, self.target, self.dead_letters, config.park_seconds, lot
         )
+        self.in_flight: list = []  # the batch being applied: revoked partitions leave it
 
     def stop(self, *_):
         """Ask the loop to finish its current batch and exit."""
@@ -148,7 +171,12 @@ class Sink:
     def run(self) -> None:
         """Poll until stopped; each batch is retried until it is fully accounted for."""
         ensure_topics(self.config)
-        self.consumer.subscribe([self.config.topic])
+        self.consumer.subscribe(
+            [self.config.topic],
+            on_assign=self.assigned,
+            on_revoke=self.revoked,
+            on_lost=self.lost,
+        )
         try:
             while self.running:
                 messages = [m for m in self.next_batch() if not self.transport_error(m)]
@@ -161,6 +189,7 @@ class Sink:
 
     def handle(self, messages: list) -> None:
         """Process a batch until it goes through, then record it and store its offsets."""
+        self.in_flight = messages  # the same list object each attempt: a revoke shrinks it
         try:
             report = self.retrying()(self.processor.process, messages)
         except Exception:
@@ -170,6 +199,7 @@ class Sink:
             return
         finally:
             self.resume()
+            self.in_flight = []
         metrics.clear_stuck()
         self.record(report)
         self.store_positions(messages)
@@ -180,14 +210,61 @@ class Sink:
         for message in messages:
             key = (message.topic(), message.partition())
             self.reached[key] = max(self.reached.get(key, 0), message.offset() + 1)
-        cap = self.processor.parked_offsets()
-        offsets = [
-            TopicPartition(topic, part, min(offset, cap.get((topic, part), offset)))
-            for (topic, part), offset in self.reached.items()
-        ]
+        offsets = self.positions(self.reached)
         if offsets:
             self.consumer.store_offsets(offsets=offsets)
         metrics.PARKED.set(len(self.processor.parked))
+
+    def positions(self, partitions) -> list[TopicPartition]:
+        """The offsets to commit for these partitions: how far they are done, capped by parking."""
+        cap = self.processor.parked_offsets()
+        return [
+            TopicPartition(topic, part, min(offset, cap.get((topic, part), offset)))
+            for (topic, part), offset in self.reached.items()
+            if (topic, part) in partitions
+        ]
+
+    def assigned(self, _consumer, partitions: list) -> None:
+        """Partitions this replica now owns (cooperative: only the new ones)."""
+        log.info("assigned %s", sorted((p.topic, p.partition) for p in partitions))
+
+    def revoked(self, _consumer, partitions: list) -> None:
+        """Commit how far the partitions that move are done, then forget everything of theirs.
+
+        Their held and parked messages are read again by the new owner from that offset; the
+        merge makes any change applied twice a no-op.
+        """
+        gone = {(p.topic, p.partition) for p in partitions}
+        offsets = self.positions(gone)
+        if offsets:
+            try:
+                self.consumer.commit(offsets=offsets, asynchronous=False)
+            except KafkaException as error:  # the new owner then starts a little earlier
+                log.warning("could not commit revoked partitions: %s", error)
+        self.forget(gone)
+        log.info("revoked %s at %s", sorted(gone), [(o.partition, o.offset) for o in offsets])
+
+    def lost(self, _consumer, partitions: list) -> None:
+        """Partitions taken away without a chance to commit (this replica was too slow)."""
+        gone = {(p.topic, p.partition) for p in partitions}
+        log.warning("lost %s", sorted(gone))
+        self.forget(gone)
+
+    def forget(self, gone: set) -> None:
+        """Drop held, in-flight, parked and progress state of partitions no longer ours."""
+
+        def ours(message) -> bool:
+            return (message.topic(), message.partition()) not in gone
+
+        self.held = [m for m in self.held if ours(m)]
+        self.in_flight[:] = [m for m in self.in_flight if ours(m)]
+        for key in gone:
+            self.reached.pop(key, None)
+        try:
+            self.processor.drop_partitions(gone)
+        except psycopg2.Error as error:  # their rows in the parking lot age out on their own
+            log.warning("could not clear parked changes of revoked partitions: %s", error)
+            self.target.reset()
 
     def retrying(self) -> Retrying:
         """Retry a failing batch while running, backing off by failure class, polling meanwhile."""
@@ -229,9 +306,12 @@ class Sink:
             metrics.LAST_POLL.set_to_current_time()
 
     def resume(self) -> None:
-        """Resume fetching after a retry paused it."""
+        """Resume fetching after a retry paused it: everything assigned now.
+
+        A partition lost and assigned again while paused comes back still paused.
+        """
         if self.paused:
-            self.consumer.resume(self.paused)
+            self.consumer.resume(self.consumer.assignment())
             self.paused = []
 
     @staticmethod
@@ -302,6 +382,8 @@ class Sink:
         eventlog.write(
             events, [o for _, o in report.outcomes], self.config.source, self.config.target
         )
+        if report.partners_applied:
+            log.info("applied %d change(s) other replicas parked", report.partners_applied)
         if report.dead_letters:
             log.warning(
                 "dead-lettered %d message(s): %s",

@@ -46,14 +46,18 @@ class DeadLetters:
     is retried, so a broker outage does not duplicate dead letters.
     """
 
-    def __init__(self, producer, topic: str):
+    def __init__(self, producer, topic: str, remember: int = 100_000):
         self.producer, self.topic = producer, topic
         self.states: dict[tuple, str] = {}
+        # places stored in earlier batches: a partition lost and read again from its committed
+        # offset brings them back, and they must not be dead-lettered twice
+        self.stored: dict[tuple, None] = {}
+        self.remember = remember
 
     def send(self, message, reason: str, error: BaseException, order_id: str | None) -> None:
         """Queue one message for the dead-letter topic, unless it is already queued or stored."""
         where = (message.topic(), message.partition(), message.offset())
-        if self.states.get(where) in (PENDING, DELIVERED):
+        if self.states.get(where) in (PENDING, DELIVERED) or where in self.stored:
             return
         try:
             self.producer.produce(
@@ -83,5 +87,10 @@ class DeadLetters:
             )
 
     def forget(self) -> None:
-        """Drop the bookkeeping once the batch's offsets are stored."""
+        """Drop the bookkeeping once the batch's offsets are stored; remember what was stored."""
+        for where, state in self.states.items():
+            if state == DELIVERED:
+                self.stored[where] = None
+        while len(self.stored) > self.remember:
+            del self.stored[next(iter(self.stored))]  # the oldest first
         self.states.clear()

@@ -19,6 +19,11 @@ from connectors.sink.merge import plan_batch
 UNIQUENESS = {"23505", "23P01"}
 
 
+def place(message) -> tuple[str, int, int]:
+    """Where a message sits in Kafka: (topic, partition, offset)."""
+    return (message.topic(), message.partition(), message.offset())
+
+
 def reason_of(error: BaseException) -> str:
     """The dead-letter reason of data refused by the database or by our own code."""
     return "rejected-by-database" if isinstance(error, psycopg2.Error) else "merge-failed"
@@ -32,6 +37,7 @@ class BatchReport:
     dead_letters: list = field(default_factory=list)  # reasons, one per dead-lettered message
     kafka_tombstones: int = 0
     rows_written: int = 0
+    partners_applied: int = 0  # other replicas' parked changes this batch committed with its own
 
     @property
     def messages(self) -> int:
@@ -43,13 +49,21 @@ class Processor:
     """Applies batches of one side's change events to the other side's database."""
 
     def __init__(
-        self, source: str, target_side: str, target, dead_letters, park_seconds: float = 10.0
+        self,
+        source: str,
+        target_side: str,
+        target,
+        dead_letters,
+        park_seconds: float = 10.0,
+        lot=None,
     ):
         self.source, self.target_side = source, target_side
         self.target, self.dead_letters = target, dead_letters
         self.park_seconds = park_seconds
         # (topic, partition, offset) -> (message, event, parked since): retried with each batch
         self.parked: dict[tuple, tuple] = {}
+        # where the group's replicas show each other what they parked (None: a lone processor)
+        self.lot = lot
 
     def parked_offsets(self) -> dict[tuple[str, int], int]:
         """The lowest parked offset per (topic, partition): no stored offset may pass it."""
@@ -107,15 +121,45 @@ class Processor:
         """Keep a change refused for a number clash, to retry after the changes that follow it."""
         where = (message.topic(), message.partition(), message.offset())
         since = self.parked.get(where, (None, None, time.monotonic()))[2]
+        if self.lot is not None and where not in self.parked:
+            self.lot.add(message)
         self.parked[where] = (message, event, since)
+
+    def unpark(self, places: list[tuple]) -> None:
+        """Take applied or dead-lettered changes out of the shared parking lot."""
+        if self.lot is not None and places:
+            self.lot.remove(places)
+
+    def drop_partitions(self, partitions: set[tuple[str, int]]) -> None:
+        """Forget what was parked from partitions this replica no longer owns (they move on)."""
+        gone = [where for where in self.parked if where[:2] in partitions]
+        for where in gone:
+            del self.parked[where]
+        self.unpark(gone)
+
+    def partner_changes(self) -> list:
+        """The changes other replicas parked, parsed: candidates to commit with our own."""
+        if self.lot is None or not self.parked:
+            return []
+        partners = []
+        for message in self.lot.partners(set(self.parked)):
+            try:
+                event = parse(self.source, message.value())
+            except Exception:  # noqa: S112 - its owner dead-letters it; not ours to judge
+                continue
+            if event is not None:
+                partners.append((message, event))
+        return partners
 
     def retry_parked(self, report: BatchReport) -> None:
         """Retry parked changes, together, then one by one until none goes through.
 
-        A change still refused after `park_seconds` is a real clash (two orders given the same
-        number on both sides): it is dead-lettered for an operator.
+        Other replicas' parked changes join each attempt first: a swap split across replicas
+        commits only as a whole. A change still refused after `park_seconds` is a real clash (two
+        orders given the same number on both sides): it is dead-lettered for an operator.
         """
-        if len(self.parked) > 1 and self.apply_parked_together(report):
+        partners = self.partner_changes()
+        if (len(self.parked) > 1 or partners) and self.apply_parked_together(report, partners):
             return
         progress = True
         while progress and self.parked:
@@ -123,7 +167,8 @@ class Processor:
             for where in sorted(self.parked):
                 message, event, since = self.parked.pop(where)
                 try:
-                    self.apply([(message, event)], report)
+                    self.apply_with_partners((message, event), partners, report)
+                    self.unpark([where])
                     progress = True
                 except Exception as error:  # sorted as in apply_isolating
                     self.target.rollback()
@@ -135,30 +180,51 @@ class Processor:
                         self.parked[where] = (message, event, since)
                     else:
                         self.dead_letter(report, message, reason_of(error), error, event.state.id)
+                        self.unpark([where])
 
-    def apply_parked_together(self, report: BatchReport) -> bool:
+    def apply_with_partners(self, change: tuple, partners: list, report: BatchReport) -> None:
+        """Apply one parked change with the other replicas' parked ones, else alone."""
+        if partners:
+            try:
+                self.apply([change], report, partners)
+                self.unpark([place(m) for m, _ in partners])
+                return
+            except Exception as error:  # sorted as in apply_isolating
+                self.target.rollback()
+                if classify(error) is not Failure.DATA:
+                    raise
+        self.apply([change], report)
+
+    def apply_parked_together(self, report: BatchReport, partners: list) -> bool:
         """Apply every parked change in one transaction: the halves of a swap need each other."""
         waiting = [self.parked[where][:2] for where in sorted(self.parked)]
         try:
-            self.apply(waiting, report)
+            self.apply(waiting, report, partners)
         except Exception as error:  # sorted as in apply_isolating
             self.target.rollback()
             if classify(error) is not Failure.DATA:
                 raise
             return False
+        self.unpark(sorted(self.parked) + [place(m) for m, _ in partners])
         self.parked.clear()
         return True
 
-    def apply(self, events: list, report: BatchReport) -> None:
-        """Merge the events into the locked current rows, write the changed ones, commit."""
+    def apply(self, events: list, report: BatchReport, partners: list = ()) -> None:
+        """Merge the events into the locked current rows, write the changed ones, commit.
+
+        Partners (other replicas' parked changes) are merged and written in the same
+        transaction, but accounted for by the replica that owns them.
+        """
         cur = self.target.begin()
-        states = [event.state for _, event in events]
+        everything = [*events, *partners]
+        states = [event.state for _, event in everything]
         current, purged = self.target.fetch(cur, sorted({s.id for s in states}))
         writes, outcomes = plan_batch(states, current, self.source, self.target_side, purged)
         if writes:
             self.target.write(cur, list(writes.values()))
         self.target.commit()
-        report.outcomes.extend(zip(events, outcomes, strict=True))
+        report.outcomes.extend(zip(events, outcomes[: len(events)], strict=True))
+        report.partners_applied += sum(o.write for o in outcomes[len(events) :])
         report.rows_written += len(writes)
 
     def dead_letter(self, report, message, reason: str, error, order_id) -> None:

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from stack import jars, topology
-from tests.support.compose import SERVICES, env
+from tests.support.compose import SERVICES, env, published
 
 ONE_SHOT = {"store-migrate", "warehouse-migrate", "register-connectors"}
 # compose publishes the default ports; this checkout's native stack may run shifted beside it
@@ -31,15 +31,6 @@ def image_tag(service: str) -> str:
     image = SERVICES[service]["image"]
     assert ":" in image.rsplit("/", 1)[-1], f"{service}: {image} has no tag"
     return image.rsplit(":", 1)[1]
-
-
-def published(service: str) -> set[tuple[int, int]]:
-    """The (host, container) port pairs a service publishes."""
-    pairs = set()
-    for port in SERVICES[service].get("ports", []):
-        *_, host, container = str(port).split(":")
-        pairs.add((int(host), int(container)))
-    return pairs
 
 
 def test_every_expected_service_is_present():

@@ -5,62 +5,13 @@ with github.com/compose-spec/compose-go/v2: schema, interpolation, merges, depen
 once into a cache folder, keyed by its sources.
 """
 
-import hashlib
 import json
-import os
 import re
-import shutil
-import subprocess
-from pathlib import Path
-
-import pytest
 
 from stack import envfile, topology
+from tests.support.compose import load
 
-SOURCE = Path(__file__).parent / "composeload"
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "cdc-order-sync"
 COMPOSE = topology.ROOT / "docker-compose.yml"
-# names a caller's shell may export that would hide a missing secret from the loader
-CLEAN_ENV = {name: os.environ[name] for name in ("PATH", "HOME") if name in os.environ}
-
-
-def source_digest() -> str:
-    """A digest of the loader's sources: a change to any of them means a new build."""
-    digest = hashlib.sha256()
-    for name in ("go.mod", "go.sum", "main.go"):
-        digest.update((SOURCE / name).read_bytes())
-    return digest.hexdigest()[:16]
-
-
-@pytest.fixture(scope="module")
-def composeload() -> Path:
-    """The loader binary, built with the module proxy's pinned versions (go.sum) when missing."""
-    go = shutil.which("go")
-    if go is None:
-        pytest.skip("Go is not installed: the compose loader test needs it (CI has it)")
-    binary = CACHE / f"composeload-{source_digest()}"
-    if not binary.exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        partial = binary.with_suffix(".partial")
-        subprocess.run(
-            [go, "build", "-mod=readonly", "-o", str(partial), "."],
-            cwd=SOURCE,
-            check=True,
-            timeout=1200,
-        )
-        partial.rename(binary)
-    return binary
-
-
-def load(binary: Path, env_file: Path) -> subprocess.CompletedProcess:
-    """Run the loader on docker-compose.yml with one env file and no inherited secrets."""
-    return subprocess.run(
-        [str(binary), str(COMPOSE), str(env_file)],
-        env=CLEAN_ENV,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_the_example_env_fails_naming_every_missing_secret(composeload):

@@ -4,90 +4,14 @@ native stack's stack/configs.py, hosts, ports and paths aside."""
 import pytest
 
 from stack import configs
-from tests.support.compose import env
-
-# apache/kafka: KafkaDockerWrapper.getServerConfigsFromEnv skips these (JVM and logging options)
-KAFKA_NOT_PROPERTIES = {
-    "KAFKA_VERSION",
-    "KAFKA_HEAP_OPTS",
-    "KAFKA_LOG4J_OPTS",
-    "KAFKA_OPTS",
-    "KAFKA_JMX_OPTS",
-    "KAFKA_JVM_PERFORMANCE_OPTS",
-    "KAFKA_GC_LOG_OPTS",
-    "KAFKA_LOG4J_ROOT_LOGLEVEL",
-    "KAFKA_LOG4J_LOGGERS",
-    "KAFKA_TOOLS_LOG4J_LOGLEVEL",
-    "KAFKA_JMX_HOSTNAME",
-}
-# debezium/connect's entrypoint exports these plain names as CONNECT_<property name>
-CONNECT_ALIASES = {
-    "BOOTSTRAP_SERVERS": "CONNECT_BOOTSTRAP_SERVERS",
-    "GROUP_ID": "CONNECT_GROUP_ID",
-    "CONFIG_STORAGE_TOPIC": "CONNECT_CONFIG_STORAGE_TOPIC",
-    "OFFSET_STORAGE_TOPIC": "CONNECT_OFFSET_STORAGE_TOPIC",
-    "STATUS_STORAGE_TOPIC": "CONNECT_STATUS_STORAGE_TOPIC",
-    "KEY_CONVERTER": "CONNECT_KEY_CONVERTER",
-    "VALUE_CONVERTER": "CONNECT_VALUE_CONVERTER",
-    "OFFSET_FLUSH_INTERVAL_MS": "CONNECT_OFFSET_FLUSH_INTERVAL_MS",
-    "OFFSET_FLUSH_TIMEOUT_MS": "CONNECT_OFFSET_FLUSH_TIMEOUT_MS",
-    "SHUTDOWN_TIMEOUT": "CONNECT_TASK_SHUTDOWN_GRACEFUL_TIMEOUT_MS",
-    "ADVERTISED_HOST_NAME": "CONNECT_REST_ADVERTISED_HOST_NAME",
-    "ADVERTISED_PORT": "CONNECT_REST_ADVERTISED_PORT",
-    "REST_HOST_NAME": "CONNECT_REST_HOST_NAME",
-    "REST_PORT": "CONNECT_REST_PORT",
-}
-# where each side runs rather than how: addresses, listener names, ports and directories
-ASIDE = {
-    "kafka": {
-        "listeners",
-        "advertised.listeners",
-        "listener.security.protocol.map",
-        "inter.broker.listener.name",
-        "controller.quorum.voters",
-        "log.dirs",
-    },
-    "connect": {
-        "bootstrap.servers",
-        "listeners",
-        "rest.advertised.host.name",
-        "rest.advertised.port",
-        "rest.host.name",
-        "rest.port",
-        "plugin.path",
-    },
-}
-
-
-def kafka_image_properties(environment: dict[str, str]) -> dict[str, str]:
-    """The server properties apache/kafka writes: KAFKA_ stripped, lowercased, _ -> ."""
-    properties = {}
-    for name, value in environment.items():
-        if name.startswith("KAFKA_") and name not in KAFKA_NOT_PROPERTIES:
-            key = name.removeprefix("KAFKA_").lower().replace("_", ".")
-            properties[key.replace("...", "-").replace("..", "_")] = value
-    return properties
-
-
-def connect_image_properties(environment: dict[str, str]) -> dict[str, str]:
-    """The worker properties debezium/connect writes: CONNECT_ stripped, lowercased, _ -> ."""
-    exported = {CONNECT_ALIASES.get(name, name): value for name, value in environment.items()}
-    return {
-        name.removeprefix("CONNECT_").lower().replace("_", "."): value
-        for name, value in exported.items()
-        # CONNECT_LOG4J_* go to log4j.properties, not to the worker
-        if name.startswith("CONNECT_") and not name.startswith("CONNECT_LOG4J")
-    }
-
-
-def native_properties(text: str) -> dict[str, str]:
-    """A properties file rendered by stack/configs.py as a dict."""
-    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
-
-
-def without(properties: dict[str, str], keys: set[str]) -> dict[str, str]:
-    """The properties minus the keys set aside."""
-    return {key: value for key, value in properties.items() if key not in keys}
+from tests.support.compose import (
+    ASIDE,
+    connect_image_properties,
+    env,
+    kafka_image_properties,
+    native_properties,
+    without,
+)
 
 
 @pytest.mark.parametrize(

@@ -145,3 +145,17 @@ BASE = {
 def state(author=STORE, clock=None, **values) -> State:
     """A state of order `o1`, every field at version 1 unless `clock` says otherwise."""
     return State("o1", BASE | values, {n: 1 for n in FIELD_NAMES} | (clock or {}), author)
+
+
+TOPIC = "store.public.store_order"
+
+
+class OnPartition(Message):
+    """A consumed message on a chosen partition."""
+
+    def __init__(self, value, offset: int, partition: int):
+        super().__init__(value, offset, TOPIC)
+        self._partition = partition
+
+    def partition(self):
+        return self._partition

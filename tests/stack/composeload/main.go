@@ -42,6 +42,8 @@ func load(file, envFile string) (*types.Project, error) {
 		cli.WithOsEnv,
 		cli.WithEnvFiles(envFile),
 		cli.WithDotEnv,
+		// COMPOSE_PROFILES from the environment or the env file, as docker compose reads it
+		cli.WithDefaultProfiles(),
 	)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,69 @@
+"""The sink's side of a rebalance, with fakes: what moves away is committed, then forgotten."""
+
+from confluent_kafka import TopicPartition
+
+from connectors.sink.consumer import Sink, SinkConfig
+from tests.support import fakes
+from tests.support.fakes import TOPIC, OnPartition, change
+
+
+class Consumer:
+    """Records stored and committed offsets."""
+
+    def __init__(self):
+        self.stored, self.committed = [], []
+
+    def store_offsets(self, offsets=None):
+        self.stored.append({(tp.topic, tp.partition): tp.offset for tp in offsets})
+
+    def commit(self, offsets=None, asynchronous=True):
+        assert not asynchronous, "a revoked partition's offset must be committed before it moves"
+        self.committed.append({(tp.topic, tp.partition): tp.offset for tp in offsets})
+
+
+def sink() -> tuple[Sink, Consumer, fakes.Target]:
+    """A sink over fakes."""
+    consumer, target = Consumer(), fakes.Target()
+    config = SinkConfig(source="store", target="warehouse", dsn="unused")
+    return Sink(config, consumer, fakes.Producer(), target), consumer, target
+
+
+def test_revoked_partitions_are_committed_where_they_are_done_and_forgotten():
+    the_sink, consumer, _ = sink()
+    the_sink.handle([OnPartition(change("P0"), 4, 0), OnPartition(change("P1"), 7, 1)])
+    the_sink.held = [OnPartition(change("H1"), 8, 1), OnPartition(change("H0"), 5, 0)]
+    the_sink.revoked(None, [TopicPartition(TOPIC, 1)])
+    assert consumer.committed == [{(TOPIC, 1): 8}]
+    assert [m.partition() for m in the_sink.held] == [0]
+    assert (TOPIC, 1) not in the_sink.reached and the_sink.reached[(TOPIC, 0)] == 5
+
+
+def test_a_revoked_partition_is_committed_no_further_than_its_parked_change():
+    the_sink, consumer, target = sink()
+    target.refuse(
+        lambda rows: any(s.values["order_number"] == "CLASH" for s in rows.values()),
+        fakes.SqlError("23P01"),
+    )
+    the_sink.handle([OnPartition(change("CLASH"), 3, 1), OnPartition(change("FINE"), 4, 1)])
+    assert list(the_sink.processor.parked) == [(TOPIC, 1, 3)]
+    the_sink.revoked(None, [TopicPartition(TOPIC, 1)])
+    assert consumer.committed == [{(TOPIC, 1): 3}]
+    assert the_sink.processor.parked == {}  # the new owner reads it again from offset 3
+
+
+def test_a_batch_in_flight_loses_the_messages_of_a_revoked_partition():
+    the_sink, _, _ = sink()
+    batch = [OnPartition(change("A"), 1, 0), OnPartition(change("B"), 1, 2)]
+    the_sink.in_flight = batch
+    the_sink.lost(None, [TopicPartition(TOPIC, 2)])
+    assert [m.partition() for m in batch] == [0]
+
+
+def test_a_dead_letter_read_again_after_its_partition_came_back_is_not_sent_twice():
+    the_sink, _, _ = sink()
+    producer = the_sink.dead_letters.producer
+    poison = OnPartition(b"{not json", 3, 0)
+    the_sink.handle([poison])
+    the_sink.lost(None, [TopicPartition(TOPIC, 0)])
+    the_sink.handle([OnPartition(b"{not json", 3, 0)])  # read again from the committed offset
+    assert [record["offset"] for _, _, record in producer.stored] == [3]

@@ -1,0 +1,97 @@
+"""docker-compose.yml's `cluster` profile: the native cluster mode's three-broker topology."""
+
+import json
+import os
+import subprocess
+import sys
+
+from stack import envfile, topology
+from tests.support.compose import (
+    ASIDE,
+    SERVICES,
+    env,
+    kafka_image_properties,
+    load,
+    native_properties,
+    published,
+    without,
+)
+
+CLUSTER_ENV = topology.ROOT / "cluster.env"
+PROFILED = {"kafka-2", "kafka-3", "connect-2"}
+NODES = {"kafka": 1, "kafka-2": 2, "kafka-3": 3}
+
+
+def cluster_settings() -> dict[str, str]:
+    """The variables cluster.env sets."""
+    return envfile.assignments(CLUSTER_ENV.read_text())
+
+
+def native_cluster_kafka() -> dict[str, str]:
+    """What the native launcher writes for broker 1 in cluster mode (STACK_BROKERS=3)."""
+    code = "from stack import configs; print(configs.kafka_properties(1))"
+    text = subprocess.run(
+        [sys.executable, "-c", code],
+        env=os.environ | {"STACK_BROKERS": "3"},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=topology.ROOT,
+    ).stdout
+    return native_properties(text)
+
+
+def test_only_the_extra_brokers_and_worker_are_in_the_profile():
+    profiled = {name for name, s in SERVICES.items() if s.get("profiles")}
+    assert profiled == PROFILED
+    assert all(SERVICES[name]["profiles"] == ["cluster"] for name in PROFILED)
+    assert cluster_settings()["COMPOSE_PROFILES"] == "cluster"
+
+
+def test_the_three_nodes_are_the_three_voters_of_one_cluster():
+    settings = cluster_settings()
+    voters = dict(v.split("@") for v in settings["KAFKA_QUORUM_VOTERS"].split(","))
+    assert {int(n): host.split(":")[0] for n, host in voters.items()} == {
+        n: name for name, n in NODES.items()
+    }
+    for name, node in NODES.items():
+        variables = env(name, settings)
+        assert variables["KAFKA_NODE_ID"] == str(node)
+        assert variables["CLUSTER_ID"] == env("kafka")["CLUSTER_ID"]
+        assert f"INTERNAL://{name}:29092" in variables["KAFKA_ADVERTISED_LISTENERS"]
+    ports = [published(name) for name in NODES]
+    assert len({p for pairs in ports for p in pairs}) == 3
+
+
+def test_each_node_configures_what_native_cluster_mode_configures():
+    native = without(native_cluster_kafka(), ASIDE["kafka"] | {"node.id"})
+    assert native["default.replication.factor"] == "3" and native["min.insync.replicas"] == "2"
+    for name in NODES:
+        compose = kafka_image_properties(env(name, cluster_settings()))
+        assert without(compose, ASIDE["kafka"] | {"node.id"}) == native, name
+
+
+def test_the_second_worker_joins_the_first_with_replicated_internal_topics():
+    settings = cluster_settings()
+    first, second = env("connect", settings), env("connect-2", settings)
+    assert first["GROUP_ID"] == second["GROUP_ID"]
+    assert second["ADVERTISED_HOST_NAME"] == "connect-2"
+    assert second["CONNECT_CONFIG_STORAGE_REPLICATION_FACTOR"] == "3"
+    assert second["CONNECT_PRODUCER_ACKS"] == "all"
+    assert len(second["BOOTSTRAP_SERVERS"].split(",")) == 3
+    assert published("connect") != published("connect-2")
+
+
+def test_the_loader_starts_the_profile_only_when_cluster_env_asks(composeload, tmp_path):  # noqa: F811
+    env_file = tmp_path / ".env"
+    envfile.write(env_file)
+    single = json.loads(load(composeload, env_file).stdout)["services"]
+    assert PROFILED.isdisjoint(single)
+    env_file.write_text(env_file.read_text() + CLUSTER_ENV.read_text())
+    result = load(composeload, env_file)
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    assert PROFILED <= set(services)
+    register = services["register-connectors"]["environment"]
+    assert (register["TOPIC_PARTITIONS"], register["TOPIC_REPLICATION_FACTOR"]) == ("3", "3")
+    assert services["kafka-3"]["environment"]["KAFKA_MIN_INSYNC_REPLICAS"] == "2"
