@@ -15,7 +15,7 @@ import requests
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
-from bench import native
+from bench import cost, native
 from bench.db import connect, created_at, retire, scalar
 from bench.pacing import paced, percentiles, wait_until
 from ordersync.mapping import TABLES, columns, other
@@ -40,25 +40,25 @@ def api_writer(side: str, prefix: str):
     return write
 
 
+def kept_up(rate: float, seconds: float, wrote: float, caught_up: float, failures: int) -> bool:
+    """Whether a paced run held its rate: writes on schedule, and the lag did not pile up."""
+    return failures == 0 and wrote <= seconds * 1.1 + 0.5 and caught_up <= max(2.0, 0.1 * seconds)
+
+
 def pipeline_latency(source: str, rate: float, seconds: float) -> dict:
-    """API commit on `source` → row on the other side, at a fixed rate."""
+    """API commit on `source` → row on the other side, at a fixed rate; CPU per synced write."""
     target, prefix = other(source), f"BL{uuid.uuid4().hex[:6]}"
-    ids, api_times, failures = paced(api_writer(source, prefix), rate, seconds)
     target_conn, source_conn = connect(target), connect(source)
-    wait_until(
-        lambda: (
-            scalar(
-                target_conn,
-                f"SELECT count(*) FROM {TABLES[target]} WHERE id = ANY(%s::uuid[])",
-                ids,
-            )
-            == len(ids)
-        ),
-        120,
-        "all rows arrived",
-    )
-    born, arrived = created_at(source_conn, source, ids), created_at(target_conn, target, ids)
-    lat = [(arrived[i] - born[i]).total_seconds() for i in born if i in arrived]
+    arrived = f"SELECT count(*) FROM {TABLES[target]} WHERE id = ANY(%s::uuid[])"
+    mine = cost.sessions(**{source: source_conn, target: target_conn})
+    with cost.metered(exclude=mine) as meter:
+        began = time.monotonic()
+        ids, api_times, failures = paced(api_writer(source, prefix), rate, seconds)
+        wrote = time.monotonic() - began
+        wait_until(lambda: scalar(target_conn, arrived, ids) == len(ids), 120, "all rows arrived")
+    caught_up = meter.wall - wrote
+    born, landed = created_at(source_conn, source, ids), created_at(target_conn, target, ids)
+    lat = [(landed[i] - born[i]).total_seconds() for i in born if i in landed]
     target_conn.close()
     source_conn.close()
     retire(source, prefix)
@@ -69,6 +69,8 @@ def pipeline_latency(source: str, rate: float, seconds: float) -> dict:
         "failures": failures,
         "rate": rate,
         "seconds": seconds,
+        "kept_up": kept_up(rate, seconds, wrote, caught_up, failures),
+        "cpu_ms_per_write": cost.per_write(meter.used, len(ids)),
         "samples": lat,
     }
 
@@ -83,11 +85,65 @@ def native_latency(rate: float, seconds: float) -> dict:
             local.conn = connect("store")
         return native.insert_one(local.conn)
 
-    ids, _, failures = paced(write, rate, seconds)
-    wait_until(lambda: native.arrived() >= len(ids), 120, "native rows arrived")
+    workers = native.workers()
+    with cost.metered(workers) as meter:
+        began = time.monotonic()
+        ids, _, failures = paced(write, rate, seconds)
+        wrote = time.monotonic() - began
+        wait_until(lambda: native.arrived() >= len(ids), 120, "native rows arrived")
     lat = native.latencies(ids)
     native.teardown()
-    return {"latency": percentiles(lat), "writes": len(ids), "failures": failures, "samples": lat}
+    return {
+        "latency": percentiles(lat),
+        "writes": len(ids),
+        "failures": failures,
+        "rate": rate,
+        "kept_up": kept_up(rate, seconds, wrote, meter.wall - wrote, failures),
+        "cpu_ms_per_write": cost.per_write(meter.used, len(ids)),
+        "samples": lat,
+    }
+
+
+def curve(rates: list[float], seconds: float) -> dict:
+    """p50/p99 per rate, both directions and native; a direction stops at its first missed step."""
+    runs = {
+        "store_to_warehouse": lambda r: pipeline_latency("store", r, seconds),
+        "warehouse_to_store": lambda r: pipeline_latency("warehouse", r, seconds),
+        "native": lambda r: native_latency(r, seconds),
+    }
+    out = {}
+    for name, run in runs.items():
+        steps = []
+        for rate in rates:
+            result = run(rate)
+            lat = result["latency"]
+            steps.append(
+                {
+                    "rate": rate,
+                    "p50_ms": lat.get("p50_ms"),
+                    "p99_ms": lat.get("p99_ms"),
+                    "kept_up": result["kept_up"],
+                    "cpu_ms_per_write": result["cpu_ms_per_write"].get("total"),
+                }
+            )
+            print(f"[bench] curve {name} @ {rate:g}/s: {steps[-1]}", flush=True)
+            if not result["kept_up"]:
+                break
+        out[name] = {"steps": steps, "knee": knee(steps)}
+    return out
+
+
+def knee(steps: list[dict], bound_ms: float = 100) -> float | None:
+    """The highest rate that kept up with p99 under the bound."""
+    good = [s["rate"] for s in steps if s["kept_up"] and (s["p99_ms"] or 1e9) < bound_ms]
+    return max(good, default=None)
+
+
+def idle(seconds: float) -> dict:
+    """The stack's CPU with nothing to do, per component, as a share of one core."""
+    with cost.metered() as meter:
+        time.sleep(seconds)  # the measuring window itself: nothing is awaited
+    return cost.share_of_core(meter.used, meter.wall) | {"seconds": seconds}
 
 
 def backlog(rows: int, batch: int = 1000) -> dict:
@@ -95,6 +151,7 @@ def backlog(rows: int, batch: int = 1000) -> dict:
     prefix = f"BK{uuid.uuid4().hex[:6]}"
     name = columns("store")["customer_name"]
     source, target = connect("store"), connect("warehouse")
+    meter = cost.Meter(exclude=cost.sessions(store=source, warehouse=target)).start()
     started = time.monotonic()
     with source.cursor() as cur:
         for first in range(0, rows, batch):
@@ -118,6 +175,7 @@ def backlog(rows: int, batch: int = 1000) -> dict:
         "backlog",
     )
     elapsed = time.monotonic() - started
+    used = meter.stop()
     source.close()
     target.close()
     retire("store", prefix)
@@ -126,6 +184,7 @@ def backlog(rows: int, batch: int = 1000) -> dict:
         "insert_seconds": round(inserted, 2),
         "seconds": round(elapsed, 2),
         "rows_per_s": round(rows / elapsed),
+        "cpu_ms_per_write": cost.per_write(used, rows),
     }
 
 
@@ -133,14 +192,21 @@ def native_backlog(rows: int, batch: int = 1000) -> dict:
     """The same backlog through native logical replication."""
     native.setup()
     conn = connect("store")
+    meter = cost.Meter(native.workers()).start()
     started = time.monotonic()
     for first in range(0, rows, batch):
         native.insert_batch(conn, min(batch, rows - first))
     wait_until(lambda: native.arrived() == rows, 600, "native backlog")
     elapsed = time.monotonic() - started
+    used = meter.stop()
     conn.close()
     native.teardown()
-    return {"rows": rows, "seconds": round(elapsed, 2), "rows_per_s": round(rows / elapsed)}
+    return {
+        "rows": rows,
+        "seconds": round(elapsed, 2),
+        "rows_per_s": round(rows / elapsed),
+        "cpu_ms_per_write": cost.per_write(used, rows),
+    }
 
 
 def free_port() -> int:
@@ -245,6 +311,8 @@ def sink_drain(events: int) -> dict:
         cwd=os.environ.get("BENCH_SINK_ROOT", topology.ROOT),
     )
     peak, first, done = 0, None, None
+    meter = cost.Meter({"sink": process.pid, "warehouse_db": cost.stack_pids()["warehouse_db"]})
+    meter.start()
     try:
         sampled = psutil.Process(process.pid)
         deadline = time.monotonic() + 600
@@ -257,6 +325,7 @@ def sink_drain(events: int) -> dict:
                 first = time.monotonic()
             if count >= events:
                 done = time.monotonic()
+                meter.stop()
             time.sleep(0.05)  # sampling interval of RSS and progress
     finally:
         process.terminate()
@@ -274,6 +343,7 @@ def sink_drain(events: int) -> dict:
         "seconds": round(seconds, 2),
         "events_per_s": round(events / seconds),
         "peak_rss_mb": round(peak / 2**20, 1),
+        "cpu_ms_per_write": cost.per_write(meter.used, events),
     }
 
 
@@ -298,6 +368,10 @@ def api_throughput(seconds: int, connections: int = 8) -> dict:
         return {"skipped": "wrk is not installed (apt-get install wrk)"}
     script = topology.ROOT / "bench" / "create_order.lua"
     token = Tokens.headers("store")["Authorization"]
+    store, warehouse = connect("store"), connect("warehouse")
+    count = "SELECT count(*) FROM {} WHERE order_number LIKE 'WRK-%%'"
+    earlier = scalar(store, count.format("store_order"))
+    meter = cost.Meter(exclude=cost.sessions(store=store, warehouse=warehouse)).start()
     result = subprocess.run(
         [
             "wrk",
@@ -317,8 +391,6 @@ def api_throughput(seconds: int, connections: int = 8) -> dict:
     line = next(x for x in result.stdout.splitlines() if x.startswith("JSON "))
     figures = json.loads(line[5:])
     # requests still in flight when wrk stopped commit later: let them all reach the warehouse
-    store, warehouse = connect("store"), connect("warehouse")
-    count = "SELECT count(*) FROM {} WHERE order_number LIKE 'WRK-%%'"
     wait_until(
         lambda: (
             scalar(store, count.format("store_order"))
@@ -327,6 +399,9 @@ def api_throughput(seconds: int, connections: int = 8) -> dict:
         120,
         "wrk rows synced",
     )
+    used = meter.stop()
+    created = scalar(store, count.format("store_order")) - earlier
+    figures["cpu_ms_per_write"] = cost.per_write(used, created)
     store.close()
     warehouse.close()
     retire("store", "WRK")

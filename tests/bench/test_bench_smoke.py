@@ -10,8 +10,13 @@ import pytest
 from stack import topology
 
 SIZES = {
+    "BENCH_RUNS": "1",
     "BENCH_SECONDS": "2",
     "BENCH_RATE": "50",
+    "BENCH_CURVE_RATES": "50",
+    "BENCH_CURVE_SECONDS": "1",
+    "BENCH_IDLE_SECONDS": "1",
+    "BENCH_REQUESTS": "5",
     "BENCH_ROWS": "2000",
     "BENCH_EVENTS": "2000",
     "BENCH_API_SECONDS": "2",
@@ -41,5 +46,12 @@ def test_bench_produces_a_table_json_and_plot(stack, tmp_path):
         assert results[name]["latency"]["n"] == 100, name
     assert results["backlog"]["rows"] == 2000 and results["native_backlog"]["rows_per_s"] > 0
     assert results["drain"]["events"] == 2000 and results["drain"]["peak_rss_mb"] > 0
+    # the cost of every scenario is read from /proc, per component of the stack
+    apply = results["latency_store_to_warehouse"]["cpu_ms_per_write"]["components"]
+    assert apply["sink_to_warehouse"] > 0 and apply["store_app"] > 0, apply
+    assert results["native_backlog"]["cpu_ms_per_write"]["total"] > 0
+    assert results["idle"]["components_pct"]["connect"] > 0
+    assert results["single_requests"]["floor"]["create"]["p50_ms"] > 0
+    assert [s["rate"] for s in results["curve"]["native"]["steps"]] == [50]
     assert record["machine"]["cores"] == os.cpu_count()
     assert (tmp_path / "latest.png").stat().st_size > 10_000
