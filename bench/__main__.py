@@ -5,7 +5,8 @@ BENCH_RUNS (3) runs of each scenario, median and range reported; BENCH_SECONDS (
 BENCH_RATE (200) of the paced latency runs; BENCH_CURVE_RATES ("50,100,200,400,800") and
 BENCH_CURVE_SECONDS (15) of the latency curve (one run a step); BENCH_IDLE_SECONDS (60) of
 idle CPU, split over the runs; BENCH_REQUESTS (200) single requests of each kind;
-BENCH_ROWS (100000), BENCH_EVENTS (100000), BENCH_API_SECONDS (20); BENCH_RESULTS
+BENCH_ROWS (100000), BENCH_EVENTS (100000), BENCH_JDBC_BATCH (4000) of the tuned JDBC sink,
+BENCH_API_SECONDS (20); BENCH_RESULTS
 (bench/results); BENCH_ONLY, a comma-separated list of scenario names to run alone.
 """
 
@@ -33,6 +34,7 @@ def plan() -> list[tuple[str, object]]:
     idle_seconds = number("BENCH_IDLE_SECONDS", 60) / runs
     requests = int(number("BENCH_REQUESTS", 200))
     api_seconds = int(number("BENCH_API_SECONDS", 20))
+    jdbc_batch = int(number("BENCH_JDBC_BATCH", 4000))
 
     def times(run):
         return lambda: repeated(run, runs)
@@ -51,6 +53,8 @@ def plan() -> list[tuple[str, object]]:
         ("backlog", times(lambda: scenarios.backlog(rows))),
         ("native_backlog", times(lambda: scenarios.native_backlog(rows))),
         ("drain", times(lambda: scenarios.sink_drain(events))),
+        ("jdbc_drain", times(lambda: scenarios.jdbc_drain(events))),
+        ("jdbc_drain_tuned", times(lambda: scenarios.jdbc_drain(events, jdbc_batch))),
         ("api", times(lambda: scenarios.api_throughput(api_seconds))),
     ]
 

@@ -14,7 +14,7 @@ import psutil
 from bench.db import connect, scalar
 from stack import supervisor
 
-# what each supervised program is called in the figures; the watchdog is left out (it idles)
+# what each supervised program is called in the figures
 COMPONENTS = {
     "store-app": "store_app",
     "warehouse-app": "warehouse_app",
@@ -22,6 +22,7 @@ COMPONENTS = {
     "sink-warehouse-to-store": "sink_to_store",
     "connect": "connect",
     "kafka": "kafka",
+    "connect-watchdog": "watchdog",
     "store-db": "store_db",
     "warehouse-db": "warehouse_db",
 }

@@ -101,13 +101,20 @@ def throughput_rows(results: dict) -> list[tuple]:
             )
         )
     if "drain" in results:
-        d, jdbc = results["drain"], results.get("jdbc_drain", {})
+        d = results["drain"]
+        anchors = [results.get(k, {}) for k in ("jdbc_drain", "jdbc_drain_tuned")]
+        jdbc = max(anchors, key=lambda a: a.get("events_per_s", 0))
         out.append(
             (
                 f"sink drain {d['events']:,} events",
                 f"{d['events_per_s']:,} events/s{spread(d)}, peak RSS {d['peak_rss_mb']} MB",
                 cpu(d),
-                f"JDBC sink: {jdbc['events_per_s']:,} events/s" if jdbc else "JDBC sink: not run",
+                (
+                    f"JDBC sink (batch {jdbc['batch_size']}): {jdbc['events_per_s']:,} events/s"
+                    f", peak RSS {jdbc['peak_rss_mb']} MB"
+                )
+                if jdbc
+                else "JDBC sink: not run",
                 cpu(jdbc) if jdbc else "-",
                 ratio(d["events_per_s"], jdbc.get("events_per_s", 0)) if jdbc else "-",
                 TARGETS["drain"],

@@ -15,7 +15,7 @@ import requests
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
-from bench import cost, native
+from bench import cost, jdbc, native
 from bench.db import connect, created_at, retire, scalar
 from bench.pacing import paced, percentiles, wait_until
 from ordersync.mapping import TABLES, columns, other
@@ -216,8 +216,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def fill_topic(topic: str, events: int, prefix: str) -> None:
-    """Write synthetic store-side Debezium events (one new order each) to a topic."""
+def fill_topic(topic: str, events: int, prefix: str, schemas: bool = False) -> None:
+    """Write synthetic store-side Debezium events (one new order each) to a topic.
+
+    With `schemas`, each key and value carries its Connect schema, as the JDBC sink needs.
+    """
     producer = Producer(
         {
             "bootstrap.servers": topology.BOOTSTRAP_SERVERS,
@@ -248,7 +251,12 @@ def fill_topic(topic: str, events: int, prefix: str) -> None:
             "after": after,
             "source": {"ts_ms": int(time.time() * 1000)},
         }
-        producer.produce(topic, key=json.dumps({"id": order_id}), value=json.dumps(value))
+        key = {"id": order_id}
+        if schemas:
+            encoded_key, encoded = jdbc.with_schema(key, value)
+        else:
+            encoded_key, encoded = json.dumps(key), json.dumps(value)
+        producer.produce(topic, key=encoded_key, value=encoded)
         if i % 10000 == 0:
             producer.poll(0)
     producer.flush(60)
@@ -345,6 +353,18 @@ def sink_drain(events: int) -> dict:
         "peak_rss_mb": round(peak / 2**20, 1),
         "cpu_ms_per_write": cost.per_write(meter.used, events),
     }
+
+
+def jdbc_drain(events: int, batch_size: int | None = None) -> dict:
+    """Debezium's JDBC sink applying the same kind of events to a scratch database."""
+    run = uuid.uuid4().hex[:8]
+    topic = f"bench.jdbc.{run}"
+    fill_topic(topic, events, f"JD{run}", schemas=True)
+    try:
+        result = jdbc.drain(topic, f"jdbc_{run}", events, batch_size)
+    finally:
+        forget_scratch([topic], jdbc.group(f"jdbc_{run}"))
+    return result | {"batch_size": batch_size or "default"}
 
 
 def handled(port: int) -> int:
