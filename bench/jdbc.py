@@ -27,8 +27,9 @@ VERSION = "3.5.0.Final"
 JAR_SET = jars.JarSet(
     "plugins/debezium-connector-jdbc",
     (f"io.debezium:debezium-connector-jdbc:{VERSION}",),
-    # Kafka Connect provides these to every plugin; shipping copies would shadow them
-    ("org.apache.kafka:*", "org.slf4j:*"),
+    # Kafka Connect provides these to every plugin; shipping copies would shadow them (an older
+    # jackson-databind in the plugin clashes with the worker's Blackbird module at Hibernate start)
+    ("org.apache.kafka:*", "org.slf4j:*", "com.fasterxml.jackson.core:*"),
 )
 LOCK = Path(__file__).with_name("jdbc.lock.json")
 PLUGINS = topology.STATE / "bench-plugins"
@@ -197,7 +198,7 @@ def watch(process: subprocess.Popen, table: str, events: int) -> dict:
     """Poll the target table until every event is applied; rate from the first row to the last."""
     target = connect("warehouse", DATABASE)
     pids = {"jdbc_sink": process.pid, "warehouse_db": cost.stack_pids()["warehouse_db"]}
-    meter = cost.Meter(pids, cost.sessions(warehouse=target)).start()
+    meter = cost.Meter(pids, cost.sessions(warehouse=target))
     sampled, peak, first, done = psutil.Process(process.pid), 0, None, None
     deadline = time.monotonic() + 600
     count = f"SELECT count(*) FROM {table}"
@@ -209,10 +210,11 @@ def watch(process: subprocess.Popen, table: str, events: int) -> dict:
         applied = scalar(target, count) if exists else 0
         if applied and first is None:
             first = time.monotonic()
+            meter.start()  # from the first applied row, as the sink's own drain: not JVM start
         if applied >= events:
             done = time.monotonic()
+            used = meter.stop()
         time.sleep(0.2)  # sampling interval of progress and RSS
-    used = meter.stop()
     target.close()
     if done is None:
         raise TimeoutError(f"the JDBC sink did not apply {events} events in 600 s")

@@ -320,7 +320,6 @@ def sink_drain(events: int) -> dict:
     )
     peak, first, done = 0, None, None
     meter = cost.Meter({"sink": process.pid, "warehouse_db": cost.stack_pids()["warehouse_db"]})
-    meter.start()
     try:
         sampled = psutil.Process(process.pid)
         deadline = time.monotonic() + 600
@@ -331,6 +330,7 @@ def sink_drain(events: int) -> dict:
             count = handled(port)
             if count and first is None:
                 first = time.monotonic()
+                meter.start()  # from the first event, as the JDBC sink's: not Python's start
             if count >= events:
                 done = time.monotonic()
                 meter.stop()
