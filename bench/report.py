@@ -1,8 +1,13 @@
-"""Turn benchmark figures into the printed table, the JSON record and the latency plot."""
+"""Turn benchmark figures into the printed table, the JSON record and the latency plot.
+
+`python -m bench.report [RESULTS.json]` prints README's benchmark block from a saved run
+(bench/results/latest.json by default): date, machine, native calibration, the tables.
+"""
 
 import json
 import os
 import platform
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -320,3 +325,22 @@ def rate_curve(ax, curve: dict) -> None:
     if curve:
         ax.legend(loc="upper left", fontsize="small")
     ax.set_title("Latency by rate (red ✗: could not keep up)")
+
+
+def readme_block(record: dict) -> str:
+    """README's benchmark section body for one saved run."""
+    m, c = record["machine"], record.get("calibration", {})
+    stamp = datetime.strptime(record["date"], "%Y%m%dT%H%M%SZ").strftime("%Y-%m-%d %H:%M UTC")
+    head = (
+        f"Run of {stamp} on {m['cores']} cores / {m['memory_gb']} GiB ({m['cpu']}, Python"
+        f" {m['python']}). Calibration (native logical replication in the same run):"
+        f" {c.get('native_backlog_rows_per_s') or '-'} rows/s,"
+        f" {c.get('native_cpu_ms_per_row') or '-'} CPU-ms per row; compare runs of other days"
+        " as ratios to it."
+    )
+    return head + "\n\n" + record["table"]
+
+
+if __name__ == "__main__":
+    source = Path(sys.argv[1] if sys.argv[1:] else Path(__file__).parent / "results/latest.json")
+    print(readme_block(json.loads(source.read_text())))
