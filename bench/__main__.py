@@ -7,7 +7,8 @@ BENCH_CURVE_SECONDS (15) of the latency curve (one run a step); BENCH_IDLE_SECON
 idle CPU, split over the runs; BENCH_REQUESTS (200) single requests of each kind;
 BENCH_ROWS (100000), BENCH_EVENTS (100000), BENCH_JDBC_BATCH (4000) of the tuned JDBC sink,
 BENCH_API_SECONDS (20); BENCH_RESULTS
-(bench/results); BENCH_ONLY, a comma-separated list of scenario names to run alone.
+(bench/results); BENCH_ONLY and BENCH_SKIP, comma-separated scenario names to run alone or
+to leave out.
 """
 
 import os
@@ -64,9 +65,10 @@ def main() -> int:
     """Run every scenario in turn, print the table, save JSON and the plot."""
     out = Path(os.environ.get("BENCH_RESULTS", topology.ROOT / "bench" / "results"))
     only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
+    skip = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))
     results = {}
     for name, run in plan():
-        if only and name not in only:
+        if (only and name not in only) or name in skip:
             continue
         started = time.monotonic()
         print(f"[bench] {name} ...", flush=True)
