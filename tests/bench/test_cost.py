@@ -68,7 +68,7 @@ def test_the_knee_is_the_last_rate_held_under_100_ms():
 
 
 def test_a_step_that_falls_behind_did_not_keep_up():
-    assert kept_up(200, 15, wrote=15.2, caught_up=0.5, failures=0)
-    assert not kept_up(200, 15, wrote=19.0, caught_up=0.5, failures=0)
-    assert not kept_up(200, 15, wrote=15.2, caught_up=5.0, failures=0)
-    assert not kept_up(200, 15, wrote=15.2, caught_up=0.5, failures=1)
+    assert kept_up(200, 15, writes=3000, wrote=15.2, caught_up=0.5)
+    assert not kept_up(200, 15, writes=3000, wrote=19.0, caught_up=0.5)  # the writer was late
+    assert not kept_up(200, 15, writes=3000, wrote=15.2, caught_up=5.0)  # the lag piled up
+    assert not kept_up(200, 15, writes=2400, wrote=15.2, caught_up=0.5)  # gave up, or failed
