@@ -121,7 +121,10 @@ def main(argv: list[str]) -> int:
         order = [args.old, args.new] if round_ % 2 == 0 else [args.new, args.old]
         for commit in order:
             print(f"[ab] round {round_ + 1}: {commit}", flush=True)
-            runs[commit].append(run_once(roots[commit], out / f"{commit}-{round_}", args.only))
+            try:
+                runs[commit].append(run_once(roots[commit], out / f"{commit}-{round_}", args.only))
+            except subprocess.CalledProcessError as error:  # one bad run: say so, keep the rest
+                print(f"[ab] round {round_ + 1} of {commit} failed: {error}", flush=True)
     table = compare(runs[args.old], runs[args.new], (args.old, args.new))
     (out / "ab.json").write_text(
         json.dumps({"old": args.old, "new": args.new, "runs": runs, "table": table}, indent=1)
