@@ -51,8 +51,11 @@ def kept_up(rate: float, seconds: float, writes: int, wrote: float, caught_up: f
     return on_time and caught_up <= lag(seconds)
 
 
-def pipeline_latency(source: str, rate: float, seconds: float) -> dict:
-    """API commit on `source` → row on the other side, at a fixed rate; CPU per synced write."""
+def pipeline_latency(source: str, rate: float, seconds: float, step: bool = False) -> dict:
+    """API commit on `source` → row on the other side, at a fixed rate; CPU per synced write.
+
+    A curve `step` stops writing once it falls behind (bench/README.md); a plain run writes all.
+    """
     target, prefix = other(source), f"BL{uuid.uuid4().hex[:6]}"
     target_conn, source_conn = connect(target), connect(source)
     arrived = f"SELECT count(*) FROM {TABLES[target]} WHERE id = ANY(%s::uuid[])"
@@ -60,7 +63,7 @@ def pipeline_latency(source: str, rate: float, seconds: float) -> dict:
     with cost.metered(exclude=mine) as meter:
         began = time.monotonic()
         ids, api_times, failures = paced(
-            api_writer(source, prefix), rate, seconds, give_up=lag(seconds)
+            api_writer(source, prefix), rate, seconds, give_up=lag(seconds) if step else None
         )
         wrote = time.monotonic() - began
         wait_until(lambda: scalar(target_conn, arrived, ids) == len(ids), 120, "all rows arrived")
@@ -83,7 +86,7 @@ def pipeline_latency(source: str, rate: float, seconds: float) -> dict:
     }
 
 
-def native_latency(rate: float, seconds: float) -> dict:
+def native_latency(rate: float, seconds: float, step: bool = False) -> dict:
     """Insert → arrival through a native publication/subscription, at the same rate."""
     native.setup()
     local = threading.local()
@@ -96,7 +99,7 @@ def native_latency(rate: float, seconds: float) -> dict:
     workers = native.workers()
     with cost.metered(workers) as meter:
         began = time.monotonic()
-        ids, _, failures = paced(write, rate, seconds, give_up=lag(seconds))
+        ids, _, failures = paced(write, rate, seconds, give_up=lag(seconds) if step else None)
         wrote = time.monotonic() - began
         wait_until(lambda: native.arrived() >= len(ids), 120, "native rows arrived")
     lat = native.latencies(ids)
@@ -115,9 +118,9 @@ def native_latency(rate: float, seconds: float) -> dict:
 def curve(rates: list[float], seconds: float) -> dict:
     """p50/p99 per rate, both directions and native; a direction stops at its first missed step."""
     runs = {
-        "store_to_warehouse": lambda r: pipeline_latency("store", r, seconds),
-        "warehouse_to_store": lambda r: pipeline_latency("warehouse", r, seconds),
-        "native": lambda r: native_latency(r, seconds),
+        "store_to_warehouse": lambda r: pipeline_latency("store", r, seconds, step=True),
+        "warehouse_to_store": lambda r: pipeline_latency("warehouse", r, seconds, step=True),
+        "native": lambda r: native_latency(r, seconds, step=True),
     }
     out = {}
     for name, run in runs.items():
