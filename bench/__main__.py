@@ -1,8 +1,14 @@
-"""`python -m bench`: measure the pipeline and native logical replication in one run.
+"""`python -m bench`: measure the pipeline's speed and cost beside native logical replication.
 
 Needs the running stack (`make bench` starts it). Sizes come from the environment:
-BENCH_SECONDS (60), BENCH_RATE (200), BENCH_ROWS (100000), BENCH_EVENTS (100000),
-BENCH_API_SECONDS (20), BENCH_RESULTS (bench/results).
+BENCH_RUNS (3) runs of each scenario, median and range reported; BENCH_SECONDS (20) and
+BENCH_RATE (200) of the paced latency runs; BENCH_CURVE_RATES ("50,100,200,400,800") and
+BENCH_CURVE_SECONDS (15) of the latency curve (one run a step); BENCH_IDLE_SECONDS (60) of
+idle CPU, split over the runs; BENCH_REQUESTS (200) single requests of each kind;
+BENCH_ROWS (100000), BENCH_EVENTS (100000), BENCH_JDBC_BATCH (4000) of the tuned JDBC sink,
+BENCH_API_SECONDS (20); BENCH_RESULTS
+(bench/results); BENCH_ONLY and BENCH_SKIP, comma-separated scenario names to run alone or
+to leave out.
 """
 
 import os
@@ -10,7 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench import report, scenarios
+from bench import report, scenarios, single
+from bench.repeat import repeated
 from stack import topology
 
 
@@ -19,29 +26,54 @@ def number(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
+def plan() -> list[tuple[str, object]]:
+    """(name, run) of every scenario, each run already repeated BENCH_RUNS times."""
+    runs = int(number("BENCH_RUNS", 3))
+    seconds, rate = number("BENCH_SECONDS", 20), number("BENCH_RATE", 200)
+    rows, events = int(number("BENCH_ROWS", 100_000)), int(number("BENCH_EVENTS", 100_000))
+    rates = [float(r) for r in os.environ.get("BENCH_CURVE_RATES", "50,100,200,400,800").split(",")]
+    idle_seconds = number("BENCH_IDLE_SECONDS", 60) / runs
+    requests = int(number("BENCH_REQUESTS", 200))
+    api_seconds = int(number("BENCH_API_SECONDS", 20))
+    jdbc_batch = int(number("BENCH_JDBC_BATCH", 4000))
+
+    def times(run):
+        return lambda: repeated(run, runs)
+
+    def latency(source):
+        return times(lambda: scenarios.pipeline_latency(source, rate, seconds))
+
+    return [
+        # at rest first: nothing of a later scenario is still draining
+        ("idle", times(lambda: scenarios.idle(idle_seconds))),
+        ("single_requests", times(lambda: single.single_requests(requests))),
+        ("latency_store_to_warehouse", latency("store")),
+        ("latency_warehouse_to_store", latency("warehouse")),
+        ("native_latency", times(lambda: scenarios.native_latency(rate, seconds))),
+        ("curve", lambda: scenarios.curve(rates, number("BENCH_CURVE_SECONDS", 15))),
+        ("backlog", times(lambda: scenarios.backlog(rows))),
+        ("native_backlog", times(lambda: scenarios.native_backlog(rows))),
+        ("drain", times(lambda: scenarios.sink_drain(events))),
+        # the default batch once: it only shows what the tuned batch bought
+        ("jdbc_drain", lambda: repeated(lambda: scenarios.jdbc_drain(events), 1)),
+        ("jdbc_drain_tuned", times(lambda: scenarios.jdbc_drain(events, jdbc_batch))),
+        ("api", times(lambda: scenarios.api_throughput(api_seconds))),
+    ]
+
+
 def main() -> int:
     """Run every scenario in turn, print the table, save JSON and the plot."""
-    seconds, rate = number("BENCH_SECONDS", 60), number("BENCH_RATE", 200)
-    rows, events = int(number("BENCH_ROWS", 100_000)), int(number("BENCH_EVENTS", 100_000))
     out = Path(os.environ.get("BENCH_RESULTS", topology.ROOT / "bench" / "results"))
-    plan = [
-        ("latency_store_to_warehouse", lambda: scenarios.pipeline_latency("store", rate, seconds)),
-        (
-            "latency_warehouse_to_store",
-            lambda: scenarios.pipeline_latency("warehouse", rate, seconds),
-        ),
-        ("native_latency", lambda: scenarios.native_latency(rate, seconds)),
-        ("backlog", lambda: scenarios.backlog(rows)),
-        ("native_backlog", lambda: scenarios.native_backlog(rows)),
-        ("drain", lambda: scenarios.sink_drain(events)),
-        ("api", lambda: scenarios.api_throughput(int(number("BENCH_API_SECONDS", 20)))),
-    ]
+    only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
+    skip = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))
     results = {}
-    for name, run in plan:
+    for name, run in plan():
+        if (only and name not in only) or name in skip:
+            continue
         started = time.monotonic()
         print(f"[bench] {name} ...", flush=True)
         results[name] = run()
-        shown = {k: v for k, v in results[name].items() if k != "samples"}
+        shown = {k: v for k, v in results[name].items() if k not in ("samples", "every_run")}
         print(f"[bench] {name} done in {time.monotonic() - started:.0f}s: {shown}", flush=True)
     path = report.save(results, out)
     png = path.with_suffix(".png")

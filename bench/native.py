@@ -2,8 +2,10 @@
 
 import uuid
 
+from bench.cost import native_pids
 from bench.db import connect, scalar
 from stack import topology
+from stack.probes import wait_until
 from stack.secrets import db_passwords
 
 PUB, SUB, TABLE = "bench_native_pub", "bench_native_sub", "bench_native"
@@ -85,3 +87,13 @@ def arrived() -> int:
     count = scalar(conn, f"SELECT count(*) FROM {TABLE}")
     conn.close()
     return count
+
+
+def workers() -> dict[str, int]:
+    """The subscription's walsender and apply worker, once both run: native replication's cost."""
+
+    def running():
+        pids = native_pids(SUB)
+        return pids if all(pids.values()) else None
+
+    return wait_until(running, 60, "native replication's workers")

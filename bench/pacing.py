@@ -4,9 +4,13 @@ import threading
 import time
 
 
-def paced(write, rate: float, seconds: float, threads: int = 8) -> tuple[list, list[float], int]:
+def paced(
+    write, rate: float, seconds: float, threads: int = 8, give_up: float | None = None
+) -> tuple[list, list[float], int]:
     """Call write(i) for i in range(rate*seconds), each at t0 + i/rate.
 
+    With `give_up`, stop issuing writes once they run that many seconds behind the schedule
+    (a rate the target cannot take would otherwise run for many times its length).
     Returns (results of successful calls, their durations, failures).
     """
     total = int(rate * seconds)
@@ -21,6 +25,8 @@ def paced(write, rate: float, seconds: float, threads: int = 8) -> tuple[list, l
             if i is None:
                 return
             delay = start + i / rate - time.monotonic()
+            if give_up is not None and -delay > give_up:
+                return
             if delay > 0:
                 time.sleep(delay)  # pacing: the schedule, not a wait for an outcome
             began = time.monotonic()

@@ -14,7 +14,7 @@ import requests
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
-from bench import native
+from bench import cost, jdbc, native
 from bench.client import PATHS, Tokens, order_body
 from bench.db import connect, created_at, retire, scalar
 from bench.pacing import paced, percentiles
@@ -41,25 +41,36 @@ def api_writer(side: str, prefix: str):
     return write
 
 
-def pipeline_latency(source: str, rate: float, seconds: float) -> dict:
-    """API commit on `source` → row on the other side, at a fixed rate."""
+def lag(seconds: float) -> float:
+    """How far behind schedule a paced run may fall before it stops: it did not keep up."""
+    return max(2.0, 0.1 * seconds)
+
+
+def kept_up(rate: float, seconds: float, writes: int, wrote: float, caught_up: float) -> bool:
+    """Whether a paced run held its rate: every write made on schedule, and no lag piling up."""
+    on_time = writes >= int(rate * seconds) and wrote <= seconds * 1.1 + 0.5
+    return on_time and caught_up <= lag(seconds)
+
+
+def pipeline_latency(source: str, rate: float, seconds: float, step: bool = False) -> dict:
+    """API commit on `source` → row on the other side, at a fixed rate; CPU per synced write.
+
+    A curve `step` stops writing once it falls behind (bench/README.md); a plain run writes all.
+    """
     target, prefix = other(source), f"BL{uuid.uuid4().hex[:6]}"
-    ids, api_times, failures = paced(api_writer(source, prefix), rate, seconds)
     target_conn, source_conn = connect(target), connect(source)
-    wait_until(
-        lambda: (
-            scalar(
-                target_conn,
-                f"SELECT count(*) FROM {TABLES[target]} WHERE id = ANY(%s::uuid[])",
-                ids,
-            )
-            == len(ids)
-        ),
-        120,
-        "all rows arrived",
-    )
-    born, arrived = created_at(source_conn, source, ids), created_at(target_conn, target, ids)
-    lat = [(arrived[i] - born[i]).total_seconds() for i in born if i in arrived]
+    arrived = f"SELECT count(*) FROM {TABLES[target]} WHERE id = ANY(%s::uuid[])"
+    mine = cost.sessions(**{source: source_conn, target: target_conn})
+    with cost.metered(exclude=mine) as meter:
+        began = time.monotonic()
+        ids, api_times, failures = paced(
+            api_writer(source, prefix), rate, seconds, give_up=lag(seconds) if step else None
+        )
+        wrote = time.monotonic() - began
+        wait_until(lambda: scalar(target_conn, arrived, ids) == len(ids), 120, "all rows arrived")
+    caught_up = meter.wall - wrote
+    born, landed = created_at(source_conn, source, ids), created_at(target_conn, target, ids)
+    lat = [(landed[i] - born[i]).total_seconds() for i in born if i in landed]
     target_conn.close()
     source_conn.close()
     retire(source, prefix)
@@ -70,11 +81,13 @@ def pipeline_latency(source: str, rate: float, seconds: float) -> dict:
         "failures": failures,
         "rate": rate,
         "seconds": seconds,
+        "kept_up": kept_up(rate, seconds, len(ids), wrote, caught_up),
+        "cpu_ms_per_write": cost.per_write(meter.used, len(ids)),
         "samples": lat,
     }
 
 
-def native_latency(rate: float, seconds: float) -> dict:
+def native_latency(rate: float, seconds: float, step: bool = False) -> dict:
     """Insert → arrival through a native publication/subscription, at the same rate."""
     native.setup()
     local = threading.local()
@@ -84,11 +97,65 @@ def native_latency(rate: float, seconds: float) -> dict:
             local.conn = connect("store")
         return native.insert_one(local.conn)
 
-    ids, _, failures = paced(write, rate, seconds)
-    wait_until(lambda: native.arrived() >= len(ids), 120, "native rows arrived")
+    workers = native.workers()
+    with cost.metered(workers) as meter:
+        began = time.monotonic()
+        ids, _, failures = paced(write, rate, seconds, give_up=lag(seconds) if step else None)
+        wrote = time.monotonic() - began
+        wait_until(lambda: native.arrived() >= len(ids), 120, "native rows arrived")
     lat = native.latencies(ids)
     native.teardown()
-    return {"latency": percentiles(lat), "writes": len(ids), "failures": failures, "samples": lat}
+    return {
+        "latency": percentiles(lat),
+        "writes": len(ids),
+        "failures": failures,
+        "rate": rate,
+        "kept_up": kept_up(rate, seconds, len(ids), wrote, meter.wall - wrote),
+        "cpu_ms_per_write": cost.per_write(meter.used, len(ids)),
+        "samples": lat,
+    }
+
+
+def curve(rates: list[float], seconds: float) -> dict:
+    """p50/p99 per rate, both directions and native; a direction stops at its first missed step."""
+    runs = {
+        "store_to_warehouse": lambda r: pipeline_latency("store", r, seconds, step=True),
+        "warehouse_to_store": lambda r: pipeline_latency("warehouse", r, seconds, step=True),
+        "native": lambda r: native_latency(r, seconds, step=True),
+    }
+    out = {}
+    for name, run in runs.items():
+        steps = []
+        for rate in rates:
+            result = run(rate)
+            lat = result["latency"]
+            steps.append(
+                {
+                    "rate": rate,
+                    "p50_ms": lat.get("p50_ms"),
+                    "p99_ms": lat.get("p99_ms"),
+                    "kept_up": result["kept_up"],
+                    "cpu_ms_per_write": result["cpu_ms_per_write"].get("total"),
+                }
+            )
+            print(f"[bench] curve {name} @ {rate:g}/s: {steps[-1]}", flush=True)
+            if not result["kept_up"]:
+                break
+        out[name] = {"steps": steps, "knee": knee(steps)}
+    return out
+
+
+def knee(steps: list[dict], bound_ms: float = 100) -> float | None:
+    """The highest rate that kept up with p99 under the bound."""
+    good = [s["rate"] for s in steps if s["kept_up"] and (s["p99_ms"] or 1e9) < bound_ms]
+    return max(good, default=None)
+
+
+def idle(seconds: float) -> dict:
+    """The stack's CPU with nothing to do, per component, as a share of one core."""
+    with cost.metered() as meter:
+        time.sleep(seconds)  # the measuring window itself: nothing is awaited
+    return cost.share_of_core(meter.used, meter.wall) | {"seconds": seconds}
 
 
 def backlog(rows: int, batch: int = 1000) -> dict:
@@ -96,6 +163,7 @@ def backlog(rows: int, batch: int = 1000) -> dict:
     prefix = f"BK{uuid.uuid4().hex[:6]}"
     name = columns("store")["customer_name"]
     source, target = connect("store"), connect("warehouse")
+    meter = cost.Meter(exclude=cost.sessions(store=source, warehouse=target)).start()
     started = time.monotonic()
     with source.cursor() as cur:
         for first in range(0, rows, batch):
@@ -119,6 +187,7 @@ def backlog(rows: int, batch: int = 1000) -> dict:
         "backlog",
     )
     elapsed = time.monotonic() - started
+    used = meter.stop()
     source.close()
     target.close()
     retire("store", prefix)
@@ -127,6 +196,7 @@ def backlog(rows: int, batch: int = 1000) -> dict:
         "insert_seconds": round(inserted, 2),
         "seconds": round(elapsed, 2),
         "rows_per_s": round(rows / elapsed),
+        "cpu_ms_per_write": cost.per_write(used, rows),
     }
 
 
@@ -134,18 +204,28 @@ def native_backlog(rows: int, batch: int = 1000) -> dict:
     """The same backlog through native logical replication."""
     native.setup()
     conn = connect("store")
+    meter = cost.Meter(native.workers()).start()
     started = time.monotonic()
     for first in range(0, rows, batch):
         native.insert_batch(conn, min(batch, rows - first))
     wait_until(lambda: native.arrived() == rows, 600, "native backlog")
     elapsed = time.monotonic() - started
+    used = meter.stop()
     conn.close()
     native.teardown()
-    return {"rows": rows, "seconds": round(elapsed, 2), "rows_per_s": round(rows / elapsed)}
+    return {
+        "rows": rows,
+        "seconds": round(elapsed, 2),
+        "rows_per_s": round(rows / elapsed),
+        "cpu_ms_per_write": cost.per_write(used, rows),
+    }
 
 
-def fill_topic(topic: str, events: int, prefix: str) -> None:
-    """Write synthetic store-side Debezium events (one new order each) to a topic."""
+def fill_topic(topic: str, events: int, prefix: str, schemas: bool = False) -> None:
+    """Write synthetic store-side Debezium events (one new order each) to a topic.
+
+    With `schemas`, each key and value carries its Connect schema, as the JDBC sink needs.
+    """
     producer = Producer(
         {
             "bootstrap.servers": topology.BOOTSTRAP_SERVERS,
@@ -176,7 +256,12 @@ def fill_topic(topic: str, events: int, prefix: str) -> None:
             "after": after,
             "source": {"ts_ms": int(time.time() * 1000)},
         }
-        producer.produce(topic, key=json.dumps({"id": order_id}), value=json.dumps(value))
+        key = {"id": order_id}
+        if schemas:
+            encoded_key, encoded = jdbc.with_schema(key, value)
+        else:
+            encoded_key, encoded = json.dumps(key), json.dumps(value)
+        producer.produce(topic, key=encoded_key, value=encoded)
         if i % 10000 == 0:
             producer.poll(0)
     producer.flush(60)
@@ -239,6 +324,7 @@ def sink_drain(events: int) -> dict:
         cwd=os.environ.get("BENCH_SINK_ROOT", topology.ROOT),
     )
     peak, first, done = 0, None, None
+    meter = cost.Meter({"sink": process.pid, "warehouse_db": cost.stack_pids()["warehouse_db"]})
     try:
         sampled = psutil.Process(process.pid)
         deadline = time.monotonic() + 600
@@ -249,8 +335,10 @@ def sink_drain(events: int) -> dict:
             count = handled(port)
             if count and first is None:
                 first = time.monotonic()
+                meter.start()  # from the first event, as the JDBC sink's: not Python's start
             if count >= events:
                 done = time.monotonic()
+                meter.stop()
             time.sleep(0.05)  # sampling interval of RSS and progress
     finally:
         process.terminate()
@@ -268,7 +356,20 @@ def sink_drain(events: int) -> dict:
         "seconds": round(seconds, 2),
         "events_per_s": round(events / seconds),
         "peak_rss_mb": round(peak / 2**20, 1),
+        "cpu_ms_per_write": cost.per_write(meter.used, events),
     }
+
+
+def jdbc_drain(events: int, batch_size: int | None = None) -> dict:
+    """Debezium's JDBC sink applying the same kind of events to a scratch database."""
+    run = uuid.uuid4().hex[:8]
+    topic = f"bench.jdbc.{run}"
+    fill_topic(topic, events, f"JD{run}", schemas=True)
+    try:
+        result = jdbc.drain(topic, f"jdbc_{run}", events, batch_size)
+    finally:
+        forget_scratch([topic], jdbc.group(f"jdbc_{run}"))
+    return result | {"batch_size": batch_size or "default"}
 
 
 def handled(port: int) -> int:
@@ -286,6 +387,10 @@ def api_throughput(seconds: int, connections: int = 8) -> dict:
         return {"skipped": "wrk is not installed (apt-get install wrk)"}
     script = topology.ROOT / "bench" / "create_order.lua"
     token = Tokens.headers("store")["Authorization"]
+    store, warehouse = connect("store"), connect("warehouse")
+    count = "SELECT count(*) FROM {} WHERE order_number LIKE 'WRK-%%'"
+    earlier = scalar(store, count.format("store_order"))
+    meter = cost.Meter(exclude=cost.sessions(store=store, warehouse=warehouse)).start()
     result = subprocess.run(
         [
             "wrk",
@@ -305,8 +410,6 @@ def api_throughput(seconds: int, connections: int = 8) -> dict:
     line = next(x for x in result.stdout.splitlines() if x.startswith("JSON "))
     figures = json.loads(line[5:])
     # requests still in flight when wrk stopped commit later: let them all reach the warehouse
-    store, warehouse = connect("store"), connect("warehouse")
-    count = "SELECT count(*) FROM {} WHERE order_number LIKE 'WRK-%%'"
     wait_until(
         lambda: (
             scalar(store, count.format("store_order"))
@@ -315,6 +418,9 @@ def api_throughput(seconds: int, connections: int = 8) -> dict:
         120,
         "wrk rows synced",
     )
+    used = meter.stop()
+    created = scalar(store, count.format("store_order")) - earlier
+    figures["cpu_ms_per_write"] = cost.per_write(used, created)
     store.close()
     warehouse.close()
     retire("store", "WRK")
