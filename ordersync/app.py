@@ -8,6 +8,7 @@ from swagger_ui_bundle import swagger_ui_path
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ordersync import admin, auth, errors, health, sync_admin
+from ordersync.accounts import register_accounts
 from ordersync.extensions import db, jwt, limiter, migrate
 from ordersync.observability import json_logging, register_observability
 from ordersync.parsing import StrictJSONProvider
@@ -26,6 +27,7 @@ def register_extensions(app) -> None:
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     jwt.init_app(app)
     limiter.init_app(app)
+    register_accounts(app)
 
 
 def register_proxies(app) -> None:
