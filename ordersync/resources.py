@@ -60,12 +60,14 @@ def orders_blueprint(name: str, url_prefix: str, model, schema) -> Blueprint:
     """Build the list/create and read/replace/patch/delete endpoints of one side's orders."""
     blp = Blueprint(name, name, url_prefix=url_prefix, description=f"{model.__name__} resources")
     blp.before_request(require_role)
+    # instances, not classes: webargs would build a new Schema (deep-copying its fields) per request
+    order_schema, query_schema = schema(), OrderQueryArgsSchema()
     # a named subclass, so the OpenAPI document gets a distinct schema for partial bodies
     patch_schema = type(f"{schema.__name__}Patch", (schema,), {})(partial=True)
 
     @blp.route("")
     class Orders(MethodView):
-        @blp.arguments(OrderQueryArgsSchema, location="query")
+        @blp.arguments(query_schema, location="query")
         @blp.response(200, schema(many=True))
         @blp.paginate()
         def get(self, filters, pagination_parameters):
@@ -80,7 +82,7 @@ def orders_blueprint(name: str, url_prefix: str, model, schema) -> Blueprint:
             )
             return db.session.scalars(page).all()
 
-        @blp.arguments(schema)
+        @blp.arguments(order_schema)
         @blp.response(201, schema)
         def post(self, data):
             """Create an order."""
@@ -97,7 +99,7 @@ def orders_blueprint(name: str, url_prefix: str, model, schema) -> Blueprint:
             order = find_order(model, order_id)
             return order, {"ETag": etag(order)}
 
-        @blp.arguments(schema)
+        @blp.arguments(order_schema)
         @blp.response(200, schema)
         def put(self, data, order_id):
             """Replace every writable field of an order."""
