@@ -133,22 +133,35 @@ class AccountCache:
                 self.clear()
                 self.listening = True
                 while True:
-                    if not select.select([connection], [], [], KEEPALIVE_SECONDS)[0]:
+                    notes = received(connection, KEEPALIVE_SECONDS)
+                    if notes is None:
                         cursor.execute("SELECT 1")  # a dead server shows up here at the latest
-                    connection.poll()
-                    if connection.notifies:
+                    elif notes:
                         self.clear()
-                        self.confirm(cursor, connection)
+                        self.confirm(cursor, connection, notes)
         finally:
             connection.close()
 
     @staticmethod
-    def confirm(cursor, connection) -> None:
+    def confirm(cursor, connection, notes) -> None:
         """Tell waiting writers which of their probes this listener has seen."""
-        for probe in {n.payload for n in connection.notifies if n.payload}:
+        for probe in {n.payload for n in notes if n.payload}:
             payload = f"{probe} {connection.get_backend_pid()}"
             cursor.execute("SELECT pg_notify(%s, %s)", (CONFIRMED, payload))
-        connection.notifies.clear()
+
+
+def received(connection, timeout: float) -> list | None:
+    """Take the notifications received so far, waiting up to `timeout` for one; None if none came.
+
+    psycopg2 also collects notifications that arrive while this connection runs a statement:
+    they wait in `notifies`, not on the socket, so look there before waiting on the socket.
+    """
+    if not connection.notifies and not select.select([connection], [], [], timeout)[0]:
+        return None
+    connection.poll()
+    notes = list(connection.notifies)
+    del connection.notifies[: len(notes)]
+    return notes
 
 
 def cache() -> AccountCache:
@@ -197,15 +210,14 @@ def wait_for(connection, cursor, probe: str, pending: set[int], timeout: float) 
         if remaining <= 0:
             log.warning("account listeners %s did not confirm a user change", sorted(pending))
             return False
-        if select.select([connection], [], [], min(remaining, 0.5))[0]:
-            connection.poll()
-            for note in connection.notifies:
-                seen, _, pid = note.payload.partition(" ")
-                if seen == probe and pid.isdigit():
-                    pending.discard(int(pid))
-            connection.notifies.clear()
-        else:
+        notes = received(connection, min(remaining, 0.5))
+        if notes is None:
             pending &= listeners(cursor)
+            continue
+        for note in notes:
+            seen, _, pid = note.payload.partition(" ")
+            if seen == probe and pid.isdigit():
+                pending.discard(int(pid))
     return True
 
 

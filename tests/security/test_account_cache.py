@@ -8,13 +8,13 @@ import pytest
 import requests
 from sqlalchemy import create_engine, event
 
-from ordersync.accounts import LISTENER, Account, confirm_invalidated, find_account
+from ordersync.accounts import LISTENER, Account, confirm_invalidated, find_account, received
 from ordersync.extensions import db
 from ordersync.mapping import SIDES
 from stack import topology
 from stack.client import PATHS
 from stack.secrets import database_url
-from tests.conftest import PASSWORD, add_user, bearer, sqlalchemy
+from tests.conftest import PASSWORD, add_user, bearer, scratch_url, sqlalchemy
 from tests.security.conftest import TOKEN_PATH
 from tests.security.test_tokens import users_cli
 
@@ -74,6 +74,21 @@ def test_a_cached_account_is_detached_and_checks_like_a_user():
     assert account.accepts("s1") and not account.accepts("s2") and not account.accepts(None)
     disabled = Account("ann", "admin", False, "s1")
     assert not disabled.can("viewer") and not disabled.accepts("s1")
+
+
+def test_notifications_that_arrive_during_a_statement_are_not_lost(apps, side):
+    listening, sending = (psycopg2.connect(scratch_url(side)) for _ in range(2))
+    try:
+        listening.autocommit = sending.autocommit = True
+        with listening.cursor() as cur, sending.cursor() as send:
+            cur.execute("LISTEN cache_test")
+            send.execute("NOTIFY cache_test, 'probe'")
+            cur.execute("SELECT 1")  # reads the notification off the socket with its result
+            assert [n.payload for n in received(listening, 0.1)] == ["probe"]
+            assert received(listening, 0.1) is None
+    finally:
+        listening.close()
+        sending.close()
 
 
 def wait_until_listening(app, seconds: float = 30):
