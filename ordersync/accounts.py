@@ -236,7 +236,11 @@ def invalidate_after_commit(session):
     accounts = current_app.extensions.get("accounts")
     if accounts is not None:
         accounts.clear()
-        confirm_invalidated(db.engine)
+        try:
+            confirm_invalidated(db.engine)
+        except db.engine.dialect.loaded_dbapi.Error as error:
+            # committed all the same; the workers' listeners still get the NOTIFY
+            log.warning("could not confirm a user change with the workers: %s", error)
 
 
 @event.listens_for(Session, "after_rollback")
