@@ -13,10 +13,11 @@ from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, ValidationError
 from wtforms.validators import ValidationError as FormError
 
+from ordersync.accounts import find_account
 from ordersync.auth import login_throttle
 from ordersync.extensions import db
 from ordersync.mapping import LOCAL_FIELDS, STATUSES, columns
-from ordersync.users import authenticate, find_user
+from ordersync.users import authenticate
 
 SESSION_KEY = "admin_user"
 STAMP_KEY = "admin_stamp"
@@ -39,7 +40,7 @@ class LoginForm(FlaskForm):
 
 def signed_in_admin():
     """Return the admin user of this session, if still an active admin."""
-    user = find_user(session.get(SESSION_KEY, ""))
+    user = find_account(session.get(SESSION_KEY, ""))
     if user is None or not user.accepts(session.get(STAMP_KEY)):
         return None  # a password, role or active change since sign-in ends the session
     return user if user.can("admin") else None

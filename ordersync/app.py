@@ -8,9 +8,11 @@ from swagger_ui_bundle import swagger_ui_path
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ordersync import admin, auth, errors, health, sync_admin
+from ordersync.accounts import register_accounts
 from ordersync.extensions import db, jwt, limiter, migrate
 from ordersync.observability import json_logging, register_observability
 from ordersync.parsing import StrictJSONProvider
+from ordersync.pooling import ping_after_idle
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
@@ -19,10 +21,13 @@ BEARER_SCHEME = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 def register_extensions(app) -> None:
     """Bind the database, migrations, tokens and the login throttle to the app."""
     db.init_app(app)
+    with app.app_context():
+        ping_after_idle(db.engine)
     # one migration history for both sides: the schema evolves symmetrically by design
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     jwt.init_app(app)
     limiter.init_app(app)
+    register_accounts(app)
 
 
 def register_proxies(app) -> None:

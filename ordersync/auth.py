@@ -9,10 +9,11 @@ from flask_limiter.util import get_remote_address
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate
 
+from ordersync.accounts import find_account
 from ordersync.errors import json_error
 from ordersync.extensions import jwt, limiter
 from ordersync.parsing import Blueprint
-from ordersync.users import CONTROL_CHARACTERS, authenticate, find_user
+from ordersync.users import CONTROL_CHARACTERS, authenticate
 
 READ_METHODS = {"GET", "HEAD"}
 BEARER = {"WWW-Authenticate": 'Bearer realm="api"'}
@@ -125,7 +126,7 @@ def unauthorized(message: str):
 @jwt.user_lookup_loader
 def load_user(_header, payload):
     """Resolve the token to its user, if still active and unchanged since the token was issued."""
-    user = find_user(payload["sub"])
+    user = find_account(payload["sub"])
     return user if user is not None and user.accepts(payload.get("stamp")) else None
 
 

@@ -3,6 +3,7 @@
 import logging
 
 from flask import jsonify
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -53,7 +54,16 @@ def handle_unexpected(error: Exception):
     return handle_http_exception(InternalServerError())
 
 
+def handle_database_error(error: DBAPIError):
+    """A connection found dead (the pool now replaces it): 503, worth retrying; else a 500."""
+    if not error.connection_invalidated:
+        return handle_unexpected(error)
+    log.warning("database connection lost: %s", type(error.orig).__name__)
+    return json_error(503, "The database connection was lost; try again.", {"Retry-After": "1"})
+
+
 def register_errorhandlers(app) -> None:
     """Route every error through the JSON handlers."""
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)

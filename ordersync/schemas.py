@@ -38,6 +38,10 @@ class SyncStateSchema(Schema):
     field_versions = fields.Dict(keys=fields.String(), values=fields.Integer())
 
 
+# one instance for every dump: building a Schema costs more than dumping with it
+SYNC_STATE = SyncStateSchema()
+
+
 class OrderSchema(Schema):
     """Fields both sides expose under the same name; unknown fields are rejected."""
 
@@ -52,7 +56,7 @@ class OrderSchema(Schema):
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
     sync = fields.Function(
-        lambda order: SyncStateSchema().dump(order),
+        lambda order: SYNC_STATE.dump(order),
         dump_only=True,
         metadata={"type": "object", "description": "Who authored the current state, and when"},
     )

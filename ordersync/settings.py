@@ -63,7 +63,8 @@ class ServiceSettings:
         self.SQLALCHEMY_DATABASE_URI = sqlalchemy_url(
             database or topology.database_url(side, "sync_app", "")
         )
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 5}
+        # no pre-ping per checkout: ordersync.pooling pings only connections that sat idle
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 5, "pool_recycle": 1800}
         self.MAX_CONTENT_LENGTH = 1024 * 1024
         self.SECRET_KEY = secret(environ, "SECRET_KEY", side)
         self.JWT_SECRET_KEY = secret(environ, "JWT_SECRET_KEY", side)

@@ -11,6 +11,7 @@ import requests
 from ordersync.roles import DEBEZIUM
 from stack import topology
 from stack.probes import wait_until
+from stack.secrets import database_url
 from tests.support.db import connect
 
 
@@ -106,3 +107,16 @@ def recaptured(side: str):
         url = f"{topology.CONNECT_URL}/connectors/{name}/resume"
         requests.put(url, timeout=30).raise_for_status()
     wait_until(lambda: tasks_running(name), 60, f"{name} running again")
+
+
+def users_cli(side: str, *args: str, password: str | None = None):
+    """Run `flask --app SIDE users ...` against the running stack's database."""
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", side, "users", *args],
+        input=f"{password}\n" if password else None,
+        text=True,
+        check=True,
+        capture_output=True,
+        env=os.environ | {"DATABASE_URL": database_url(side), "APP_ENV": "development"},
+        cwd=topology.ROOT,
+    )

@@ -1,8 +1,5 @@
 """Tokens and admin sessions: one service's never open the other, and account changes end them."""
 
-import os
-import subprocess
-import sys
 import uuid
 
 import jwt as pyjwt
@@ -17,8 +14,9 @@ from ordersync.mapping import SIDES
 from ordersync.settings import token_claims
 from ordersync.users import find_user
 from stack import topology
-from stack.secrets import admin_password, database_url
+from stack.secrets import admin_password
 from tests.support.apps import add_user, bearer
+from tests.support.processes import users_cli
 from tests.support.web import PASSWORD, TOKEN_PATH, real_sign_in, sign_in
 
 OTHER = {"store": "warehouse", "warehouse": "store"}
@@ -106,19 +104,6 @@ def test_the_cli_password_change_ends_tokens(app, side):
     assert result.exit_code == 0, result.output
     db.session.expire_all()
     assert app.test_client().get(PATHS[side], headers=bearer(token)).status_code == 401
-
-
-def users_cli(side: str, *args: str, password: str | None = None):
-    """Run `flask --app SIDE users ...` against the running stack's database."""
-    return subprocess.run(
-        [sys.executable, "-m", "flask", "--app", side, "users", *args],
-        input=f"{password}\n" if password else None,
-        text=True,
-        check=True,
-        capture_output=True,
-        env=os.environ | {"DATABASE_URL": database_url(side), "APP_ENV": "development"},
-        cwd=topology.ROOT,
-    )
 
 
 @pytest.mark.parametrize("running_side", SIDES)
