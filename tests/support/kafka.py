@@ -19,8 +19,8 @@ def decoded(value: bytes | None):
         return None
 
 
-def read_messages(name: str) -> list:
-    """Read every message currently in a single-partition topic (raw Kafka messages)."""
+def read_messages(name: str, since: int = 0) -> list:
+    """Read the messages currently in a single-partition topic from an offset on (raw)."""
     consumer = Consumer(
         {
             "bootstrap.servers": topology.BOOTSTRAP_SERVERS,
@@ -30,6 +30,7 @@ def read_messages(name: str) -> list:
     )
     try:
         low, high = consumer.get_watermark_offsets(TopicPartition(name, 0), timeout=10)
+        low = max(low, since)
         if high <= low:
             return []
         consumer.assign([TopicPartition(name, 0, low)])
