@@ -53,7 +53,10 @@ def test_bench_produces_a_table_json_and_plot(stack, tmp_path):
     # the cost of every scenario is read from /proc, per component of the stack
     apply = results["latency_store_to_warehouse"]["cpu_ms_per_write"]["components"]
     assert apply["sink_to_warehouse"] > 0 and apply["store_app"] > 0, apply
-    assert results["native_backlog"]["cpu_ms_per_write"]["total"] > 0
+    # native replication's own workers, counted apart (2,000 rows may cost under one 10 ms tick)
+    native = results["native_backlog"]["cpu_ms_per_write"]
+    assert set(native["components"]) == {"native_walsender", "native_apply"}, native
+    assert native["total"] >= 0
     assert results["idle"]["components_pct"]["connect"] > 0
     assert results["single_requests"]["floor"]["create"]["p50_ms"] > 0
     assert [s["rate"] for s in results["curve"]["native"]["steps"]] == [50]
