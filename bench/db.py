@@ -1,10 +1,15 @@
 """Database helpers of the benchmarks: connections, counts, timestamps, cleanup."""
 
+import os
+import subprocess
+import sys
+
 import psycopg2
 import psycopg2.extras
 
 from ordersync.mapping import TABLES, other
-from stack import secrets, topology
+from ordersync.roles import OWNER, setup_database
+from stack import provision, secrets, topology
 from stack.probes import wait_until
 
 psycopg2.extras.register_uuid()
@@ -54,3 +59,28 @@ def retire(side: str, prefix: str) -> None:
     wait_until(lambda: scalar(target, live, pattern) == 0, 600, "tombstones synced")
     source.close()
     target.close()
+
+
+def migrated_scratch(database: str) -> None:
+    """Create a scratch warehouse database beside the real one, with the roles, at head."""
+    admin = connect("warehouse", "postgres")
+    if not scalar(admin, "SELECT count(*) FROM pg_database WHERE datname = %s", database):
+        with admin.cursor() as cur:
+            cur.execute(f"CREATE DATABASE {database}")
+    admin.close()
+    passwords = secrets.db_passwords()
+    provision.superuser(
+        "warehouse", database, lambda conn: setup_database(conn, database, passwords)
+    )
+    env = os.environ | {
+        "DATABASE_URL": secrets.database_url("warehouse", OWNER.name, database),
+        "APP_ENV": "development",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "warehouse", "db", "upgrade"],
+        env=env,
+        check=True,
+        capture_output=True,
+        cwd=topology.ROOT,
+    )
+    provision.grant("warehouse", database)

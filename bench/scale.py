@@ -22,12 +22,12 @@ import psutil
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from bench import scenarios
-from bench.db import connect, scalar
-from ordersync.roles import OWNER, SINK, setup_database
-from stack import provision, topology
+from bench.db import connect, migrated_scratch
+from ordersync.roles import SINK
+from stack import topology
 from stack.cli import CLUSTER_PORT_SHIFT, CLUSTER_TEST
 from stack.probes import free_port
-from stack.secrets import database_url, db_passwords
+from stack.secrets import database_url
 
 DRAIN_PARTITIONS = 3
 SCRATCH = "warehouse_bench"
@@ -40,26 +40,7 @@ def number(name: str, default: float) -> float:
 
 def scratch_database() -> str:
     """A migrated scratch warehouse database with an empty order table; the sink's URL to it."""
-    admin = connect("warehouse", "postgres")
-    if not scalar(admin, "SELECT count(*) FROM pg_database WHERE datname = %s", SCRATCH):
-        with admin.cursor() as cur:
-            cur.execute(f"CREATE DATABASE {SCRATCH}")
-    admin.close()
-    provision.superuser(
-        "warehouse", SCRATCH, lambda conn: setup_database(conn, SCRATCH, db_passwords())
-    )
-    env = os.environ | {
-        "DATABASE_URL": database_url("warehouse", OWNER.name, SCRATCH),
-        "APP_ENV": "development",
-    }
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "warehouse", "db", "upgrade"],
-        env=env,
-        check=True,
-        capture_output=True,
-        cwd=topology.ROOT,
-    )
-    provision.grant("warehouse", SCRATCH)
+    migrated_scratch(SCRATCH)
     target = connect("warehouse", SCRATCH)
     with target.cursor() as cur:
         cur.execute("TRUNCATE warehouse_order")

@@ -16,14 +16,14 @@ from confluent_kafka.admin import AdminClient
 
 from bench import cost, jdbc, native
 from bench.client import PATHS, Tokens, order_body
-from bench.db import connect, created_at, retire, scalar
+from bench.db import connect, created_at, migrated_scratch, retire, scalar
 from bench.pacing import paced, percentiles
 from ordersync.mapping import TABLES, columns, other
-from ordersync.roles import OWNER, SINK, setup_database
+from ordersync.roles import SINK
 from ordersync.sinkhealth import metric_totals
-from stack import provision, topology
+from stack import topology
 from stack.probes import free_port, wait_until
-from stack.secrets import database_url, db_passwords
+from stack.secrets import database_url
 
 
 def api_writer(side: str, prefix: str):
@@ -284,27 +284,8 @@ def sink_drain(events: int) -> dict:
     run = uuid.uuid4().hex[:8]
     topic, database = f"bench.drain.{run}", "warehouse_bench"
     prefix = f"SD{run}"
-    admin = connect("warehouse", "postgres")
-    if not scalar(admin, "SELECT count(*) FROM pg_database WHERE datname = %s", database):
-        with admin.cursor() as cur:
-            cur.execute(f"CREATE DATABASE {database}")
-    admin.close()
-    provision.superuser(
-        "warehouse", database, lambda conn: setup_database(conn, database, db_passwords())
-    )
+    migrated_scratch(database)
     url = database_url("warehouse", SINK.name, database)
-    env = os.environ | {
-        "DATABASE_URL": database_url("warehouse", OWNER.name, database),
-        "APP_ENV": "development",
-    }
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "warehouse", "db", "upgrade"],
-        env=env,
-        check=True,
-        capture_output=True,
-        cwd=topology.ROOT,
-    )
-    provision.grant("warehouse", database)
     fill_topic(topic, events, prefix)
     port = free_port()
     process = subprocess.Popen(

@@ -20,21 +20,6 @@ TABLE = "warehouse_order"
 
 
 @pytest.fixture
-def owner(apps):
-    """The owner's session on the warehouse test database, with an empty order table."""
-    conn = connect(WAREHOUSE, "warehouse_test", OWNER.name)
-    with conn.cursor() as cur:
-        cur.execute(f"TRUNCATE {TABLE}, purged_order")
-    yield conn
-    conn.close()
-
-
-@pytest.fixture
-def producer():
-    return fakes.Producer()
-
-
-@pytest.fixture
 def sink(owner, producer):
     """A processor writing as the sink's role, with a short lock timeout."""
     dsn = database_url(WAREHOUSE, SINK.name, "warehouse_test")

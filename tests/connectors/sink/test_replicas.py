@@ -10,10 +10,8 @@ from connectors.sink.parking import ParkingLot
 from connectors.sink.processor import Processor
 from connectors.sink.target import Target
 from ordersync.mapping import STORE, WAREHOUSE
-from ordersync.roles import OWNER, PARKED_TABLE, SINK
+from ordersync.roles import PARKED_TABLE, SINK
 from stack.secrets import database_url
-from tests.support import fakes
-from tests.support.db import connect
 from tests.support.fakes import TOPIC, OnPartition, change
 
 TABLE = "warehouse_order"
@@ -24,21 +22,6 @@ def deleted(order_number: str, order_id: str, version: int) -> bytes:
     event = json.loads(change(order_number, order_id, version))
     event["after"]["deleted"] = True
     return json.dumps(event).encode()
-
-
-@pytest.fixture
-def owner(apps):
-    """The owner's session on the warehouse test database, with empty order and parking tables."""
-    conn = connect(WAREHOUSE, "warehouse_test", OWNER.name)
-    with conn.cursor() as cur:
-        cur.execute(f"TRUNCATE {TABLE}, purged_order, {PARKED_TABLE}")
-    yield conn
-    conn.close()
-
-
-@pytest.fixture
-def producer():
-    return fakes.Producer()
 
 
 @pytest.fixture
