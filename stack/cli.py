@@ -6,11 +6,12 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from stack import configs, envfile, jars, probes, provision, report, supervisor, topics
 from stack import topology as t
 from stack.components import Component, all_components, brokers, connect_workers
-from stack.secrets import ADMIN_PASSWORD_FILE, admin_password, client_environment
+from stack.secrets import ADMIN_PASSWORD_FILE, admin_password, client_environment, db_passwords
 
 STARTUP_TIMEOUT = float(os.environ.get("STACK_STARTUP_TIMEOUT", 180))
 DEAD_STATES = {"FATAL", "EXITED", "BACKOFF"}
@@ -139,17 +140,24 @@ def prepare(components: list[Component]) -> bool:
 
 def setup_databases() -> bool:
     """Create both databases, bring their schemas to head, and make sure `admin` exists."""
-    changed = False
     password, new = admin_password()
-    for side in t.DATABASES:
-        changed |= provision.create_databases(side)
-        provision.migrate(side)
-        provision.grant(side)
-        if provision.create_admin(side, password):
-            say(f"created user admin on {side}")
-            changed = True
+    db_passwords()  # generated here, once: the two threads below only read them
+    # the two servers are independent: set them up side by side
+    with ThreadPoolExecutor(len(t.DATABASES)) as pool:
+        changed = any(pool.map(lambda side: setup_database(side, password), t.DATABASES))
     if new:
         announce_admin_password(password)
+    return changed
+
+
+def setup_database(side: str, password: str) -> bool:
+    """Create one side's databases and roles, migrate, grant, add `admin`; return if changed."""
+    changed = provision.create_databases(side)
+    provision.migrate(side)
+    provision.grant(side)
+    if provision.create_admin(side, password):
+        say(f"created user admin on {side}")
+        changed = True
     return changed
 
 

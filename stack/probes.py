@@ -40,3 +40,8 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def nobody_listens() -> str:
+    """Return a loopback address with nothing behind it (host:port)."""
+    return f"127.0.0.1:{free_port()}"

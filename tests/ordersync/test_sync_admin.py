@@ -1,17 +1,9 @@
 """The admin's Sync page through the test client: access, CSRF, and Kafka or the sink down."""
 
-import socket
-
 import pytest
 
+from stack.probes import nobody_listens
 from tests.support.web import sign_in
-
-
-def nobody_listens() -> str:
-    """A loopback address with nothing behind it."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{sock.getsockname()[1]}"
 
 
 @pytest.fixture
@@ -24,7 +16,7 @@ def offline(apps, side):
             "SQLALCHEMY_DATABASE_URI": tested.config["SQLALCHEMY_DATABASE_URI"],
             "KAFKA_BOOTSTRAP_SERVERS": nobody_listens(),
             "SYNC_SINK_URL": f"http://{nobody_listens()}",
-            "SYNC_PROBE_TIMEOUT": 1,
+            "SYNC_PROBE_TIMEOUT": 0.3,
         }
     )
     client = app.test_client()

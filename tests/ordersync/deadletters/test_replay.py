@@ -1,21 +1,14 @@
 """A replay marks nothing replayed unless Kafka confirmed every delivery (no broker needed)."""
 
 import json
-import socket
 
 import pytest
 
 from ordersync.deadletters.kafka import DeadLetterError, DeadLetterQueue
 from ordersync.deadletters.records import from_message
+from stack.probes import nobody_listens
 
 DLQ = "store.public.store_order.dlq"
-
-
-def nobody_listens() -> str:
-    """A loopback address with no broker behind it."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{sock.getsockname()[1]}"
 
 
 def test_an_undelivered_replay_fails_loudly_and_commits_nothing(monkeypatch):
