@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 import requests
 
 from bench.client import PATHS, authed_session, order_body
+from ordersync.mapping import TABLES
 from stack import topology
+from tests.support.db import connect
 
 
 @dataclass
@@ -71,3 +73,28 @@ class WriteLoad:
                 pass
             with self.acked.lock:
                 self.acked.failures += 1
+
+
+def notes_by_id(side: str) -> dict:
+    """Map order id to its notes on one side."""
+    conn = connect(side)
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT id::text AS id, notes FROM {TABLES[side]}")
+        result = {row["id"]: row["notes"] for row in cur.fetchall()}
+    conn.close()
+    return result
+
+
+def lost_writes(acked: Acked, store: dict, warehouse: dict) -> tuple[list, list]:
+    """Acknowledged creates missing on a side, and acknowledged notes a side lost or disagrees on.
+
+    `store` and `warehouse` map order id to notes. A later, unacknowledged write may have
+    committed before its answer was lost, so a side may hold newer notes: >= not ==.
+    """
+    missing = [i for i in acked.created if i not in store or i not in warehouse]
+    stale = [
+        i
+        for i, notes in acked.notes.items()
+        if not (store.get(i) or "") >= notes or store.get(i) != warehouse.get(i)
+    ]
+    return missing, stale
