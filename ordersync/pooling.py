@@ -28,8 +28,11 @@ def ping_after_idle(engine, idle: float = IDLE_CHECK_SECONDS) -> None:
     """
 
     @event.listens_for(engine, "checkin")
-    def returned(_dbapi_connection, record):
+    def returned(dbapi_connection, record):
         record.info["returned"] = time.monotonic()
+        if dbapi_connection is not None:
+            # a request may have run single statements in autocommit (ordersync.resources)
+            dbapi_connection.autocommit = False
 
     @event.listens_for(engine, "checkout")
     def checked_out(dbapi_connection, record, _proxy):
