@@ -64,6 +64,16 @@ def login_key() -> str:
     return f"{get_remote_address()}/{digest}"
 
 
+# the blueprints holding the sign-ins (the API's token route, the admin's login page)
+THROTTLED_BLUEPRINTS = frozenset({"auth", "admin"})
+
+
+@limiter.request_filter
+def unthrottled() -> bool:
+    """Skip the limiter outside the sign-ins: it resolves limits on every request otherwise."""
+    return request.blueprint not in THROTTLED_BLUEPRINTS
+
+
 def login_throttle(deduct_when):
     """Limit failed logins per username and address, shared by the API and the admin sign-in."""
     return limiter.shared_limit(
