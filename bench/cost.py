@@ -140,3 +140,15 @@ def native_pids(subscription: str) -> dict[str, int]:
         store.close()
         warehouse.close()
     return {"native_walsender": walsender, "native_apply": apply}
+
+
+def drain_result(events: int, first: float, done: float, peak_rss: int, used: dict) -> dict:
+    """The figures of a drain: rate from the first applied event to the last, peak RSS, CPU."""
+    seconds = max(done - first, 1e-3)
+    return {
+        "events": events,
+        "seconds": round(seconds, 2),
+        "events_per_s": round(events / seconds),
+        "peak_rss_mb": round(peak_rss / 2**20, 1),
+        "cpu_ms_per_write": per_write(used, events),
+    }

@@ -218,14 +218,7 @@ def watch(process: subprocess.Popen, table: str, events: int) -> dict:
     target.close()
     if done is None:
         raise TimeoutError(f"the JDBC sink did not apply {events} events in 600 s")
-    seconds = max(done - first, 1e-3)
-    return {
-        "events": events,
-        "seconds": round(seconds, 2),
-        "events_per_s": round(events / seconds),
-        "peak_rss_mb": round(peak / 2**20, 1),
-        "cpu_ms_per_write": cost.per_write(used, events),
-    }
+    return cost.drain_result(events, first, done, peak, used)
 
 
 if __name__ == "__main__":

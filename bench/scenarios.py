@@ -331,14 +331,7 @@ def sink_drain(events: int) -> dict:
     forget_scratch([topic, f"{topic}.dlq"], f"bench-{run}")
     if done is None:
         raise TimeoutError("the sink did not drain the topic in 600 s")
-    seconds = max(done - first, 1e-3)
-    return {
-        "events": events,
-        "seconds": round(seconds, 2),
-        "events_per_s": round(events / seconds),
-        "peak_rss_mb": round(peak / 2**20, 1),
-        "cpu_ms_per_write": cost.per_write(meter.used, events),
-    }
+    return cost.drain_result(events, first, done, peak, meter.used)
 
 
 def jdbc_drain(events: int, batch_size: int | None = None) -> dict:
