@@ -182,31 +182,35 @@ def source_time(envelope: dict) -> int | None:
     return ts_ms if type(ts_ms) is int and ts_ms >= 0 else None
 
 
-def items_as_text(envelope) -> bool:
-    """Tell whether the event's rows carry their items as JSON text, as Debezium sends them."""
-    if not isinstance(envelope, dict):
-        return True  # refused below anyway
-    rows = (envelope.get("after"), envelope.get("before"))
-    return all(not isinstance(row, dict) or isinstance(row.get("items"), str) for row in rows)
+def items_as_text(row) -> bool:
+    """Tell whether a row carries its items as JSON text, as Debezium sends them."""
+    return not isinstance(row, dict) or isinstance(row.get("items"), str)
 
 
 def parse(side: str, value: bytes | None) -> ChangeEvent | None:
     """Parse a message value from one side's topic; None for a Kafka tombstone (nothing to do)."""
     if value is None:
         return None
+    envelope = loads_envelope(value)
+    op = envelope.get("op")
+    if not isinstance(op, str) or op not in OPS:
+        raise PoisonEvent(f"unsupported operation {str(op)[:32]!r}")
+    # a hard delete (a purge) on the source: its row before turns into a tombstone here
+    row = envelope.get("before" if op == "d" else "after")
+    if not items_as_text(row):  # not Debezium's form: read the whole message exactly
+        row = loads_envelope(value, exact=True).get("before" if op == "d" else "after")
+    state = row_state(side, row)
+    if op == "d":
+        state = replace(tombstoned(state), author=side)
+    return ChangeEvent(op, state, source_time(envelope))
+
+
+def loads_envelope(value: bytes, exact: bool = False) -> dict:
+    """Parse a message value into its envelope object, or refuse it."""
     try:
-        envelope = orjson.loads(value)
-        if not items_as_text(envelope):  # not Debezium's form: read it all exactly
-            envelope = exact_loads(value)
+        envelope = exact_loads(value) if exact else orjson.loads(value)
     except (ValueError, RecursionError) as error:
         raise PoisonEvent(f"not JSON: {str(error)[:200]}") from None
     if not isinstance(envelope, dict):
         raise PoisonEvent("not a Debezium change event: expected an object")
-    op = envelope.get("op")
-    if not isinstance(op, str) or op not in OPS:
-        raise PoisonEvent(f"unsupported operation {str(op)[:32]!r}")
-    if op == "d":
-        # a hard delete (a purge) on the source: the row turns into a tombstone here
-        before = row_state(side, envelope.get("before"))
-        return ChangeEvent(op, replace(tombstoned(before), author=side), source_time(envelope))
-    return ChangeEvent(op, row_state(side, envelope.get("after")), source_time(envelope))
+    return envelope
