@@ -181,7 +181,8 @@ class Sink:
         )
         try:
             while self.running:
-                messages = [m for m in self.next_batch() if not self.transport_error(m)]
+                batch = self.next_batch()
+                messages = [m for m in batch if m.error() is None or not self.transport_error(m)]
                 metrics.LAST_POLL.set_to_current_time()
                 if messages or self.processor.parked:
                     self.handle(messages)
@@ -377,9 +378,12 @@ class Sink:
             metrics.EVENTS.labels("dead-lettered", reason).inc(n)
         for name, n in Counter(c for _, o in report.outcomes for c in o.conflicts).items():
             metrics.CONFLICTS.labels(name).inc(n)
-        for (_, event), outcome in report.outcomes:
-            if outcome.write and event.source_ts_ms:
-                metrics.LAG_SECONDS.observe(max(0.0, now - event.source_ts_ms / 1000))
+        lags = [
+            max(0.0, now - event.source_ts_ms / 1000)
+            for (_, event), outcome in report.outcomes
+            if outcome.write and event.source_ts_ms
+        ]
+        metrics.observe_many(metrics.LAG_SECONDS, lags)
         events = [pair for pair, _ in report.outcomes]
         eventlog.write(
             events, [o for _, o in report.outcomes], self.config.source, self.config.target

@@ -6,8 +6,11 @@ raises PoisonEvent, and the sink dead-letters the message with that error.
 """
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, replace
+
+import orjson
 
 from connectors.sink.merge import State, tombstoned
 from ordersync.mapping import (
@@ -88,9 +91,38 @@ CHECKS = {
 }
 
 
+# orjson reads an integer beyond 64 bits as a float. Of the fields it can reach, only the items
+# keep such a number (the checks refuse a float anywhere else), so items are read exactly: the
+# standard parser reads them where a long digit run shows. Anything orjson refuses stays refused.
+LONG_DIGITS = re.compile(r"\d{19}")
+LONG_DIGITS_BYTES = re.compile(rb"\d{19}")
+
+
+def refuse_constant(name: str):
+    """The standard parser's hook for NaN and Infinity, which are not JSON."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def finite(text: str) -> float:
+    """The standard parser's hook for floats: one too large for a double is refused."""
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise ValueError("number too large for a double")
+    return number
+
+
+def exact_loads(value: str | bytes):
+    """Parse strict JSON as orjson does, but with integers of any size kept exact."""
+    long_digits = LONG_DIGITS_BYTES if isinstance(value, bytes) else LONG_DIGITS
+    if long_digits.search(value) is None:
+        return orjson.loads(value)
+    text = value.decode() if isinstance(value, bytes) else value
+    return json.loads(text, parse_constant=refuse_constant, parse_float=finite)
+
+
 def decode_json(value):
     """Debezium renders json/jsonb columns as strings; parse them back."""
-    return json.loads(value) if isinstance(value, str) else value
+    return exact_loads(value) if isinstance(value, str) else value
 
 
 def check_clock(clock) -> dict:
@@ -105,10 +137,15 @@ def check_clock(clock) -> dict:
     return clock
 
 
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def check_id(value) -> str:
     """Return the canonical text of a UUID order id."""
     if not isinstance(value, str):
         raise PoisonEvent("id: expected a UUID string")
+    if CANONICAL_UUID.fullmatch(value):  # what Debezium sends: no need to build a UUID
+        return value
     try:
         return str(uuid.UUID(value))
     except ValueError as error:
@@ -145,21 +182,35 @@ def source_time(envelope: dict) -> int | None:
     return ts_ms if type(ts_ms) is int and ts_ms >= 0 else None
 
 
+def items_as_text(row) -> bool:
+    """Tell whether a row carries its items as JSON text, as Debezium sends them."""
+    return not isinstance(row, dict) or isinstance(row.get("items"), str)
+
+
 def parse(side: str, value: bytes | None) -> ChangeEvent | None:
     """Parse a message value from one side's topic; None for a Kafka tombstone (nothing to do)."""
     if value is None:
         return None
+    envelope = loads_envelope(value)
+    op = envelope.get("op")
+    if not isinstance(op, str) or op not in OPS:
+        raise PoisonEvent(f"unsupported operation {str(op)[:32]!r}")
+    # a hard delete (a purge) on the source: its row before turns into a tombstone here
+    row = envelope.get("before" if op == "d" else "after")
+    if not items_as_text(row):  # not Debezium's form: read the whole message exactly
+        row = loads_envelope(value, exact=True).get("before" if op == "d" else "after")
+    state = row_state(side, row)
+    if op == "d":
+        state = replace(tombstoned(state), author=side)
+    return ChangeEvent(op, state, source_time(envelope))
+
+
+def loads_envelope(value: bytes, exact: bool = False) -> dict:
+    """Parse a message value into its envelope object, or refuse it."""
     try:
-        envelope = json.loads(value)
+        envelope = exact_loads(value) if exact else orjson.loads(value)
     except (ValueError, RecursionError) as error:
         raise PoisonEvent(f"not JSON: {str(error)[:200]}") from None
     if not isinstance(envelope, dict):
         raise PoisonEvent("not a Debezium change event: expected an object")
-    op = envelope.get("op")
-    if not isinstance(op, str) or op not in OPS:
-        raise PoisonEvent(f"unsupported operation {str(op)[:32]!r}")
-    if op == "d":
-        # a hard delete (a purge) on the source: the row turns into a tombstone here
-        before = row_state(side, envelope.get("before"))
-        return ChangeEvent(op, replace(tombstoned(before), author=side), source_time(envelope))
-    return ChangeEvent(op, row_state(side, envelope.get("after")), source_time(envelope))
+    return envelope

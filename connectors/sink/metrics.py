@@ -1,8 +1,10 @@
 """Prometheus metrics of a sink and the small HTTP server that exposes them."""
 
+import bisect
 import json
 import threading
 import time
+from collections import Counter as Tally
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from prometheus_client import Counter, Gauge, Histogram, make_wsgi_app
@@ -41,6 +43,22 @@ PARKED = Gauge(
     "sink_parked_changes", "Changes refused for a number clash, waiting for their partner"
 )
 STUCK = Gauge("sink_stuck", "1 while the same batch keeps failing (see /healthz for why)")
+
+
+def observe_many(histogram: Histogram, amounts: list[float]) -> None:
+    """Observe many amounts at once: one increment per bucket hit, not one lock per amount.
+
+    The same counts as `observe` on each amount (a unit test checks it); it uses the histogram's
+    bucket bounds and counters, which prometheus_client keeps in `_upper_bounds`, `_buckets`
+    and `_sum`.
+    """
+    if not amounts:
+        return
+    bounds = histogram._upper_bounds
+    for index, n in Tally(bisect.bisect_left(bounds, amount) for amount in amounts).items():
+        histogram._buckets[index].inc(n)
+    histogram._sum.inc(sum(amounts))
+
 
 HEALTHY_POLL_AGE = 30.0
 # this many failed attempts in a row at the same offset make the sink report itself unhealthy

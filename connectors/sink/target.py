@@ -3,6 +3,7 @@
 import io
 import json
 
+import orjson
 import psycopg2
 
 from connectors.sink.merge import State
@@ -25,6 +26,25 @@ def copy_text(value) -> str:
     return str(value).translate(COPY_ESCAPES)
 
 
+def copy_json(value) -> str:
+    """A JSON value as one field of COPY's text format (JSON text holds no raw tab or newline)."""
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError:  # an integer beyond 64 bits, read exactly: the standard encoder keeps it
+        text = json.dumps(value)
+    return text.replace("\\", "\\\\")
+
+
+def copy_converter(name: str):
+    """The COPY text renderer of one synced field, chosen once instead of per value."""
+    return copy_json if name in JSON_FIELDS else copy_text
+
+
+def uuid_array(ids) -> str:
+    """A PostgreSQL array literal of canonical UUID texts: one parameter instead of one per id."""
+    return "{" + ",".join(ids) + "}"
+
+
 def origin_name(group_id: str) -> str:
     """Name of the replication origin that marks a sink's sessions (one per consumer group)."""
     return "cdc_" + "".join(c if c.isalnum() else "_" for c in group_id)
@@ -40,6 +60,7 @@ class Target:
         self.lock_timeout_ms = lock_timeout_ms
         self.table = TABLES[target]
         self.columns = columns(target)
+        self.converters = [(name, copy_converter(name)) for name in self.columns]
         self.conn = None
         self.has_origin = False
 
@@ -108,6 +129,7 @@ class Target:
         The live-number rule is deferred to commit, so a batch that swaps two numbers is checked
         in its end state, not row by row.
         """
+        ids = uuid_array(ids)  # canonical UUIDs (the parser made them so): nothing to escape
         cur.execute(f"SELECT id::text FROM {PURGED_TABLE} WHERE id = ANY(%s::uuid[])", (ids,))
         purged = frozenset(row[0] for row in cur.fetchall())
         select = ", ".join(f"{column} AS {name}" for name, column in self.columns.items())
@@ -137,15 +159,15 @@ class Target:
 
     def copy_rows(self, states: list[State]) -> io.StringIO:
         """Render states in COPY's text format (exact: NULL and '' stay distinct)."""
-        buffer = io.StringIO()
+        converters, source = self.converters, copy_text(self.source)
+        rows = []
         for s in states:
-            values = [
-                json.dumps(s.values[n]) if n in JSON_FIELDS else s.values[n] for n in self.columns
-            ]
-            fields = [s.id, *values, json.dumps(s.clock), self.source]
-            buffer.write("\t".join(copy_text(v) for v in fields) + "\n")
-        buffer.seek(0)
-        return buffer
+            values = s.values
+            fields = [s.id, *[convert(values[n]) for n, convert in converters]]
+            fields += (copy_json(s.clock), source)
+            rows.append("\t".join(fields))
+        rows.append("")
+        return io.StringIO("\n".join(rows))
 
     def write(self, cur, states: list[State]) -> None:
         """COPY merged states into the stage, then upsert them in one statement."""

@@ -111,6 +111,10 @@ def hostile(**overrides) -> bytes:
         (hostile(deleted="false"), "deleted"),
         (hostile(sync_origin="mallory"), "sync_origin"),
         (envelope("u", after=[1, 2]), "row"),
+        (b'{"op": "c", "after": {"id": NaN}}', "JSON"),
+        (hostile(items='[{"sku": "X", "quantity": NaN}]'), "invalid JSON"),
+        (hostile(items='[{"sku": "X", "quantity": 1e400}]'), "invalid JSON"),
+        (hostile(items='[{"sku": "X", "quantity": 12345678901234567890123e400}]'), "invalid JSON"),
     ],
 )
 def test_hostile_events_are_poison_naming_what_is_wrong(value, names):
@@ -145,3 +149,12 @@ def test_checks_follow_the_column_lengths_of_the_models():
         CHECKS[name]("x" * limit)
         with pytest.raises(PoisonEvent):
             CHECKS[name]("x" * (limit + 1))
+
+
+@pytest.mark.parametrize(
+    "items", [[{"sku": "X", "quantity": 10**30 + 1}], [{"sku": "Y", "quantity": -(2**64) - 1}]]
+)
+def test_integers_of_any_size_stay_exact(items):
+    as_text = parse(WAREHOUSE, hostile(items=json.dumps(items))).state.values["items"]
+    as_json = parse(WAREHOUSE, hostile(items=items)).state.values["items"]
+    assert as_text == items and as_json == items

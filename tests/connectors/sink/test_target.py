@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from connectors.sink.merge import State
-from connectors.sink.target import Target, copy_text
+from connectors.sink.target import Target, copy_json, copy_text
 from ordersync.mapping import FIELD_NAMES, STORE, WAREHOUSE
 from ordersync.roles import SINK
 from stack.secrets import database_url
@@ -27,6 +27,11 @@ def test_copy_text_escapes_what_copy_interprets():
     assert copy_text("") == ""
     assert copy_text(True) == "t" and copy_text(False) == "f"
     assert copy_text("a\tb\nc\\d\re") == "a\\tb\\nc\\\\d\\re"
+
+
+def test_copy_json_escapes_backslashes_and_keeps_long_integers():
+    assert copy_json([{"sku": 'a"\tb'}]) == '[{"sku":"a\\\\"\\\\tb"}]'
+    assert copy_json({"n": 10**30}) == '{"n": 1000000000000000000000000000000}'
 
 
 @pytest.fixture
