@@ -94,8 +94,9 @@ def connect_properties(worker: int = 1) -> str:
             "plugin.discovery": "only_scan",
             "config.providers": "env",
             "config.providers.env.class": ENV_PROVIDER,
-            # a change event should leave the worker at once, not wait to fill a batch
-            "producer.linger.ms": 1,
+            # a change event leaves the worker within 5 ms; the events of one poll leave as one
+            # produce request instead of a request each (bench/README.md: Kafka's CPU per write)
+            "producer.linger.ms": 5,
             # but a backlog should leave in large batches
             "producer.batch.size": 262144,
             # a change is written once, and only once every in-sync replica has it
