@@ -11,16 +11,17 @@ from ordersync.deadletters.kafka import DeadLetterQueue
 from ordersync.mapping import dead_letter_topic, topic
 from stack import topology
 from stack.probes import wait_until
-from tests.support.kafka import decoded, read_messages, row_of
+from tests.support.kafka import decoded, end_offset, read_messages, row_of
 from tests.support.processes import run_module
 from tests.support.sync import arrives
 
 
 def template_message(apis) -> tuple[bytes, dict]:
     """A real Debezium create event of the store (its key and envelope), read off the topic."""
+    start = end_offset(topic("store"))
     order = apis["store"].create(order_body("store"))
     arrives("warehouse", order["id"], order_number=order["order_number"])
-    for message in reversed(read_messages(topic("store"))):
+    for message in reversed(read_messages(topic("store"), start)):
         envelope = decoded(message.value())  # the fuzz test's garbage may be on the topic too
         if row_of(envelope).get("id") == order["id"] and envelope["op"] == "c":
             return message.key(), envelope

@@ -21,6 +21,14 @@ def decoded(value: bytes | None):
 
 def read_messages(name: str, since: int = 0) -> list:
     """Read the messages currently in a single-partition topic from an offset on (raw)."""
+    return list(iter_messages(name, since))
+
+
+def iter_messages(name: str, since: int = 0):
+    """Yield the messages currently in a single-partition topic from an offset on, one by one.
+
+    A dev stack that ran `make bench` holds millions of events: a scan must not keep them all.
+    """
     consumer = Consumer(
         {
             "bootstrap.servers": topology.BOOTSTRAP_SERVERS,
@@ -32,17 +40,16 @@ def read_messages(name: str, since: int = 0) -> list:
         low, high = consumer.get_watermark_offsets(TopicPartition(name, 0), timeout=10)
         low = max(low, since)
         if high <= low:
-            return []
+            return
         consumer.assign([TopicPartition(name, 0, low)])
-        messages, last = [], low - 1
+        last = low - 1
         while last < high - 1:
             message = consumer.poll(10)
             assert message is not None, "topic read timed out"
             if message.error():
                 continue
             last = message.offset()
-            messages.append(message)
-        return messages
+            yield message
     finally:
         consumer.close()
 
@@ -54,9 +61,9 @@ def read_topic(name: str) -> list:
 
 def topic_events(side: str, order_id=None) -> list[dict]:
     """Read every event currently in a side's change topic, optionally only one order's."""
-    events = read_topic(topic(side))
+    events = (decoded(m.value()) for m in iter_messages(topic(side)))
     if order_id is None:
-        return events
+        return list(events)
     return [e for e in events if row_of(e).get("id") == str(order_id)]
 
 
