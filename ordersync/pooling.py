@@ -30,8 +30,9 @@ def ping_after_idle(engine, idle: float = IDLE_CHECK_SECONDS) -> None:
     @event.listens_for(engine, "checkin")
     def returned(dbapi_connection, record):
         record.info["returned"] = time.monotonic()
-        if dbapi_connection is not None:
-            # a request may have run single statements in autocommit (ordersync.resources)
+        # a request may have run single statements in autocommit (ordersync.resources); a
+        # connection the server dropped keeps its flag: it fails its next use and is replaced
+        if dbapi_connection is not None and not dbapi_connection.closed:
             dbapi_connection.autocommit = False
 
     @event.listens_for(engine, "checkout")

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from stack import configs, envfile, jars, probes, provision, report, supervisor, topics
 from stack import topology as t
-from stack.components import Component, all_components, brokers, connect_workers
+from stack.components import BadSetting, Component, all_components, brokers, connect_workers
 from stack.secrets import ADMIN_PASSWORD_FILE, admin_password, client_environment, db_passwords
 
 STARTUP_TIMEOUT = float(os.environ.get("STACK_STARTUP_TIMEOUT", 180))
@@ -443,6 +443,6 @@ def main(argv: list[str] | None = None) -> int:
         commands = {"up": up, "down": down, "status": status, "clean": clean}
         commands |= {"provision": provision_only, "lock": lock, "env": envfile.main}
         return commands[args.command]()
-    except (StartupError, jars.LockError) as error:
+    except (StartupError, jars.LockError, BadSetting) as error:
         say(f"FAILED: {error}")
         return 1

@@ -2,6 +2,7 @@
 
 import importlib.util
 import os
+import re
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,10 +68,21 @@ def http_ok(url: str) -> bool:
         return False
 
 
+class BadSetting(ValueError):
+    """A launcher setting from the environment that cannot be used."""
+
+
+HEAP_SIZE = re.compile(r"(\d+)([mg])", re.IGNORECASE)
+
+
 def jvm_gc(heap: str) -> tuple[str, ...]:
     """Serial GC, 128 MB young generation and 192 MB to start with, both capped by a small heap."""
-    units = {"k": 1 / 1024, "m": 1, "g": 1024}
-    mb = int(float(heap[:-1]) * units[heap[-1].lower()]) if heap[-1].lower() in units else 512
+    size = HEAP_SIZE.fullmatch(heap)
+    if size is None:
+        raise BadSetting(f"STACK_JVM_HEAP must be megabytes or gigabytes, like 512m; got {heap!r}")
+    mb = int(size[1]) * (1024 if size[2].lower() == "g" else 1)
+    if mb < 128:
+        raise BadSetting(f"STACK_JVM_HEAP must be at least 128m (Kafka, Connect); got {heap!r}")
     return ("-XX:+UseSerialGC", f"-Xms{min(192, mb)}m", f"-Xmn{min(128, mb // 2)}m")
 
 

@@ -9,12 +9,12 @@ import uuid
 import requests
 
 from bench.client import order_body
-from ordersync.mapping import TABLES, dead_letter_topic
+from ordersync.mapping import dead_letter_topic
 from ordersync.roles import SINK
 from stack import topology
 from stack.probes import free_port, wait_until
 from stack.secrets import database_url
-from tests.support.db import connect, fetch_row
+from tests.support.db import column_by_id, connect, fetch_row
 from tests.support.kafka import read_topic, sink_caught_up
 from tests.support.processes import reconcile, sinks_paused
 from tests.support.sync import arrives, settled
@@ -62,12 +62,7 @@ def test_delete_concurrent_with_update_stays_deleted(apis):
 
 def snapshot(side: str) -> dict:
     """Map every order id of a side to its row version."""
-    conn = connect(side)
-    with conn.cursor() as cur:
-        cur.execute(f"SELECT id::text, version FROM {TABLES[side]}")
-        rows = {r["id"]: r["version"] for r in cur.fetchall()}
-    conn.close()
-    return rows
+    return column_by_id(side, "version")
 
 
 def test_replaying_a_topic_from_the_beginning_changes_nothing(apis):

@@ -15,7 +15,7 @@ import pytest
 from jgo.maven import MavenContext
 
 from stack import jars, topology
-from stack.components import all_components, java
+from stack.components import BadSetting, all_components, java, jvm_gc
 
 # the wheel's own folder holds `java`; /usr/sbin keeps runuser and useradd for initdb as root
 NO_JVM_PATH = os.pathsep.join([str(Path(sys.executable).parent), "/usr/sbin", "/sbin"])
@@ -55,6 +55,20 @@ def scratch_state():
     topology.STATE.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=topology.STATE, prefix="provision-test-") as folder:
         yield Path(folder)
+
+
+@pytest.mark.parametrize(
+    ("heap", "start", "young"),
+    [("512m", "192m", "128m"), ("2G", "192m", "128m"), ("160m", "160m", "80m")],
+)
+def test_the_initial_heap_and_young_generation_fit_in_the_heap(heap, start, young):
+    assert jvm_gc(heap) == ("-XX:+UseSerialGC", f"-Xms{start}", f"-Xmn{young}")
+
+
+@pytest.mark.parametrize("heap", ["512", "abc", "-5m", "", "96m", "1.5g"])
+def test_a_heap_size_the_jvms_cannot_use_is_refused_by_name(heap):
+    with pytest.raises(BadSetting, match="STACK_JVM_HEAP"):
+        jvm_gc(heap)
 
 
 def test_provisioning_needs_no_java_or_maven_on_path(scratch_state):

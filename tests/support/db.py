@@ -35,6 +35,16 @@ def fetch_row(side: str, order_id, conn=None) -> dict | None:
             conn.close()
 
 
+def column_by_id(side: str, column: str) -> dict:
+    """Map every order id of a side (tombstones included) to one of its columns."""
+    conn = connect(side)
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT id::text AS id, {column} AS value FROM {TABLES[side]}")
+        result = {row["id"]: row["value"] for row in cur.fetchall()}
+    conn.close()
+    return result
+
+
 def insert_sql(side: str, order_number: str) -> str:
     """An INSERT a person might type in psql."""
     name = columns(side)["customer_name"]

@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 import requests
 
 from bench.client import PATHS, authed_session, order_body
-from ordersync.mapping import TABLES
 from stack import topology
-from tests.support.db import connect
+from tests.support.db import column_by_id
 
 
 @dataclass
@@ -77,12 +76,7 @@ class WriteLoad:
 
 def notes_by_id(side: str) -> dict:
     """Map order id to its notes on one side."""
-    conn = connect(side)
-    with conn.cursor() as cur:
-        cur.execute(f"SELECT id::text AS id, notes FROM {TABLES[side]}")
-        result = {row["id"]: row["notes"] for row in cur.fetchall()}
-    conn.close()
-    return result
+    return column_by_id(side, "notes")
 
 
 def lost_writes(acked: Acked, store: dict, warehouse: dict) -> tuple[list, list]:
