@@ -72,3 +72,17 @@ def test_a_step_that_falls_behind_did_not_keep_up():
     assert not kept_up(200, 15, writes=3000, wrote=19.0, caught_up=0.5)  # the writer was late
     assert not kept_up(200, 15, writes=3000, wrote=15.2, caught_up=5.0)  # the lag piled up
     assert not kept_up(200, 15, writes=2400, wrote=15.2, caught_up=0.5)  # gave up, or failed
+
+
+def test_a_target_against_an_anchor_not_run_is_not_met():
+    """Backlog and drain compare with native replication and the JDBC sink of the same run."""
+    from bench.report import throughput_rows
+
+    results = {
+        "backlog": {"rows": 10, "rows_per_s": 9_000},
+        "drain": {"events": 10, "events_per_s": 30_000, "peak_rss_mb": 80},
+    }
+    assert [row[-1] for row in throughput_rows(results)] == [False, False]
+    results["native_backlog"] = {"rows_per_s": 40_000}
+    results["jdbc_drain"] = {"events_per_s": 20_000, "batch_size": 3000, "peak_rss_mb": 300}
+    assert [row[-1] for row in throughput_rows(results)] == [True, True]
