@@ -26,8 +26,8 @@ def _bump(side: str) -> str:
         column = f.column(side)
         lines.append(
             f"    IF NEW.{column} IS DISTINCT FROM OLD.{column} THEN\n"
-            f"      clock := jsonb_set(clock, '{{{f.name}}}', "
-            f"to_jsonb(coalesce((clock->>'{f.name}')::bigint, 0) + 1));\n"
+            f"      clock := pg_catalog.jsonb_set(clock, '{{{f.name}}}', "
+            f"pg_catalog.to_jsonb(coalesce((clock->>'{f.name}')::bigint, 0) + 1));\n"
             f"    END IF;"
         )
     return "\n".join(lines)
@@ -44,22 +44,30 @@ DECLARE
   clock jsonb;
 BEGIN
   IF TG_OP = 'DELETE' THEN
-    IF (SELECT oid FROM pg_roles WHERE rolname = current_user)
-        = (SELECT relowner FROM pg_class WHERE oid = TG_RELID) THEN
+    -- catalogs and tables named in full: a session's temporary view or table, searched before
+    -- any schema for an unqualified name, must not stand in for them (any role may create one)
+    IF (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
+        = (SELECT relowner FROM pg_catalog.pg_class WHERE oid = TG_RELID) THEN
       IF NOT OLD.{TOMBSTONE} THEN
         RAISE EXCEPTION 'order % is live: only deleted orders can be purged', OLD.id
           USING ERRCODE = 'check_violation';
       END IF;
-      INSERT INTO {PURGED_TABLE} (id) VALUES (OLD.id) ON CONFLICT DO NOTHING;
+      EXECUTE pg_catalog.format(
+        'INSERT INTO %I.%I (id) VALUES ($1) ON CONFLICT DO NOTHING',
+        TG_TABLE_SCHEMA, '{PURGED_TABLE}'
+      ) USING OLD.id;
       RETURN OLD;
     END IF;
     -- a hard delete becomes a tombstone, so a late update cannot resurrect the order
-    UPDATE {table} SET {TOMBSTONE} = true WHERE id = OLD.id AND NOT {TOMBSTONE};
+    EXECUTE pg_catalog.format(
+      'UPDATE %I.%I SET {TOMBSTONE} = true WHERE id = $1 AND NOT {TOMBSTONE}',
+      TG_TABLE_SCHEMA, TG_TABLE_NAME
+    ) USING OLD.id;
     RETURN NULL;
   END IF;
-  NEW.updated_at := now();
+  NEW.updated_at := pg_catalog.now();
   IF TG_OP = 'INSERT' THEN
-    NEW.created_at := now();
+    NEW.created_at := pg_catalog.now();
     NEW.version := 1;
   ELSE
     NEW.created_at := OLD.created_at;

@@ -5,7 +5,7 @@ import pytest
 
 from bench.client import PATHS, order_body
 from ordersync.mapping import TABLES, other
-from ordersync.roles import APP, DEBEZIUM, OWNER, READER, SINK
+from ordersync.roles import APP, DEBEZIUM, OWNER, PURGED_TABLE, READER, SINK
 from tests.support.db import connect, insert_sql, run
 
 
@@ -136,6 +136,23 @@ def test_the_owner_purges_a_tombstone_and_it_is_remembered(row, test_db, as_role
     run(owner, f"DELETE FROM {TABLES[side]} WHERE id = %s", row["id"])
     assert run(owner, f"SELECT id FROM {TABLES[side]} WHERE id = %s", row["id"]) == []
     assert run(owner, "SELECT id FROM purged_order WHERE id = %s", row["id"]) == [{"id": row["id"]}]
+
+
+def test_a_temporary_view_cannot_pass_a_role_off_as_the_owner(row, test_db, as_role, side):
+    """pg_temp is searched first: the trigger must name catalogs and tables in full."""
+    table = TABLES[side]
+    run(test_db, f"UPDATE {table} SET deleted = true WHERE id = %s", row["id"])
+    app = as_role(APP.name)
+    run(
+        app,
+        "CREATE TEMP VIEW pg_roles AS SELECT relowner AS oid, current_user::name AS rolname"
+        f" FROM pg_catalog.pg_class WHERE oid = '{table}'::regclass",
+    )
+    run(app, f"CREATE TEMP TABLE {PURGED_TABLE} (id uuid PRIMARY KEY)")
+    run(app, f"DELETE FROM {table} WHERE id = %s", row["id"])
+    assert run(test_db, f"SELECT deleted FROM {table} WHERE id = %s", row["id"]) == [
+        {"deleted": True}
+    ]
 
 
 def test_the_owner_cannot_purge_a_live_order(row, as_role, side):
