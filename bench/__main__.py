@@ -6,7 +6,8 @@ BENCH_RATE (200) of the paced latency runs; BENCH_CURVE_RATES ("50,100,200,400,8
 BENCH_CURVE_SECONDS (15) of the latency curve (one run a step); BENCH_IDLE_SECONDS (60) of
 idle CPU, split over the runs; BENCH_REQUESTS (200) single requests of each kind;
 BENCH_ROWS (100000), BENCH_EVENTS (100000), BENCH_JDBC_BATCH (4000) of the tuned JDBC sink,
-BENCH_API_SECONDS (20); BENCH_RESULTS
+BENCH_API_SECONDS (20); BENCH_WARMUP_SECONDS (10) of unmeasured writes each way before the
+first scenario on the stack's pipeline (0: none); BENCH_RESULTS
 (bench/results); BENCH_ONLY and BENCH_SKIP, comma-separated scenario names to run alone or
 to leave out.
 """
@@ -19,6 +20,9 @@ from pathlib import Path
 from bench import report, scenarios, single
 from bench.repeat import repeated
 from stack import topology
+
+# scenarios that do not run through the stack's apps, Connect and sinks: no warm-up for them
+OFF_PIPELINE = {"native_latency", "native_backlog", "drain", "jdbc_drain", "jdbc_drain_tuned"}
 
 
 def number(name: str, default: float) -> float:
@@ -66,10 +70,14 @@ def main() -> int:
     out = Path(os.environ.get("BENCH_RESULTS", topology.ROOT / "bench" / "results"))
     only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
     skip = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))
-    results = {}
+    results, warm = {}, number("BENCH_WARMUP_SECONDS", 10) <= 0
     for name, run in plan():
         if (only and name not in only) or name in skip:
             continue
+        if not warm and name not in OFF_PIPELINE:
+            print("[bench] warm-up ...", flush=True)
+            scenarios.warm_up(number("BENCH_RATE", 200), number("BENCH_WARMUP_SECONDS", 10))
+            warm = True
         started = time.monotonic()
         print(f"[bench] {name} ...", flush=True)
         results[name] = run()

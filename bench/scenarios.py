@@ -18,7 +18,7 @@ from bench import cost, jdbc, native
 from bench.client import PATHS, Tokens, order_body
 from bench.db import connect, created_at, migrated_scratch, retire, scalar
 from bench.pacing import paced, percentiles
-from ordersync.mapping import TABLES, columns, other
+from ordersync.mapping import SIDES, TABLES, columns, other
 from ordersync.roles import SINK
 from ordersync.sinkhealth import metric_totals
 from stack import topology
@@ -85,6 +85,16 @@ def pipeline_latency(source: str, rate: float, seconds: float, step: bool = Fals
         "cpu_ms_per_write": cost.per_write(meter.used, len(ids)),
         "samples": lat,
     }
+
+
+def warm_up(rate: float, seconds: float) -> None:
+    """Writes both ways, not measured: the JVMs compile their hot paths before a figure counts.
+
+    A stack fresh from `make up` spends its first seconds of traffic in the JIT compilers; that
+    is a one-off cost, not the cost of a synced write or of a stack at rest.
+    """
+    for source in SIDES:
+        pipeline_latency(source, rate, seconds)
 
 
 def native_latency(rate: float, seconds: float, step: bool = False) -> dict:

@@ -20,6 +20,7 @@ SIZES = {
     "BENCH_ROWS": "2000",
     "BENCH_EVENTS": "2000",
     "BENCH_API_SECONDS": "2",
+    "BENCH_WARMUP_SECONDS": "1",
     "BENCH_JDBC_BATCH": "1000",
     # one JVM start for the JDBC anchor is enough here: the default batch only differs in size
     "BENCH_SKIP": "jdbc_drain",
@@ -44,6 +45,7 @@ def test_bench_produces_a_table_json_and_plot(stack, tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     header = "| scenario | this project | CPU-ms/write | native logical replication |"
     assert header in result.stdout
+    assert result.stdout.count("[bench] warm-up ...") == 1  # once, before the first scenario
     record = json.loads((tmp_path / "latest.json").read_text())
     results = record["results"]
     for name in ("latency_store_to_warehouse", "latency_warehouse_to_store", "native_latency"):
