@@ -110,6 +110,21 @@ def setup_database(conn, database: str, passwords: dict[str, str]) -> None:
                 sql.Identifier(database), sql.Identifier(OWNER.name)
             )
         )
+        for statement in temporary_statements(database):
+            cur.execute(statement)
+
+
+def temporary_statements(database: str) -> list:
+    """Temporary tables for the sink alone (its staging table); PostgreSQL grants them to all.
+
+    A temporary object is searched before any schema: whoever may create one can stand it in
+    for a table that SQL names without its schema.
+    """
+    db = sql.Identifier(database)
+    return [
+        sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM PUBLIC").format(db),
+        sql.SQL("GRANT TEMPORARY ON DATABASE {} TO {}").format(db, sql.Identifier(SINK.name)),
+    ]
 
 
 def apply_grants(conn, side: str) -> None:

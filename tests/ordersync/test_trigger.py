@@ -138,11 +138,29 @@ def test_the_owner_purges_a_tombstone_and_it_is_remembered(row, test_db, as_role
     assert run(owner, "SELECT id FROM purged_order WHERE id = %s", row["id"]) == [{"id": row["id"]}]
 
 
-def test_a_temporary_view_cannot_pass_a_role_off_as_the_owner(row, test_db, as_role, side):
+@pytest.mark.parametrize("role", [APP.name, READER.name, DEBEZIUM.name])
+def test_only_the_sink_may_create_temporary_tables(as_role, side, role):
+    with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+        run(as_role(role), "CREATE TEMP TABLE scratch (id int)")
+    run(as_role(SINK.name), "CREATE TEMP TABLE scratch (id int)")
+
+
+@pytest.fixture
+def app_with_temporary_tables(as_role, side):
+    """An app-role session allowed temporary tables, as PostgreSQL's default would allow."""
+    grant = f"{{}} TEMPORARY ON DATABASE {side}_test {{}} {APP.name}"
+    run(as_role(OWNER.name), grant.format("GRANT", "TO"))
+    yield as_role(APP.name)
+    run(as_role(OWNER.name), grant.format("REVOKE", "FROM"))
+
+
+def test_a_temporary_view_cannot_pass_a_role_off_as_the_owner(
+    row, test_db, app_with_temporary_tables, side
+):
     """pg_temp is searched first: the trigger must name catalogs and tables in full."""
     table = TABLES[side]
     run(test_db, f"UPDATE {table} SET deleted = true WHERE id = %s", row["id"])
-    app = as_role(APP.name)
+    app = app_with_temporary_tables
     run(
         app,
         "CREATE TEMP VIEW pg_roles AS SELECT relowner AS oid, current_user::name AS rolname"
