@@ -3,6 +3,8 @@
 import os
 from datetime import timedelta
 
+from marshmallow import ValidationError, fields, validate
+
 from ordersync import topology
 
 # the only values of APP_ENV that may run with the development secrets below
@@ -12,6 +14,35 @@ DEV_SECRET_PREFIX = "dev-only-insecure-"
 
 class UnsafeSettings(RuntimeError):
     """The environment does not hold what a non-development app needs; it must not start."""
+
+
+class BadSetting(UnsafeSettings):
+    """An environment variable holds a value the process cannot run with."""
+
+
+def whole(low: int, high: int) -> fields.Integer:
+    """An integer setting between low and high, inclusive."""
+    return fields.Integer(strict=False, validate=validate.Range(low, high))
+
+
+def seconds(low: float, high: float) -> fields.Float:
+    """A number of seconds between low and high (NaN and infinity refused)."""
+    return fields.Float(allow_nan=False, validate=validate.Range(low, high))
+
+
+def setting(environ, name: str, field: fields.Field, default):
+    """A number from the environment, or the default when unset; refused by name when invalid.
+
+    Checked with the same marshmallow fields as request bodies: "abc", "-1", "nan" or a value
+    out of range stop the process at start, naming the variable, instead of failing later.
+    """
+    raw = environ.get(name, "")
+    if raw == "":
+        return default
+    try:
+        return field.deserialize(raw)
+    except ValidationError as error:
+        raise BadSetting(f"{name}={str(raw)[:64]!r}: {' '.join(error.messages)}") from None
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -69,7 +100,7 @@ class ServiceSettings:
         self.SECRET_KEY = secret(environ, "SECRET_KEY", side)
         self.JWT_SECRET_KEY = secret(environ, "JWT_SECRET_KEY", side)
         self.JWT_ACCESS_TOKEN_EXPIRES = timedelta(
-            seconds=int(environ.get("JWT_ACCESS_TOKEN_EXPIRES", 3600))
+            seconds=setting(environ, "JWT_ACCESS_TOKEN_EXPIRES", whole(1, 31 * 86400), 3600)
         )
         self.JWT_TOKEN_LOCATION = ["headers"]
         for key, value in token_claims(side).items():
@@ -79,7 +110,7 @@ class ServiceSettings:
         self.RATELIMIT_STORAGE_URI = environ.get("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_HEADERS_ENABLED = True
         # how many proxies in front set X-Forwarded-*; 0 trusts none (a client could forge them)
-        self.TRUSTED_PROXIES = int(environ.get("TRUSTED_PROXIES", 0))
+        self.TRUSTED_PROXIES = setting(environ, "TRUSTED_PROXIES", whole(0, 10), 0)
         # both services may share a host name: distinct names keep their cookies apart
         self.SESSION_COOKIE_NAME = f"{side}_session"
         self.SESSION_COOKIE_HTTPONLY = True
@@ -103,4 +134,4 @@ class ServiceSettings:
         self.SYNC_SINK_URL = environ.get(
             "SYNC_SINK_URL", f"http://{topology.HOST}:{topology.SINK_METRICS_PORTS[side]}"
         ).rstrip("/")
-        self.SYNC_PROBE_TIMEOUT = float(environ.get("SYNC_PROBE_TIMEOUT", 3))
+        self.SYNC_PROBE_TIMEOUT = setting(environ, "SYNC_PROBE_TIMEOUT", seconds(0.01, 60), 3.0)

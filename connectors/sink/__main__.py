@@ -9,6 +9,7 @@ from pythonjsonlogger.json import JsonFormatter
 from connectors.sink import metrics
 from connectors.sink.consumer import Sink, SinkConfig, install_signal_handlers
 from ordersync.mapping import SIDES
+from ordersync.settings import BadSetting, setting, whole
 
 
 def configure_logging() -> None:
@@ -27,13 +28,15 @@ def main() -> None:
     if args.source == args.target:
         parser.error("--source and --target must differ")
     configure_logging()
-    sink = Sink(SinkConfig.from_env(args.source, args.target))
+    try:
+        config = SinkConfig.from_env(args.source, args.target)
+        port = setting(os.environ, "SINK_METRICS_PORT", whole(1, 65535), 9101)
+    except BadSetting as error:
+        parser.error(str(error))  # exit 2 with the variable's name, before any connection
+    sink = Sink(config)
     install_signal_handlers(sink)
     metrics.LAST_POLL.set_to_current_time()
-    metrics.serve(
-        os.environ.get("SINK_METRICS_HOST", "127.0.0.1"),
-        int(os.environ.get("SINK_METRICS_PORT", 9101)),
-    )
+    metrics.serve(os.environ.get("SINK_METRICS_HOST", "127.0.0.1"), port)
     sink.run()
 
 

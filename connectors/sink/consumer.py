@@ -24,6 +24,7 @@ from connectors.sink.processor import BatchReport, Processor
 from connectors.sink.target import Target, origin_name
 from ordersync import topology
 from ordersync.mapping import topic
+from ordersync.settings import BadSetting, seconds, setting, whole
 
 log = logging.getLogger("sink")
 
@@ -57,20 +58,24 @@ class SinkConfig:
     @classmethod
     def from_env(cls, source: str, target: str) -> "SinkConfig":
         """Read the sink's settings from SINK_* environment variables."""
+        env = os.environ
+        if not env.get("SINK_DATABASE_URL"):
+            raise BadSetting("SINK_DATABASE_URL must be set (the target database, as the sink)")
         return cls(
             source=source,
             target=target,
-            dsn=os.environ["SINK_DATABASE_URL"],
-            bootstrap_servers=os.environ.get("SINK_BOOTSTRAP_SERVERS", topology.BOOTSTRAP_SERVERS),
-            batch_size=int(os.environ.get("SINK_BATCH_SIZE", 2000)),
-            group_id=os.environ.get("SINK_GROUP_ID", ""),
-            topic=os.environ.get("SINK_TOPIC", ""),
-            lock_timeout_ms=int(os.environ.get("SINK_LOCK_TIMEOUT_MS", 10_000)),
-            park_seconds=float(os.environ.get("SINK_PARK_SECONDS", 10)),
-            replica=int(os.environ.get("SINK_REPLICA", 0)),
-            partitions=int(os.environ.get("SINK_TOPIC_PARTITIONS", 1)),
-            replication_factor=int(os.environ.get("SINK_TOPIC_REPLICATION_FACTOR", 1)),
-            session_timeout_ms=int(os.environ.get("SINK_SESSION_TIMEOUT_MS", 45_000)),
+            dsn=env["SINK_DATABASE_URL"],
+            bootstrap_servers=env.get("SINK_BOOTSTRAP_SERVERS", topology.BOOTSTRAP_SERVERS),
+            batch_size=setting(env, "SINK_BATCH_SIZE", whole(1, 100_000), 2000),
+            group_id=env.get("SINK_GROUP_ID", ""),
+            topic=env.get("SINK_TOPIC", ""),
+            lock_timeout_ms=setting(env, "SINK_LOCK_TIMEOUT_MS", whole(1, 3_600_000), 10_000),
+            park_seconds=setting(env, "SINK_PARK_SECONDS", seconds(0, 3600), 10.0),
+            replica=setting(env, "SINK_REPLICA", whole(0, 999), 0),
+            partitions=setting(env, "SINK_TOPIC_PARTITIONS", whole(1, 10_000), 1),
+            replication_factor=setting(env, "SINK_TOPIC_REPLICATION_FACTOR", whole(1, 100), 1),
+            # librdkafka's own bounds (the broker's group limits may be narrower)
+            session_timeout_ms=setting(env, "SINK_SESSION_TIMEOUT_MS", whole(1, 3_600_000), 45_000),
         )
 
     @property

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ordersync.settings import ServiceSettings, dev_secret
+from ordersync.settings import BadSetting, ServiceSettings, dev_secret
 from stack import topology
 
 GOOD = "x" * 40
@@ -58,3 +58,30 @@ def test_the_sync_page_settings_come_from_the_environment():
     assert settings.SYNC_SINK_URL == "http://sink:9102"
     assert settings.KAFKA_BOOTSTRAP_SERVERS == "kafka:29092"
     assert settings.SYNC_PROBE_TIMEOUT == 0.5
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("JWT_ACCESS_TOKEN_EXPIRES", "abc"),
+        ("JWT_ACCESS_TOKEN_EXPIRES", "0"),
+        ("JWT_ACCESS_TOKEN_EXPIRES", "-60"),
+        ("TRUSTED_PROXIES", "-1"),
+        ("TRUSTED_PROXIES", "1.5"),
+        ("TRUSTED_PROXIES", "99"),
+        ("SYNC_PROBE_TIMEOUT", "nan"),
+        ("SYNC_PROBE_TIMEOUT", "inf"),
+        ("SYNC_PROBE_TIMEOUT", "0"),
+    ],
+)
+def test_a_number_it_cannot_run_with_is_refused_by_name(name, value):
+    with pytest.raises(BadSetting, match=f"^{name}="):
+        ServiceSettings("store", production(**{name: value}))
+
+
+def test_numbers_in_range_are_read():
+    env = production(JWT_ACCESS_TOKEN_EXPIRES="900", TRUSTED_PROXIES="2", SYNC_PROBE_TIMEOUT="")
+    settings = ServiceSettings("store", env)
+    assert settings.JWT_ACCESS_TOKEN_EXPIRES.total_seconds() == 900
+    assert settings.TRUSTED_PROXIES == 2
+    assert settings.SYNC_PROBE_TIMEOUT == 3.0  # empty: the default
