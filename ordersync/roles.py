@@ -115,7 +115,7 @@ def setup_database(conn, database: str, passwords: dict[str, str]) -> None:
 
 
 def temporary_statements(database: str) -> list:
-    """Temporary tables for the sink alone (its staging table); PostgreSQL grants them to all.
+    """Temporary tables for the sink (its staging table) besides the owner; PostgreSQL grants all.
 
     A temporary object is searched before any schema: whoever may create one can stand it in
     for a table that SQL names without its schema.

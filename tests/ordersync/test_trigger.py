@@ -173,6 +173,16 @@ def test_a_temporary_view_cannot_pass_a_role_off_as_the_owner(
     ]
 
 
+def test_a_purge_is_remembered_in_the_real_table_not_a_temporary_one(row, test_db, as_role, side):
+    """The owner may create temporary tables; one named like the purged ids must not catch them."""
+    run(test_db, f"UPDATE {TABLES[side]} SET deleted = true WHERE id = %s", row["id"])
+    owner = as_role(OWNER.name)
+    run(owner, f"CREATE TEMP TABLE {PURGED_TABLE} (id uuid PRIMARY KEY)")
+    run(owner, f"DELETE FROM {TABLES[side]} WHERE id = %s", row["id"])
+    remembered = run(owner, f"SELECT id FROM public.{PURGED_TABLE} WHERE id = %s", row["id"])
+    assert remembered == [{"id": row["id"]}]
+
+
 def test_the_owner_cannot_purge_a_live_order(row, as_role, side):
     with pytest.raises(psycopg2.errors.CheckViolation, match="only deleted orders"):
         run(as_role(OWNER.name), f"DELETE FROM {TABLES[side]} WHERE id = %s", row["id"])

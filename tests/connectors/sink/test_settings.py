@@ -34,6 +34,7 @@ def test_a_bad_number_is_refused_by_name(monkeypatch, name, value):
 
 
 def test_numbers_in_range_are_read(monkeypatch):
+    monkeypatch.delenv("SINK_REPLICA", raising=False)
     monkeypatch.setenv("SINK_DATABASE_URL", URL)
     monkeypatch.setenv("SINK_BATCH_SIZE", "500")
     monkeypatch.setenv("SINK_PARK_SECONDS", "2.5")
