@@ -70,14 +70,14 @@ def main() -> int:
     out = Path(os.environ.get("BENCH_RESULTS", topology.ROOT / "bench" / "results"))
     only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
     skip = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))
-    results, warm = {}, number("BENCH_WARMUP_SECONDS", 10) <= 0
+    results, warm_up = {}, number("BENCH_WARMUP_SECONDS", 10)
     for name, run in plan():
         if (only and name not in only) or name in skip:
             continue
-        if not warm and name not in OFF_PIPELINE:
+        if warm_up > 0 and name not in OFF_PIPELINE:
             print("[bench] warm-up ...", flush=True)
-            scenarios.warm_up(number("BENCH_RATE", 200), number("BENCH_WARMUP_SECONDS", 10))
-            warm = True
+            scenarios.warm_up(number("BENCH_RATE", 200), warm_up)
+            warm_up = 0  # once, before the first scenario through the pipeline
         started = time.monotonic()
         print(f"[bench] {name} ...", flush=True)
         results[name] = run()

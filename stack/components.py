@@ -11,6 +11,7 @@ import psycopg2
 import requests
 
 from ordersync.roles import APP, DEBEZIUM, SINK
+from ordersync.settings import BadSetting
 from stack import topology as t
 from stack.jars import JAVA
 from stack.secrets import app_secrets, database_url, db_passwords
@@ -66,10 +67,6 @@ def http_ok(url: str) -> bool:
         return requests.get(url, timeout=2).status_code == 200
     except requests.RequestException:
         return False
-
-
-class BadSetting(ValueError):
-    """A launcher setting from the environment that cannot be used."""
 
 
 HEAP_SIZE = re.compile(r"(\d+)([mg])", re.IGNORECASE)

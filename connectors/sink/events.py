@@ -196,9 +196,10 @@ def parse(side: str, value: bytes | None) -> ChangeEvent | None:
     if not isinstance(op, str) or op not in OPS:
         raise PoisonEvent(f"unsupported operation {str(op)[:32]!r}")
     # a hard delete (a purge) on the source: its row before turns into a tombstone here
-    row = envelope.get("before" if op == "d" else "after")
+    image = "before" if op == "d" else "after"
+    row = envelope.get(image)
     if not items_as_text(row):  # not Debezium's form: read the whole message exactly
-        row = loads_envelope(value, exact=True).get("before" if op == "d" else "after")
+        row = loads_envelope(value, exact=True).get(image)
     state = row_state(side, row)
     if op == "d":
         state = replace(tombstoned(state), author=side)
