@@ -140,7 +140,7 @@ class OrderAdmin(ModelView):
 
     def get_query(self):
         """Hide tombstones, as the API does."""
-        return super().get_query().filter(self.model.deleted.is_(False))
+        return super().get_query().filter(self.model.is_live())
 
     def get_one(self, id):
         """Open live orders only: a tombstone or a malformed id is a 404, as in the API."""
@@ -155,7 +155,7 @@ class OrderAdmin(ModelView):
 
     def get_count_query(self):
         """Count live orders only."""
-        return super().get_count_query().filter(self.model.deleted.is_(False))
+        return super().get_count_query().filter(self.model.is_live())
 
     def on_model_change(self, form, model, is_created):
         """Hold admin edits to the API's validation rules."""

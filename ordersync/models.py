@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, FetchedValue, String, false, select, text
+from sqlalchemy import CheckConstraint, DateTime, FetchedValue, String, false, not_, select, text
 from sqlalchemy.dialects.postgresql import JSONB, ExcludeConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
@@ -54,6 +54,16 @@ class OrderMixin:
         )
 
     @classmethod
+    def is_live(cls):
+        """The condition of a live order, written as the partial indexes' WHERE clause.
+
+        `NOT deleted`, not `deleted IS false`: the planner uses a partial index only when the
+        query's condition is the index's, and with the other spelling every count of the list
+        scanned every row, tombstones included.
+        """
+        return not_(cls.deleted)
+
+    @classmethod
     def live(cls):
         """Select the orders that are not tombstoned, newest first."""
-        return select(cls).where(cls.deleted.is_(False)).order_by(cls.created_at.desc(), cls.id)
+        return select(cls).where(cls.is_live()).order_by(cls.created_at.desc(), cls.id)
