@@ -13,6 +13,8 @@ from pathlib import Path
 import requests
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential
 
+from ordersync.environment import setting, whole
+
 CONFIG_DIR = Path(__file__).resolve().parent
 DEFAULT_URL = os.environ.get("CONNECT_URL", "http://connect:8083")
 
@@ -41,8 +43,8 @@ def put(url: str, spec: dict) -> int:
 
 def configs(folder: Path) -> list[dict]:
     """Every {"name", "config"} file in the folder, in name order, sized by TOPIC_* variables."""
-    partitions = int(os.environ.get("TOPIC_PARTITIONS", 1))
-    replication = int(os.environ.get("TOPIC_REPLICATION_FACTOR", 1))
+    partitions = setting(os.environ, "TOPIC_PARTITIONS", whole(1, 64), 1)
+    replication = setting(os.environ, "TOPIC_REPLICATION_FACTOR", whole(1, 5), 1)
     specs = [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
     return [with_topic_settings(spec, partitions, replication) for spec in specs]
 

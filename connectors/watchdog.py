@@ -14,6 +14,7 @@ import requests
 from prometheus_client import Counter, Gauge, start_http_server
 
 from ordersync import topology
+from ordersync.environment import BadSetting, setting, whole
 
 log = logging.getLogger("watchdog")
 
@@ -81,10 +82,13 @@ def main() -> None:
     watchdog = Watchdog(os.environ.get("CONNECT_URL", ",".join(topology.CONNECT_URLS)))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: watchdog.stopping.set())
-    start_http_server(
-        int(os.environ.get("WATCHDOG_METRICS_PORT", topology.WATCHDOG_METRICS_PORT)),
-        addr=os.environ.get("WATCHDOG_METRICS_HOST", "127.0.0.1"),
-    )
+    try:
+        port = setting(
+            os.environ, "WATCHDOG_METRICS_PORT", whole(1, 65535), topology.WATCHDOG_METRICS_PORT
+        )
+    except BadSetting as error:
+        raise SystemExit(str(error)) from None
+    start_http_server(port, addr=os.environ.get("WATCHDOG_METRICS_HOST", "127.0.0.1"))
     watchdog.run()
 
 

@@ -3,46 +3,12 @@
 import os
 from datetime import timedelta
 
-from marshmallow import ValidationError, fields, validate
-
 from ordersync import topology
+from ordersync.environment import UnsafeSettings, seconds, setting, whole
 
 # the only values of APP_ENV that may run with the development secrets below
 DEVELOPMENT = ("development", "test")
 DEV_SECRET_PREFIX = "dev-only-insecure-"
-
-
-class UnsafeSettings(RuntimeError):
-    """The environment does not hold what a non-development app needs; it must not start."""
-
-
-class BadSetting(UnsafeSettings):
-    """An environment variable holds a value the process cannot run with."""
-
-
-def whole(low: int, high: int) -> fields.Integer:
-    """An integer setting between low and high, inclusive."""
-    return fields.Integer(strict=False, validate=validate.Range(low, high))
-
-
-def seconds(low: float, high: float) -> fields.Float:
-    """A number of seconds between low and high (NaN and infinity refused)."""
-    return fields.Float(allow_nan=False, validate=validate.Range(low, high))
-
-
-def setting(environ, name: str, field: fields.Field, default):
-    """A number from the environment, or the default when unset; refused by name when invalid.
-
-    Checked with the same marshmallow fields as request bodies: "abc", "-1", "nan" or a value
-    out of range stop the process at start, naming the variable, instead of failing later.
-    """
-    raw = environ.get(name, "")
-    if raw == "":
-        return default
-    try:
-        return field.deserialize(raw)
-    except ValidationError as error:
-        raise BadSetting(f"{name}={str(raw)[:64]!r}: {' '.join(error.messages)}") from None
 
 
 def sqlalchemy_url(url: str) -> str:

@@ -10,8 +10,8 @@ from pathlib import Path
 import psycopg2
 import requests
 
+from ordersync.environment import BadSetting
 from ordersync.roles import APP, DEBEZIUM, SINK
-from ordersync.settings import BadSetting
 from stack import topology as t
 from stack.jars import JAVA
 from stack.secrets import app_secrets, database_url, db_passwords

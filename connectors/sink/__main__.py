@@ -8,8 +8,8 @@ from pythonjsonlogger.json import JsonFormatter
 
 from connectors.sink import metrics
 from connectors.sink.consumer import Sink, SinkConfig, install_signal_handlers
+from ordersync.environment import BadSetting, setting, whole
 from ordersync.mapping import SIDES
-from ordersync.settings import BadSetting, setting, whole
 
 
 def configure_logging() -> None:

@@ -23,8 +23,8 @@ from connectors.sink.parking import ParkingLot
 from connectors.sink.processor import BatchReport, Processor
 from connectors.sink.target import Target, origin_name
 from ordersync import topology
+from ordersync.environment import BadSetting, seconds, setting, whole
 from ordersync.mapping import topic
-from ordersync.settings import BadSetting, seconds, setting, whole
 
 log = logging.getLogger("sink")
 

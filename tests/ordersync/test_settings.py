@@ -2,7 +2,8 @@
 
 import pytest
 
-from ordersync.settings import BadSetting, ServiceSettings, dev_secret
+from ordersync.environment import BadSetting
+from ordersync.settings import ServiceSettings, dev_secret
 from stack import topology
 
 GOOD = "x" * 40

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ordersync.settings import ServiceSettings, UnsafeSettings, dev_secret
+from ordersync.environment import UnsafeSettings
+from ordersync.settings import ServiceSettings, dev_secret
 from stack import supervisor, topology
 from stack.cli import announce_admin_password
 from stack.components import app_env

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from connectors.sink.consumer import SinkConfig
-from ordersync.settings import BadSetting
+from ordersync.environment import BadSetting
 from stack import topology
 
 URL = "postgresql://sync_sink:x@127.0.0.1:1/warehouse"

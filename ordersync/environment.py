@@ -1,0 +1,39 @@
+"""Numbers read from the environment, checked at start: the rules every process shares.
+
+A leaf like ordersync.topology (which reads its ports through it): it imports nothing of ours.
+"""
+
+from marshmallow import ValidationError, fields, validate
+
+
+class UnsafeSettings(RuntimeError):
+    """The environment does not hold what a non-development app needs; it must not start."""
+
+
+class BadSetting(UnsafeSettings):
+    """An environment variable holds a value the process cannot run with."""
+
+
+def whole(low: int, high: int) -> fields.Integer:
+    """An integer setting between low and high, inclusive."""
+    return fields.Integer(strict=False, validate=validate.Range(low, high))
+
+
+def seconds(low: float, high: float) -> fields.Float:
+    """A number of seconds between low and high (NaN and infinity refused)."""
+    return fields.Float(allow_nan=False, validate=validate.Range(low, high))
+
+
+def setting(environ, name: str, field: fields.Field, default):
+    """A number from the environment, or the default when unset; refused by name when invalid.
+
+    Checked with the same marshmallow fields as request bodies: "abc", "-1", "nan" or a value
+    out of range stop the process at start, naming the variable, instead of failing later.
+    """
+    raw = environ.get(name, "")
+    if raw == "":
+        return default
+    try:
+        return field.deserialize(raw)
+    except ValidationError as error:
+        raise BadSetting(f"{name}={str(raw)[:64]!r}: {' '.join(error.messages)}") from None
