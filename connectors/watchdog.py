@@ -14,7 +14,7 @@ import requests
 from prometheus_client import Counter, Gauge, start_http_server
 
 from ordersync import topology
-from ordersync.environment import BadSetting, setting, whole
+from ordersync.environment import checked, whole
 
 log = logging.getLogger("watchdog")
 
@@ -82,12 +82,7 @@ def main() -> None:
     watchdog = Watchdog(os.environ.get("CONNECT_URL", ",".join(topology.CONNECT_URLS)))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: watchdog.stopping.set())
-    try:
-        port = setting(
-            os.environ, "WATCHDOG_METRICS_PORT", whole(1, 65535), topology.WATCHDOG_METRICS_PORT
-        )
-    except BadSetting as error:
-        raise SystemExit(str(error)) from None
+    port = checked("WATCHDOG_METRICS_PORT", whole(1, 65535), topology.WATCHDOG_METRICS_PORT)
     start_http_server(port, addr=os.environ.get("WATCHDOG_METRICS_HOST", "127.0.0.1"))
     watchdog.run()
 

@@ -3,6 +3,8 @@
 A leaf like ordersync.topology (which reads its ports through it): it imports nothing of ours.
 """
 
+import os
+
 from marshmallow import ValidationError, fields, validate
 
 
@@ -37,3 +39,11 @@ def setting(environ, name: str, field: fields.Field, default):
         return field.deserialize(raw)
     except ValidationError as error:
         raise BadSetting(f"{name}={str(raw)[:64]!r}: {' '.join(error.messages)}") from None
+
+
+def checked(name: str, field: fields.Field, default):
+    """setting() for a process with no error handling of its own: a bad value exits 1, named."""
+    try:
+        return setting(os.environ, name, field, default)
+    except BadSetting as error:
+        raise SystemExit(str(error)) from None

@@ -4,27 +4,16 @@ A leaf: it imports nothing of ours but the environment's number rules (a leaf to
 apps, the connectors and the launcher can all read it (layers point down; see README's Layout).
 """
 
-import os
-
-from ordersync.environment import BadSetting, setting, whole
-
-
-def number(name: str, low: int, high: int, default: int) -> int:
-    """A whole number from the environment; a bad one stops the importing process, named."""
-    try:
-        return setting(os.environ, name, whole(low, high), default)
-    except BadSetting as error:
-        raise SystemExit(str(error)) from None
-
+from ordersync.environment import checked, whole
 
 HOST = "127.0.0.1"
 # shifts every port, so a second stack (another checkout) can run beside the first
-PORT_OFFSET = number("STACK_PORT_OFFSET", 0, 50_000, 0)
+PORT_OFFSET = checked("STACK_PORT_OFFSET", whole(0, 50_000), 0)
 DATABASES = {"store": 5433 + PORT_OFFSET, "warehouse": 5434 + PORT_OFFSET}
 
 # cluster mode (STACK_BROKERS=3): three KRaft brokers that are also the three controller voters,
 # two Connect workers, topics replicated three times; one broker and one worker otherwise
-BROKERS = number("STACK_BROKERS", 1, 3, 1)
+BROKERS = checked("STACK_BROKERS", whole(1, 3), 1)
 if BROKERS not in (1, 3):
     raise SystemExit(f"STACK_BROKERS must be 1 or 3, not {BROKERS}")
 CLUSTER = BROKERS == 3
@@ -32,9 +21,9 @@ CONNECT_WORKERS = 2 if CLUSTER else 1
 REPLICATION_FACTOR = 3 if CLUSTER else 1
 MIN_INSYNC_REPLICAS = 2 if CLUSTER else 1
 # partitions of the change and dead-letter topics (only ever raised: Kafka cannot shrink a topic)
-TOPIC_PARTITIONS = number("STACK_TOPIC_PARTITIONS", 1, 64, 3 if CLUSTER else 1)
+TOPIC_PARTITIONS = checked("STACK_TOPIC_PARTITIONS", whole(1, 64), 3 if CLUSTER else 1)
 # sink processes per direction, in one consumer group
-SINK_REPLICAS = number("SINK_REPLICAS", 1, 8, 1)
+SINK_REPLICAS = checked("SINK_REPLICAS", whole(1, 8), 1)
 
 # broker n (1, 2, 3) listens on 9092, 9094, 9096 and its controller on the port above it
 KAFKA_PORTS = [9092 + 2 * n + PORT_OFFSET for n in range(BROKERS)]
