@@ -13,7 +13,7 @@ from pathlib import Path
 import requests
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential
 
-from ordersync.environment import setting, whole
+from ordersync.environment import PARTITIONS, REPLICATION, BadSetting, setting, whole
 
 CONFIG_DIR = Path(__file__).resolve().parent
 DEFAULT_URL = os.environ.get("CONNECT_URL", "http://connect:8083")
@@ -43,8 +43,8 @@ def put(url: str, spec: dict) -> int:
 
 def configs(folder: Path) -> list[dict]:
     """Every {"name", "config"} file in the folder, in name order, sized by TOPIC_* variables."""
-    partitions = setting(os.environ, "TOPIC_PARTITIONS", whole(1, 64), 1)
-    replication = setting(os.environ, "TOPIC_REPLICATION_FACTOR", whole(1, 5), 1)
+    partitions = setting(os.environ, "TOPIC_PARTITIONS", whole(*PARTITIONS), 1)
+    replication = setting(os.environ, "TOPIC_REPLICATION_FACTOR", whole(*REPLICATION), 1)
     specs = [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
     return [with_topic_settings(spec, partitions, replication) for spec in specs]
 
@@ -65,7 +65,11 @@ def main(argv: list[str]) -> int:
     """Register every connector config; fail loudly on none or on a refusal."""
     url = argv[0] if argv else DEFAULT_URL
     folder = Path(os.environ.get("CONNECTOR_CONFIG_DIR", CONFIG_DIR))
-    specs = configs(folder)
+    try:
+        specs = configs(folder)
+    except BadSetting as error:
+        print(error, file=sys.stderr)
+        return 1
     if not specs:
         print(f"no connector configs (*.json) in {folder}", file=sys.stderr)
         return 1

@@ -7,6 +7,10 @@ import os
 
 from marshmallow import ValidationError, fields, validate
 
+# a topic's partitions and replication factor, wherever they are read: the same bounds for all
+PARTITIONS = (1, 10_000)
+REPLICATION = (1, 100)
+
 
 class UnsafeSettings(RuntimeError):
     """The environment does not hold what a non-development app needs; it must not start."""
@@ -19,6 +23,11 @@ class BadSetting(UnsafeSettings):
 def whole(low: int, high: int) -> fields.Integer:
     """An integer setting between low and high, inclusive."""
     return fields.Integer(strict=False, validate=validate.Range(low, high))
+
+
+def one_of(*choices: int) -> fields.Integer:
+    """An integer setting that must be one of a few values."""
+    return fields.Integer(strict=False, validate=validate.OneOf(choices))
 
 
 def seconds(low: float, high: float) -> fields.Float:

@@ -55,12 +55,10 @@ class OrderMixin:
 
     @classmethod
     def is_live(cls):
-        """The condition of a live order, written as the partial indexes' WHERE clause.
-
-        `NOT deleted`, not `deleted IS false`: the planner uses a partial index only when the
-        query's condition is the index's, and with the other spelling every count of the list
-        scanned every row, tombstones included.
-        """
+        """The condition of a live order."""
+        # spelled as the partial indexes' WHERE clause: the planner uses a partial index only
+        # when it can prove the query's condition implies the index's, and for `deleted IS
+        # false` it cannot (the list then counted every row, tombstones included)
         return not_(cls.deleted)
 
     @classmethod

@@ -4,24 +4,22 @@ A leaf: it imports nothing of ours but the environment's number rules (a leaf to
 apps, the connectors and the launcher can all read it (layers point down; see README's Layout).
 """
 
-from ordersync.environment import checked, whole
+from ordersync.environment import PARTITIONS, checked, one_of, whole
 
 HOST = "127.0.0.1"
 # shifts every port, so a second stack (another checkout) can run beside the first
-PORT_OFFSET = checked("STACK_PORT_OFFSET", whole(0, 50_000), 0)
+PORT_OFFSET = checked("STACK_PORT_OFFSET", whole(0, 55_000), 0)
 DATABASES = {"store": 5433 + PORT_OFFSET, "warehouse": 5434 + PORT_OFFSET}
 
 # cluster mode (STACK_BROKERS=3): three KRaft brokers that are also the three controller voters,
 # two Connect workers, topics replicated three times; one broker and one worker otherwise
-BROKERS = checked("STACK_BROKERS", whole(1, 3), 1)
-if BROKERS not in (1, 3):
-    raise SystemExit(f"STACK_BROKERS must be 1 or 3, not {BROKERS}")
+BROKERS = checked("STACK_BROKERS", one_of(1, 3), 1)
 CLUSTER = BROKERS == 3
 CONNECT_WORKERS = 2 if CLUSTER else 1
 REPLICATION_FACTOR = 3 if CLUSTER else 1
 MIN_INSYNC_REPLICAS = 2 if CLUSTER else 1
 # partitions of the change and dead-letter topics (only ever raised: Kafka cannot shrink a topic)
-TOPIC_PARTITIONS = checked("STACK_TOPIC_PARTITIONS", whole(1, 64), 3 if CLUSTER else 1)
+TOPIC_PARTITIONS = checked("STACK_TOPIC_PARTITIONS", whole(*PARTITIONS), 3 if CLUSTER else 1)
 # sink processes per direction, in one consumer group
 SINK_REPLICAS = checked("SINK_REPLICAS", whole(1, 8), 1)
 

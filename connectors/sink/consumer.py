@@ -23,7 +23,7 @@ from connectors.sink.parking import ParkingLot
 from connectors.sink.processor import BatchReport, Processor
 from connectors.sink.target import Target, origin_name
 from ordersync import topology
-from ordersync.environment import BadSetting, seconds, setting, whole
+from ordersync.environment import PARTITIONS, REPLICATION, BadSetting, seconds, setting, whole
 from ordersync.mapping import topic
 
 log = logging.getLogger("sink")
@@ -72,8 +72,10 @@ class SinkConfig:
             lock_timeout_ms=setting(env, "SINK_LOCK_TIMEOUT_MS", whole(1, 3_600_000), 10_000),
             park_seconds=setting(env, "SINK_PARK_SECONDS", seconds(0, 3600), 10.0),
             replica=setting(env, "SINK_REPLICA", whole(0, 999), 0),
-            partitions=setting(env, "SINK_TOPIC_PARTITIONS", whole(1, 10_000), 1),
-            replication_factor=setting(env, "SINK_TOPIC_REPLICATION_FACTOR", whole(1, 100), 1),
+            partitions=setting(env, "SINK_TOPIC_PARTITIONS", whole(*PARTITIONS), 1),
+            replication_factor=setting(
+                env, "SINK_TOPIC_REPLICATION_FACTOR", whole(*REPLICATION), 1
+            ),
             # librdkafka's own bounds (the broker's group limits may be narrower)
             session_timeout_ms=setting(env, "SINK_SESSION_TIMEOUT_MS", whole(1, 3_600_000), 45_000),
         )

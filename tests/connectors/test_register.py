@@ -7,6 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from connectors import register
+from ordersync.environment import BadSetting
 
 
 @pytest.fixture
@@ -49,3 +50,18 @@ def test_it_fails_when_it_finds_no_config(fake_connect, monkeypatch, tmp_path, c
     assert register.main([url]) == 1
     assert received == {}
     assert "no connector configs" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["TOPIC_PARTITIONS", "TOPIC_REPLICATION_FACTOR"])
+def test_a_bad_topic_size_is_refused_by_name(monkeypatch, capsys, name):
+    monkeypatch.setenv(name, "three")
+    with pytest.raises(BadSetting, match=name):
+        register.configs(register.CONFIG_DIR)
+    assert register.main(["http://127.0.0.1:9"]) == 1  # before any request
+    assert f"{name}='three'" in capsys.readouterr().err
+
+
+def test_topics_are_sized_from_the_environment(monkeypatch):
+    monkeypatch.setenv("TOPIC_PARTITIONS", "3")
+    spec = register.configs(register.CONFIG_DIR)[0]
+    assert spec["config"]["topic.creation.default.partitions"] == "3"

@@ -2,6 +2,7 @@
 
 from connectors import watchdog
 from connectors.watchdog import Watchdog, failed
+from tests.support.processes import run_module
 
 
 def status(connector="RUNNING", *tasks):
@@ -47,3 +48,10 @@ def test_only_failed_connectors_are_restarted_with_growing_backoff(monkeypatch):
     fake.statuses["a"] = {"status": status("RUNNING", "RUNNING")}
     dog.check_once()
     assert "a" not in dog.backoff
+
+
+def test_a_bad_metrics_port_stops_the_watchdog_by_name():
+    result = run_module("connectors.watchdog", env={"WATCHDOG_METRICS_PORT": "http"}, timeout=60)
+    assert result.returncode == 1
+    assert "WATCHDOG_METRICS_PORT='http'" in result.stderr
+    assert "Traceback" not in result.stderr

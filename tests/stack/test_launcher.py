@@ -54,3 +54,10 @@ def test_a_component_not_ready_in_time_fails_with_its_log_tail(stack):
         assert launcher("restart", "connect").returncode == 0
         for spec in provision.connector_configs():
             wait_until(lambda name=spec["name"]: connector_running(name), 120, spec["name"])
+
+
+def test_a_bad_startup_timeout_is_refused_by_name():
+    result = run_module("stack", "status", env={"STACK_STARTUP_TIMEOUT": "soon"}, timeout=60)
+    assert result.returncode == 1
+    assert "STACK_STARTUP_TIMEOUT='soon'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -32,11 +32,14 @@ def sinks_paused():
             start_component(sink)
 
 
-def run_module(module: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run `python -m module args` in the project root and capture its output."""
+def run_module(
+    module: str, *args: str, timeout: float = 300, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """Run `python -m module args` in the project root (extra environment optional), captured."""
     return subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=topology.ROOT,
+        env=os.environ | env if env else None,
         capture_output=True,
         text=True,
         timeout=timeout,
