@@ -8,10 +8,10 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ordersync.environment import checked, seconds
+from ordersync.environment import BadSetting, checked, seconds
 from stack import configs, envfile, jars, probes, provision, report, supervisor, topics
 from stack import topology as t
-from stack.components import BadSetting, Component, all_components, brokers, connect_workers
+from stack.components import Component, all_components, brokers, connect_workers
 from stack.secrets import ADMIN_PASSWORD_FILE, admin_password, client_environment, db_passwords
 
 STARTUP_TIMEOUT = checked("STACK_STARTUP_TIMEOUT", seconds(0.1, 3600), 180)

