@@ -28,5 +28,4 @@ USER app
 
 EXPOSE 5001 5002 9101 9102 9103
 
-CMD ["gunicorn", "--workers=2", "--worker-class=gthread", "--threads=4", \
-     "--config=python:ordersync.gunicorn_conf", "--bind=0.0.0.0:5001", "store:create_app()"]
+CMD ["python", "-m", "ordersync.serve", "store:create_app", "--bind=0.0.0.0:5001"]

@@ -368,7 +368,7 @@ def handled(port: int) -> int:
 
 
 def api_throughput(seconds: int, connections: int = 8) -> dict:
-    """wrk creating orders on the Store API (2 gunicorn workers)."""
+    """wrk creating orders on the Store API (2 server workers)."""
     if shutil.which("wrk") is None:
         return {"skipped": "wrk is not installed (apt-get install wrk)"}
     script = topology.ROOT / "bench" / "create_order.lua"

@@ -76,7 +76,7 @@ def api_calls(n: int) -> dict:
 
 @contextlib.contextmanager
 def floor_server():
-    """The bare Flask app under gunicorn with the apps' worker settings; yields (url, pid)."""
+    """The bare Flask app served as the apps are (ordersync.serve); yields (url, pid)."""
     admin = connect("store")
     with admin.cursor() as cur:
         cur.execute(f"DROP TABLE IF EXISTS {TABLE}")
@@ -85,12 +85,11 @@ def floor_server():
     port = topology.APP_PORTS["store"] + 100  # beside the stack's own ports, shifted with them
     process = subprocess.Popen(
         [
-            str(topology.VENV_BIN / "gunicorn"),
-            "--workers=2",
-            "--worker-class=gthread",
-            "--threads=4",
+            str(topology.VENV_BIN / "python"),
+            "-m",
+            "ordersync.serve",
+            "bench.floor_app:create_app",
             f"--bind={topology.HOST}:{port}",
-            "bench.floor_app:create_app()",
         ],
         cwd=topology.ROOT,
         env=os.environ | {"DATABASE_URL": database_url("store", APP.name)},

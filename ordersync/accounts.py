@@ -103,7 +103,7 @@ class AccountCache:
             self.generation += 1
 
     def start(self) -> None:
-        """Start the listener on first use (after gunicorn forked: a thread per worker)."""
+        """Start the listener on first use (in each server worker process: a thread per worker)."""
         if self.thread is None or not self.thread.is_alive():
             with self.lock:
                 if self.thread is None or not self.thread.is_alive():

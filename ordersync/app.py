@@ -65,7 +65,7 @@ def register_errorhandlers(app) -> None:
 
 
 def register_logging(app) -> None:
-    """Log JSON lines to stderr, where gunicorn and supervisord pick them up."""
+    """Log JSON lines to stderr, where supervisord (or docker) picks them up."""
     if not app.testing:
         json_logging(app.config["LOG_LEVEL"])
 

@@ -39,7 +39,7 @@ def metrics():
     """Prometheus metrics of every worker of this service."""
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # gunicorn runs several workers: add up what each wrote to the shared directory
+        # the server runs several worker processes: add up what each wrote to the shared directory
         multiprocess.MultiProcessCollector(registry)
     else:
         from prometheus_client import REGISTRY as registry

@@ -185,20 +185,17 @@ def app_env(side: str) -> dict[str, str]:
 
 
 def app(side: str) -> Component:
-    """One side's Flask app under gunicorn."""
+    """One side's Flask app under granian (ordersync.serve)."""
     port = t.APP_PORTS[side]
     metrics_dir = t.RUN / f"{side}-app-metrics"
     return Component(
         name=f"{side}-app",
         command=[
-            str(t.VENV_BIN / "gunicorn"),
-            "--workers=2",
-            # threads keep client connections alive and overlap database round trips
-            "--worker-class=gthread",
-            "--threads=4",
-            "--config=python:ordersync.gunicorn_conf",
+            str(t.VENV_BIN / "python"),
+            "-m",
+            "ordersync.serve",
+            f"{side}:create_app",
             f"--bind={t.HOST}:{port}",
-            f"{side}:create_app()",
         ],
         ready=lambda: http_ok(f"{t.app_url(side)}/readyz"),
         url=t.app_url(side),

@@ -19,7 +19,7 @@ from tests.support.db import scratch_url, sqlalchemy
 from tests.support.processes import users_cli
 from tests.support.web import PASSWORD, TOKEN_PATH
 
-# enough calls that both gunicorn workers (and several of their threads) answer some
+# enough calls that both server workers (and several of their threads) answer some
 CALLS = 16
 
 
@@ -112,7 +112,7 @@ def issue(app, name: str, role: str) -> str:
 def statuses(side: str, token: str) -> set[int]:
     """Answers of CALLS requests with the token, spread over the running app's workers."""
     url = topology.app_url(side) + PATHS[side]
-    # a new connection each time, so that both gunicorn workers get some
+    # a new connection each time, so that both server workers get some
     return {requests.get(url, headers=bearer(token), timeout=10).status_code for _ in range(CALLS)}
 
 

@@ -97,7 +97,7 @@ def test_control_characters_in_the_admin_form_are_401_and_counted(app, username)
 
 
 def test_the_running_apps_throttle_nul_logins(stack):
-    """Two gunicorn workers count apart (memory://): 11 tries must meet a 429 at the latest."""
+    """Two server workers count apart (memory://): 11 tries must meet a 429 at the latest."""
     body = {"username": f"nul\x00{random.randrange(10**9)}", "password": "x"}
     codes = [
         requests.post(real("store", TOKEN_PATH), json=body, timeout=10).status_code

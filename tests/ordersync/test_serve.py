@@ -1,0 +1,75 @@
+"""The apps' server (ordersync.serve): serves a factory, starts with clean metrics, stops."""
+
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+import requests
+from flask import Flask, request
+
+from ordersync.serve import address
+from stack import topology
+from stack.probes import wait_until
+from tests.support.processes import run_module
+
+
+def create_app() -> Flask:
+    """A tiny app for the server to build in each worker."""
+    app = Flask(__name__)
+    app.get("/where")(lambda: {"remote": request.remote_addr})
+    return app
+
+
+def free_port() -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def answers(url: str) -> bool:
+    """Whether the URL answers 200 yet."""
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+def test_it_serves_the_factory_with_a_fresh_metrics_directory_and_stops_on_sigterm(tmp_path):
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    (metrics / "counter_12345.db").write_bytes(b"from an earlier run")
+    port = free_port()
+    command = [sys.executable, "-m", "ordersync.serve", f"{__name__}:create_app"]
+    with subprocess.Popen(
+        [*command, f"--bind=127.0.0.1:{port}"],
+        cwd=topology.ROOT,
+        env={"PATH": "/usr/bin:/bin", "PROMETHEUS_MULTIPROC_DIR": str(metrics)},
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as server:
+        try:
+            url = f"http://127.0.0.1:{port}/where"
+            wait_until(lambda: server.poll() is not None or answers(url), 60, "the server answers")
+            assert server.poll() is None, server.stderr.read()
+            assert requests.get(url, timeout=5).json() == {"remote": "127.0.0.1"}
+            assert list(metrics.iterdir()) == []
+        finally:
+            server.send_signal(signal.SIGTERM)
+            _, log = server.communicate(timeout=30)
+    assert server.returncode == 0
+    assert "Granian shutdown completed" in log
+
+
+@pytest.mark.parametrize("bind", ["5001", ":5001", "localhost:http", "localhost:0", "h:70000"])
+def test_a_bad_address_is_refused_by_name(bind):
+    result = run_module("ordersync.serve", "store:create_app", f"--bind={bind}", timeout=60)
+    assert result.returncode == 2
+    assert f"'{bind}' is not HOST:PORT" in result.stderr
+
+
+def test_an_address_splits_at_its_last_colon():
+    assert address("0.0.0.0:5001") == ("0.0.0.0", 5001)
+    assert address("[::1]:8080") == ("::1", 8080)
