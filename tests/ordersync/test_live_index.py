@@ -63,3 +63,15 @@ def test_the_list_counts_through_a_partial_index_of_live_orders(app, client, sid
         indexes = {index for _, index in scans if index}  # a bitmap heap scan names none
         assert "Seq Scan" not in {kind for kind, _ in scans}, (statement, scans)
         assert indexes and indexes <= live_indexes, (statement, scans)
+
+
+def test_an_order_table_keeps_only_the_indexes_its_queries_read(app, side):
+    """Every index costs every insert; the plain created_at one served no query (0010)."""
+    table = TABLES[side]
+    with app.app_context():
+        names = db.session.scalars(
+            text("SELECT indexname FROM pg_indexes WHERE tablename = :t"), {"t": table}
+        ).all()
+    assert sorted(names) == sorted(
+        [f"{table}_pkey", f"{table}_order_number_live", f"{table}_live_newest"]
+    )
