@@ -1,9 +1,12 @@
 """CPU time of the stack's processes, read from /proc: what a scenario costs, per component.
 
 A component's CPU is its supervised process's own user+system time plus that of its children:
-the live ones (gunicorn workers, PostgreSQL backends and walsenders) and the exited ones, which
-the kernel adds to the parent's cutime/cstime when it reaps them. So a backend that comes and
-goes between two readings is still counted, and nothing is counted twice.
+the live ones (the apps' server workers, PostgreSQL backends and walsenders) and the exited ones,
+which the kernel adds to the parent's cutime/cstime when it reaps them. So a backend that comes and
+goes between two readings is still counted, and nothing is counted twice. supervisord itself is
+a component too, by its own time only (its children are the other components): it reads every
+log line the stack writes and appends it to a file, the work a container runtime's log driver
+does under compose.
 """
 
 import contextlib
@@ -26,6 +29,8 @@ COMPONENTS = {
     "store-db": "store_db",
     "warehouse-db": "warehouse_db",
 }
+# supervisord's label: its own CPU (the stack's log shipping), never its children's
+SUPERVISOR = "supervisord"
 
 
 def process_seconds(process: psutil.Process) -> float:
@@ -35,6 +40,15 @@ def process_seconds(process: psutil.Process) -> float:
     except psutil.Error:
         return 0.0
     return times.user + times.system + times.children_user + times.children_system
+
+
+def own_seconds(pid: int) -> float:
+    """User+system seconds of the process alone; 0 once it is gone."""
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return 0.0
+    return times.user + times.system
 
 
 def tree_seconds(pid: int) -> float:
@@ -50,17 +64,23 @@ def tree_seconds(pid: int) -> float:
 def stack_pids() -> dict[str, int]:
     """The pid of every running component, by its name in the figures."""
     states = supervisor.states()
-    return {
+    pids = {
         label: states[name]["pid"]
         for name, label in COMPONENTS.items()
         if name in states and states[name]["pid"]
     }
+    return pids | {SUPERVISOR: supervisor.call("getPID")}
+
+
+def seconds(label: str, pid: int) -> float:
+    """CPU seconds so far of one component's process (and its children, but supervisord's)."""
+    return own_seconds(pid) if label == SUPERVISOR else tree_seconds(pid)
 
 
 def reading(pids: dict[str, int], exclude: dict[str, list[int]]) -> dict[str, float]:
     """CPU seconds so far of each component, less that of its excluded processes."""
     return {
-        label: tree_seconds(pid) - sum(tree_seconds(x) for x in exclude.get(label, ()))
+        label: seconds(label, pid) - sum(tree_seconds(x) for x in exclude.get(label, ()))
         for label, pid in pids.items()
     }
 

@@ -55,6 +55,7 @@ def test_bench_produces_a_table_json_and_plot(stack, tmp_path):
     # the cost of every scenario is read from /proc, per component of the stack
     apply = results["latency_store_to_warehouse"]["cpu_ms_per_write"]["components"]
     assert apply["sink_to_warehouse"] > 0 and apply["store_app"] > 0, apply
+    assert "supervisord" in apply, apply  # the log shipping of the native stack is billed too
     # native replication's own workers, counted apart (2,000 rows may cost under one 10 ms tick)
     native = results["native_backlog"]["cpu_ms_per_write"]
     assert set(native["components"]) == {"native_walsender", "native_apply"}, native
