@@ -9,7 +9,8 @@ BENCH_ROWS (100000), BENCH_EVENTS (100000), BENCH_JDBC_BATCH (4000) of the tuned
 BENCH_API_SECONDS (20); BENCH_WARMUP_SECONDS (60) of unmeasured writes each way before the
 first scenario on the stack's pipeline (0: none); BENCH_RESULTS
 (bench/results); BENCH_ONLY and BENCH_SKIP, comma-separated scenario names to run alone or
-to leave out.
+to leave out. Every size is checked before anything runs (bench/sizes.py): a value that is no
+finite number ≥ 0 (BENCH_RUNS ≥ 1) exits 1 naming the variable.
 """
 
 import os
@@ -19,23 +20,19 @@ from pathlib import Path
 
 from bench import report, scenarios, single
 from bench.repeat import repeated
+from bench.sizes import number, numbers
 from stack import topology
 
 # scenarios that do not run through the stack's apps, Connect and sinks: no warm-up for them
 OFF_PIPELINE = {"native_latency", "native_backlog", "drain", "jdbc_drain", "jdbc_drain_tuned"}
 
 
-def number(name: str, default: float) -> float:
-    """A size from the environment."""
-    return float(os.environ.get(name, default))
-
-
 def plan() -> list[tuple[str, object]]:
     """(name, run) of every scenario, each run already repeated BENCH_RUNS times."""
-    runs = int(number("BENCH_RUNS", 3))
+    runs = int(number("BENCH_RUNS", 3, low=1))
     seconds, rate = number("BENCH_SECONDS", 20), number("BENCH_RATE", 200)
     rows, events = int(number("BENCH_ROWS", 100_000)), int(number("BENCH_EVENTS", 100_000))
-    rates = [float(r) for r in os.environ.get("BENCH_CURVE_RATES", "50,100,200,400,800").split(",")]
+    rates = numbers("BENCH_CURVE_RATES", "50,100,200,400,800")
     idle_seconds = number("BENCH_IDLE_SECONDS", 60) / runs
     requests = int(number("BENCH_REQUESTS", 200))
     api_seconds = int(number("BENCH_API_SECONDS", 20))

@@ -23,6 +23,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from bench import scenarios
 from bench.db import connect, migrated_scratch
+from bench.sizes import number
 from ordersync.roles import SINK
 from stack import topology
 from stack.cli import CLUSTER_PORT_SHIFT, CLUSTER_TEST
@@ -31,11 +32,6 @@ from stack.secrets import database_url
 
 DRAIN_PARTITIONS = 3
 SCRATCH = "warehouse_bench"
-
-
-def number(name: str, default: float) -> float:
-    """A size from the environment."""
-    return float(os.environ.get(name, default))
 
 
 def scratch_database() -> str:
