@@ -17,6 +17,9 @@ from granian.constants import HTTPModes, Interfaces
 WORKERS = 2
 # threads per worker running the app, so requests waiting on PostgreSQL overlap
 THREADS = 4
+# seconds a worker gets to finish after SIGTERM before it is killed: without a bound, a worker
+# that missed the signal kept the server (and its port) up forever; under supervisord's 30 s
+KILL_AFTER = 10
 # granian's own lines (start, stop, a worker respawned) as JSON, like the apps' request log
 LOGGING = {
     "version": 1,
@@ -63,6 +66,7 @@ def server(target: str, host: str, port: int) -> Granian:
         http=HTTPModes.http1,
         websockets=False,
         respawn_failed_workers=True,
+        workers_kill_timeout=KILL_AFTER,
         log_dictconfig=LOGGING,
     )
 

@@ -1,5 +1,6 @@
 """The apps' server (ordersync.serve): serves a factory, starts with clean metrics, stops."""
 
+import os
 import signal
 import socket
 import subprocess
@@ -9,7 +10,7 @@ import pytest
 import requests
 from flask import Flask, request
 
-from ordersync.serve import address
+from ordersync.serve import KILL_AFTER, address
 from stack import topology
 from stack.probes import wait_until
 from tests.support.processes import run_module
@@ -20,6 +21,12 @@ def create_app() -> Flask:
     app = Flask(__name__)
     app.get("/where")(lambda: {"remote": request.remote_addr})
     return app
+
+
+def deaf_app() -> Flask:
+    """A tiny app whose worker never hears SIGTERM (blocked in every thread it will start)."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    return create_app()
 
 
 def free_port() -> int:
@@ -73,3 +80,29 @@ def test_a_bad_address_is_refused_by_name(bind):
 def test_an_address_splits_at_its_last_colon():
     assert address("0.0.0.0:5001") == ("0.0.0.0", 5001)
     assert address("[::1]:8080") == ("::1", 8080)
+
+
+def test_a_worker_deaf_to_sigterm_is_killed_and_the_server_still_stops():
+    port = free_port()
+    command = [sys.executable, "-m", "ordersync.serve", f"{__name__}:deaf_app"]
+    with subprocess.Popen(
+        [*command, f"--bind=127.0.0.1:{port}"],
+        cwd=topology.ROOT,
+        env={"PATH": "/usr/bin:/bin"},
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group: a failed run leaves no worker behind
+    ) as server:
+        try:
+            url = f"http://127.0.0.1:{port}/where"
+            wait_until(lambda: server.poll() is not None or answers(url), 60, "the server answers")
+            assert server.poll() is None, server.stderr.read()
+        finally:
+            server.send_signal(signal.SIGTERM)
+            try:
+                _, log = server.communicate(timeout=KILL_AFTER + 20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                raise
+    assert server.returncode == 0
+    assert "refused to gracefully stop" in log
