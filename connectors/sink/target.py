@@ -1,10 +1,12 @@
 """The target database: read current states, write merged ones, all as the sink's own writer."""
 
+import functools
 import io
 import json
 
 import orjson
 import psycopg2
+from psycopg2.extras import Json, execute_values
 
 from connectors.sink.merge import State
 from ordersync.mapping import CLOCK_COLUMN, SYNC_COLUMN, TABLES, columns
@@ -12,6 +14,9 @@ from ordersync.roles import PURGED_TABLE
 
 JSON_FIELDS = {"items"}
 STAGE = "sink_stage"
+# up to this many rows go as one INSERT ... VALUES; more are COPied into the stage first (COPY is
+# two round trips and the stage is truncated at commit: cheaper only for larger batches)
+VALUES_ROWS = 64
 
 
 COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -26,13 +31,22 @@ def copy_text(value) -> str:
     return str(value).translate(COPY_ESCAPES)
 
 
+def json_text(value) -> str:
+    """A JSON value as text, exactly."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # an integer beyond 64 bits, read exactly: the standard encoder keeps it
+        return json.dumps(value)
+
+
 def copy_json(value) -> str:
     """A JSON value as one field of COPY's text format (JSON text holds no raw tab or newline)."""
-    try:
-        text = orjson.dumps(value).decode()
-    except TypeError:  # an integer beyond 64 bits, read exactly: the standard encoder keeps it
-        text = json.dumps(value)
-    return text.replace("\\", "\\\\")
+    return json_text(value).replace("\\", "\\\\")
+
+
+def sql_json(value) -> Json:
+    """A JSON value as a query parameter, rendered exactly as COPY would have it."""
+    return Json(value, dumps=json_text)
 
 
 def copy_converter(name: str):
@@ -130,20 +144,29 @@ class Target:
         in its end state, not row by row.
         """
         ids = uuid_array(ids)  # canonical UUIDs (the parser made them so): nothing to escape
-        cur.execute(f"SELECT id::text FROM {PURGED_TABLE} WHERE id = ANY(%s::uuid[])", (ids,))
-        purged = frozenset(row[0] for row in cur.fetchall())
-        select = ", ".join(f"{column} AS {name}" for name, column in self.columns.items())
-        cur.execute(
-            f"SET CONSTRAINTS ALL DEFERRED; "
-            f"SELECT id::text, {select}, {CLOCK_COLUMN}, {SYNC_COLUMN} FROM {self.table} "
-            f"WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE",
-            (ids,),
-        )
-        states = {}
+        cur.execute(self.fetch_sql, (ids, ids))
+        states, purged = {}, set()
         for row in cur.fetchall():
-            values = dict(zip(self.columns, row[1:-2], strict=True))
-            states[row[0]] = State(id=row[0], values=values, clock=row[-2], author=row[-1])
-        return states, purged
+            if row[-1]:
+                purged.add(row[0])
+                continue
+            values = dict(zip(self.columns, row[1:-3], strict=True))
+            states[row[0]] = State(id=row[0], values=values, clock=row[-3], author=row[-2])
+        return states, frozenset(purged)
+
+    @functools.cached_property
+    def fetch_sql(self) -> str:
+        """Lock the rows by id (in id order) and list the purged ids, in one round trip."""
+        select = ", ".join(f"{column} AS {name}" for name, column in self.columns.items())
+        blanks = ", ".join("NULL" for _ in self.columns)
+        return (
+            f"SET CONSTRAINTS ALL DEFERRED; "
+            f"WITH locked AS MATERIALIZED (SELECT id::text, {select}, {CLOCK_COLUMN}, "
+            f"{SYNC_COLUMN} FROM {self.table} WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE) "
+            f"SELECT *, false FROM locked UNION ALL "
+            f"SELECT id::text, {blanks}, NULL, NULL, true FROM {PURGED_TABLE} "
+            f"WHERE id = ANY(%s::uuid[])"
+        )
 
     @property
     def written_columns(self) -> list[str]:
@@ -169,15 +192,30 @@ class Target:
         rows.append("")
         return io.StringIO("\n".join(rows))
 
+    def value_rows(self, states: list[State]) -> list[tuple]:
+        """States as query parameters (JSON fields adapted as COPY renders them)."""
+        names, source = [(n, n in JSON_FIELDS) for n in self.columns], self.source
+        return [
+            (
+                s.id,
+                *[sql_json(s.values[n]) if is_json else s.values[n] for n, is_json in names],
+                sql_json(s.clock),
+                source,
+            )
+            for s in states
+        ]
+
     def write(self, cur, states: list[State]) -> None:
-        """COPY merged states into the stage, then upsert them in one statement."""
+        """Upsert merged states: small batches in one statement, larger ones through the stage."""
         cols = ", ".join(self.written_columns)
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in self.written_columns[1:])
+        upsert = f"ON CONFLICT (id) DO UPDATE SET {updates}"
+        if len(states) <= VALUES_ROWS:
+            sql = f"INSERT INTO {self.table} ({cols}) VALUES %s {upsert}"
+            execute_values(cur, sql, self.value_rows(states), page_size=VALUES_ROWS)
+            return
         cur.copy_expert(f"COPY {STAGE} ({cols}) FROM STDIN", self.copy_rows(states))
-        cur.execute(
-            f"INSERT INTO {self.table} ({cols}) SELECT {cols} FROM {STAGE} "
-            f"ON CONFLICT (id) DO UPDATE SET {updates}"
-        )
+        cur.execute(f"INSERT INTO {self.table} ({cols}) SELECT {cols} FROM {STAGE} {upsert}")
 
     def commit(self) -> None:
         """Commit the sink transaction."""

@@ -1,11 +1,11 @@
-"""The sink's writes to a real PostgreSQL: exact values through COPY, and the merge it reads."""
+"""The sink's writes to a real PostgreSQL: exact values (VALUES or COPY), and what it reads."""
 
 import uuid
 
 import pytest
 
 from connectors.sink.merge import State
-from connectors.sink.target import Target, copy_json, copy_text
+from connectors.sink.target import VALUES_ROWS, Target, copy_json, copy_text
 from ordersync.mapping import FIELD_NAMES, STORE, WAREHOUSE
 from ordersync.roles import SINK
 from stack.secrets import database_url
@@ -60,8 +60,11 @@ def state(value) -> State:
     return State(str(uuid.uuid4()), values, {n: 3 for n in FIELD_NAMES}, STORE)
 
 
-def test_written_states_read_back_exactly(target):
-    states = [state(v) for v in TRICKY]
+@pytest.mark.parametrize("rows", [len(TRICKY), VALUES_ROWS + 1], ids=["values", "copy"])
+def test_written_states_read_back_exactly(target, rows):
+    states = [state(TRICKY[i % len(TRICKY)]) for i in range(rows)]
+    long = states[0]
+    long.values["items"] = [{"sku": "big", "quantity": 10**30}]
     cur = target.begin()
     target.write(cur, states)
     target.commit()
@@ -90,3 +93,18 @@ def test_rewriting_a_row_updates_it_in_place(target):
     got = target.fetch(cur, [first.id])[0][first.id]
     target.commit()
     assert got.values["notes"] is None and got.values["status"] == "shipped"
+
+
+def test_one_read_locks_the_rows_and_names_the_purged(target, owner):
+    kept, purged, unknown = state("kept"), str(uuid.uuid4()), str(uuid.uuid4())
+    cur = target.begin()
+    target.write(cur, [kept])
+    target.commit()
+    with owner.cursor() as cur:
+        cur.execute("INSERT INTO purged_order (id) VALUES (%s)", (purged,))
+    owner.commit()
+    cur = target.begin()
+    read, gone = target.fetch(cur, sorted([kept.id, purged, unknown]))
+    target.commit()
+    assert set(read) == {kept.id} and read[kept.id].values == kept.values
+    assert gone == frozenset({purged})
