@@ -6,6 +6,7 @@ import json
 
 import orjson
 import psycopg2
+from psycopg2.extensions import TRANSACTION_STATUS_IDLE, cursor
 from psycopg2.extras import Json, execute_values
 
 from connectors.sink.merge import State
@@ -64,6 +65,22 @@ def origin_name(group_id: str) -> str:
     return "cdc_" + "".join(c if c.isalnum() else "_" for c in group_id)
 
 
+class BeginningCursor(cursor):
+    """Opens the transaction with its first statement (psycopg2's own BEGIN is a round trip)."""
+
+    def execute(self, query, vars=None):
+        """Run the statement, after BEGIN in the same message when no transaction is open."""
+        if self.connection.info.transaction_status == TRANSACTION_STATUS_IDLE:
+            query = (b"BEGIN; " if isinstance(query, bytes) else "BEGIN; ") + query
+        return super().execute(query, vars)
+
+    def copy_expert(self, sql, file, size=8192):
+        """COPY inside the transaction (opened first if none is)."""
+        if self.connection.info.transaction_status == TRANSACTION_STATUS_IDLE:
+            super().execute("BEGIN")
+        return super().copy_expert(sql, file, size)
+
+
 class Target:
     """One side's order table as the sink sees it."""
 
@@ -81,7 +98,14 @@ class Target:
     def connect(self) -> None:
         """Open the connection and mark its writes with our replication origin."""
         self.close()
-        self.conn = psycopg2.connect(self.dsn, application_name=self.origin, connect_timeout=10)
+        self.conn = psycopg2.connect(
+            self.dsn,
+            application_name=self.origin,
+            connect_timeout=10,
+            cursor_factory=BeginningCursor,
+        )
+        # transactions are opened by BeginningCursor and ended by commit() and rollback()
+        self.conn.autocommit = True
         try:
             self._prepare_session()
         except psycopg2.Error:
@@ -100,7 +124,7 @@ class Target:
             )
             self._setup_origin(cur)
             self._create_stage(cur)
-        self.conn.commit()
+        self.commit()
 
     def ensure_connected(self) -> None:
         """Reconnect when the connection was lost (a retried batch starts here)."""
@@ -127,11 +151,11 @@ class Target:
         """Forget this sink's replication origin (for short-lived groups: origins are finite)."""
         if self.conn is None or self.conn.closed or not self.has_origin:
             return
-        self.conn.rollback()
+        self.rollback()
         with self.conn.cursor() as cur:
             cur.execute("SELECT pg_replication_origin_session_reset()")
             cur.execute("SELECT pg_replication_origin_drop(%s)", (self.origin,))
-        self.conn.commit()
+        self.commit()
 
     def begin(self):
         """Start a sink transaction (the trigger trusts the sink's role, nothing to set)."""
@@ -217,14 +241,19 @@ class Target:
         cur.copy_expert(f"COPY {STAGE} ({cols}) FROM STDIN", self.copy_rows(states))
         cur.execute(f"INSERT INTO {self.table} ({cols}) SELECT {cols} FROM {STAGE} {upsert}")
 
+    def _end(self, statement: str) -> None:
+        if self.conn.info.transaction_status != TRANSACTION_STATUS_IDLE:
+            with self.conn.cursor() as cur:
+                cur.execute(statement)
+
     def commit(self) -> None:
-        """Commit the sink transaction."""
-        self.conn.commit()
+        """Commit the sink transaction (a deferred constraint may refuse it here)."""
+        self._end("COMMIT")
 
     def rollback(self) -> None:
         """Roll back the sink transaction, if the connection still lives."""
         if self.conn is not None and not self.conn.closed:
-            self.conn.rollback()
+            self._end("ROLLBACK")
 
     def reset(self) -> None:
         """After a failed attempt: roll back, or drop a broken connection to reconnect later."""
