@@ -3,6 +3,8 @@
 import re
 
 import pytest
+from flask import session
+from flask.sessions import NullSession
 
 from bench.client import PATHS, order_body
 from ordersync.mapping import TABLES, columns
@@ -167,3 +169,13 @@ def test_sign_out_needs_its_csrf_token(admin_client):
     response = admin_client.post("/admin/logout", data={"csrf_token": token.group(1)})
     assert response.status_code == 302
     assert admin_client.get("/admin/orders/").status_code == 302
+
+
+def test_api_requests_open_no_cookie_session(app, admin_client, side):
+    # the signed-in browser's cookie goes along, but the API neither reads nor renews it
+    response = admin_client.get(PATHS[side])
+    assert response.status_code == 401 and "Set-Cookie" not in response.headers
+    with app.test_request_context(PATHS[side]):
+        assert isinstance(session._get_current_object(), NullSession)
+    with app.test_request_context("/admin/"):
+        assert not isinstance(session._get_current_object(), NullSession)
