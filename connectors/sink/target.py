@@ -8,6 +8,7 @@ import orjson
 import psycopg2
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE, cursor
 from psycopg2.extras import Json, execute_values
+from psycopg2.sql import Composable
 
 from connectors.sink.merge import State
 from ordersync.mapping import CLOCK_COLUMN, SYNC_COLUMN, TABLES, columns
@@ -71,6 +72,8 @@ class BeginningCursor(cursor):
     def execute(self, query, vars=None):
         """Run the statement, after BEGIN in the same message when no transaction is open."""
         if self.connection.info.transaction_status == TRANSACTION_STATUS_IDLE:
+            if isinstance(query, Composable):
+                query = query.as_string(self)
             query = (b"BEGIN; " if isinstance(query, bytes) else "BEGIN; ") + query
         return super().execute(query, vars)
 

@@ -2,7 +2,14 @@
 
 import uuid
 
+import psycopg2
 import pytest
+from psycopg2 import sql
+from psycopg2.extensions import (
+    TRANSACTION_STATUS_IDLE,
+    TRANSACTION_STATUS_INERROR,
+    TRANSACTION_STATUS_INTRANS,
+)
 
 from connectors.sink.merge import State
 from connectors.sink.target import VALUES_ROWS, Target, copy_json, copy_text
@@ -108,3 +115,29 @@ def test_one_read_locks_the_rows_and_names_the_purged(target, owner):
     target.commit()
     assert set(read) == {kept.id} and read[kept.id].values == kept.values
     assert gone == frozenset({purged})
+
+
+@pytest.mark.parametrize(
+    "statement", ["SELECT 1", b"SELECT 1", sql.SQL("SELECT {}").format(sql.Literal(1))]
+)
+def test_the_first_statement_opens_the_transaction_and_commit_ends_it(target, statement):
+    cur = target.begin()
+    cur.execute(statement)
+    assert cur.fetchone() == (1,)
+    assert target.conn.info.transaction_status == TRANSACTION_STATUS_INTRANS
+    target.commit()
+    assert target.conn.info.transaction_status == TRANSACTION_STATUS_IDLE
+    target.commit()  # nothing open: nothing to send
+
+
+def test_a_failed_statement_is_rolled_back_and_the_session_goes_on(target):
+    cur = target.begin()
+    with pytest.raises(psycopg2.errors.DivisionByZero):
+        cur.execute("SELECT 1 / 0")
+    assert target.conn.info.transaction_status == TRANSACTION_STATUS_INERROR
+    target.rollback()
+    assert target.conn.info.transaction_status == TRANSACTION_STATUS_IDLE
+    cur = target.begin()
+    cur.execute("SELECT 2")
+    assert cur.fetchone() == (2,)
+    target.commit()
