@@ -9,6 +9,7 @@ import os
 import signal
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import psycopg2
@@ -20,7 +21,7 @@ from connectors.sink import eventlog, metrics
 from connectors.sink.deadletters import DeadLetters
 from connectors.sink.failures import Failure, classify
 from connectors.sink.parking import ParkingLot
-from connectors.sink.processor import BatchReport, Processor
+from connectors.sink.processor import BatchReport, Processor, parse_ahead
 from connectors.sink.target import Target, origin_name
 from ordersync import topology
 from ordersync.environment import PARTITIONS, REPLICATION, BadSetting, seconds, setting, whole
@@ -175,6 +176,9 @@ class Sink:
             config.source, config.target, self.target, self.dead_letters, config.park_seconds, lot
         )
         self.in_flight: list = []  # the batch being applied: revoked partitions leave it
+        # the next batch is parsed in this thread while the database applies the current one
+        self.parser = ThreadPoolExecutor(1, thread_name_prefix="parse-ahead")
+        self.parsing = None  # the future of what the parser makes of the held messages
 
     def stop(self, *_):
         """Ask the loop to finish its current batch and exit."""
@@ -192,19 +196,30 @@ class Sink:
         try:
             while self.running:
                 batch = self.next_batch()
+                parsed = self.parsing.result() if self.parsing else None
+                self.parsing = None
                 messages = [m for m in batch if m.error() is None or not self.transport_error(m)]
                 metrics.LAST_POLL.set_to_current_time()
                 if messages or self.processor.parked:
-                    self.handle(messages)
+                    self.in_flight = messages  # before looking ahead: a revoke may shrink it
+                    self.look_ahead()
+                    self.handle(messages, parsed)
                 self.observe_lag()
         finally:
             self.close()
 
-    def handle(self, messages: list) -> None:
+    def look_ahead(self) -> None:
+        """Hold what is already fetched as the next batch, and start parsing it meanwhile."""
+        ahead = self.consumer.consume(self.config.batch_size, 0)
+        if ahead:
+            self.held = ahead
+            self.parsing = self.parser.submit(parse_ahead, self.config.source, ahead)
+
+    def handle(self, messages: list, parsed: dict | None = None) -> None:
         """Process a batch until it goes through, then record it and store its offsets."""
         self.in_flight = messages  # the same list object each attempt: a revoke shrinks it
         try:
-            report = self.retrying()(self.processor.process, messages)
+            report = self.retrying()(self.processor.process, messages, parsed)
         except Exception:
             if self.running:
                 raise  # not a failure we know how to retry: crash, and the batch is read again
@@ -334,6 +349,7 @@ class Sink:
 
     def close(self) -> None:
         """Commit stored offsets, confirm dead letters, drop an ephemeral origin, disconnect."""
+        self.parser.shutdown(cancel_futures=True)
         self.consumer.close()
         self.dead_letters.producer.flush(10)
         if self.config.ephemeral:

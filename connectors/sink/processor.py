@@ -17,11 +17,32 @@ from connectors.sink.merge import plan_batch
 # "no two live orders share a number": a change refused for it may only be waiting for its
 # partner (the other half of a swap, in a later batch or on another partition), so it is parked
 UNIQUENESS = {"23505", "23P01"}
+# messages parsed ahead between two offers of the interpreter to the applying thread (~0.3 ms)
+YIELD_EVERY = 32
 
 
 def place(message) -> tuple[str, int, int]:
     """Where a message sits in Kafka: (topic, partition, offset)."""
     return (message.topic(), message.partition(), message.offset())
+
+
+def parse_ahead(source: str, messages: list) -> dict:
+    """Parse messages before their batch: place -> event, None (a tombstone) or the error.
+
+    Pure and free of I/O, so the loop runs it in a thread while the batch before is applied.
+    """
+    parsed = {}
+    for n, message in enumerate(messages):
+        if n % YIELD_EVERY == YIELD_EVERY - 1:
+            # hand the interpreter back: the applying thread, back from the database, would
+            # otherwise wait out the 5 ms switch interval for it, every round trip
+            time.sleep(0)
+        if message.error() is None:
+            try:
+                parsed[place(message)] = parse(source, message.value())
+            except Exception as error:  # dead-lettered with this error when its batch comes
+                parsed[place(message)] = error
+    return parsed
 
 
 def reason_of(error: BaseException) -> str:
@@ -72,13 +93,16 @@ class Processor:
             lowest[(topic, partition)] = min(offset, lowest.get((topic, partition), offset))
         return lowest
 
-    def process(self, messages: list) -> BatchReport:
-        """Handle a batch; raise (for a retry of the whole batch) on anything but bad data."""
+    def process(self, messages: list, parsed: dict | None = None) -> BatchReport:
+        """Handle a batch; raise (for a retry of the whole batch) on anything but bad data.
+
+        `parsed` holds what `parse_ahead` made of some of the messages already.
+        """
         report = BatchReport()
         events = []
         for message in messages:
             try:
-                event = parse(self.source, message.value())
+                event = self.read(message, parsed or {})
             except Exception as error:  # any failure to parse is this message's alone
                 self.dead_letter(report, message, "invalid-event", error, None)
                 continue
@@ -92,6 +116,15 @@ class Processor:
             self.retry_parked(report)
         self.dead_letters.confirm()
         return report
+
+    def read(self, message, parsed: dict):
+        """The message's event, parsed ahead or now; a parse error is raised here either way."""
+        event = parsed.get(place(message), message)
+        if event is message:
+            return parse(self.source, message.value())
+        if isinstance(event, Exception):
+            raise event
+        return event
 
     def apply_isolating(self, events: list, report: BatchReport) -> None:
         """Apply events in one transaction; if their data is refused, bisect to the guilty ones.

@@ -106,6 +106,9 @@ class Target:
     def rollback(self):
         self.pending = {}
 
+    def close(self):
+        self.pending = {}
+
 
 def change(order_number: str, order_id: str | None = None, version: int = 1) -> bytes:
     """A valid Debezium update from the store."""

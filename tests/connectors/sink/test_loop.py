@@ -1,10 +1,14 @@
 """The sink's poll loop with fakes: retry until a batch goes through, never store offsets early."""
 
+import threading
+
+import orjson
 import psycopg2
 import pytest
 
 from connectors.sink import consumer as loop
 from connectors.sink import metrics
+from connectors.sink import processor as processing
 from connectors.sink.consumer import Sink, SinkConfig
 from tests.support import fakes
 from tests.support.fakes import batch, change
@@ -30,6 +34,19 @@ class Consumer:
 
     def store_offsets(self, message=None, offsets=None):
         self.stored.append({(tp.topic, tp.partition): tp.offset for tp in offsets})
+
+    def consume(self, count, timeout):
+        taken, self.arriving = self.arriving[:count], self.arriving[count:]
+        return taken
+
+    def subscribe(self, topics, **callbacks):
+        pass
+
+    def position(self, partitions):
+        return []
+
+    def close(self):
+        pass
 
 
 class FlakyTarget(fakes.Target):
@@ -58,10 +75,10 @@ def no_waiting(monkeypatch):
     metrics.clear_stuck()
 
 
-def sink(target) -> tuple[Sink, Consumer]:
+def sink(target, batch_size: int = 2000) -> tuple[Sink, Consumer]:
     """A sink over fakes."""
     consumer = Consumer()
-    config = SinkConfig(source="store", target="warehouse", dsn="unused")
+    config = SinkConfig(source="store", target="warehouse", dsn="unused", batch_size=batch_size)
     return Sink(config, consumer, fakes.Producer(), target), consumer
 
 
@@ -103,7 +120,7 @@ def test_asked_to_stop_mid_retry_it_stores_nothing():
 
 def test_a_failure_it_cannot_classify_as_retryable_crashes_instead_of_skipping(monkeypatch):
     the_sink, consumer = sink(fakes.Target())
-    monkeypatch.setattr(the_sink.processor, "process", lambda messages: 1 / 0)
+    monkeypatch.setattr(the_sink.processor, "process", lambda messages, parsed=None: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         the_sink.handle(batch(change("N1")))
     assert consumer.stored == []
@@ -135,3 +152,41 @@ def test_a_broken_connection_is_dropped_to_reconnect_on_retry():
 
     the_sink.report_failure(State)
     assert closed == [True] and metrics.stuck["failure"] == "transient"
+
+
+def test_the_next_batch_is_parsed_in_a_thread_while_the_current_one_is_applied(monkeypatch):
+    monkeypatch.setattr(loop, "ensure_topics", lambda config: None)
+    parsed_by = []
+    real = processing.parse
+
+    def parse(side, value):
+        parsed_by.append((orjson.loads(value)["after"]["order_number"], threading.current_thread()))
+        return real(side, value)
+
+    monkeypatch.setattr(processing, "parse", parse)
+    target = fakes.Target()
+    the_sink, consumer = sink(target, batch_size=2)
+    consumer.arriving = batch(*(change(f"N{n}") for n in range(4)))
+    commit = target.commit
+
+    def commit_then_stop_after_two():
+        commit()
+        if target.commits == 2:
+            the_sink.stop()
+
+    target.commit = commit_then_stop_after_two
+    the_sink.run()
+    assert sorted(s.values["order_number"] for s in target.rows.values()) == [
+        "N0",
+        "N1",
+        "N2",
+        "N3",
+    ]
+    main = threading.main_thread()
+    assert sorted((number, thread is main) for number, thread in parsed_by) == [
+        ("N0", True),
+        ("N1", True),
+        ("N2", False),  # each parsed once, the second batch while the first was applied
+        ("N3", False),
+    ]
+    assert consumer.stored[-1] == {("store.public.store_order", 0): 4}

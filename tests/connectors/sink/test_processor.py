@@ -4,9 +4,11 @@ import uuid
 
 import pytest
 
+from connectors.sink import processor as processing
 from connectors.sink.deadletters import DeadLetters
+from connectors.sink.events import ChangeEvent, PoisonEvent
 from connectors.sink.failures import DeadLetterUnavailable, Failure, classify
-from connectors.sink.processor import Processor
+from connectors.sink.processor import Processor, parse_ahead
 from ordersync.mapping import STORE, WAREHOUSE
 from tests.support import fakes
 from tests.support.fakes import batch, change
@@ -42,6 +44,36 @@ def test_poison_is_dead_lettered_and_the_rest_applied(processor, target, produce
     [(topic, key, record)] = producer.stored
     assert (topic, key, record["offset"], record["event"]) == ("store.dlq", b"k", 1, "{oops")
     assert record["reason"] == "invalid-event" and "JSON" in record["error"]
+
+
+def test_parsing_ahead_keeps_each_message_outcome_by_its_place_in_kafka():
+    class Failed(fakes.Message):
+        def error(self):
+            return "broker transport failure"
+
+    messages = [*batch(change("N1"), b"{oops", None), Failed(b"", 3)]
+    parsed = parse_ahead(STORE, messages)
+    topic = messages[0].topic()
+    assert set(parsed) == {(topic, 0, 0), (topic, 0, 1), (topic, 0, 2)}
+    assert isinstance(parsed[(topic, 0, 0)], ChangeEvent)
+    assert parsed[(topic, 0, 0)].state.values["order_number"] == "N1"
+    assert isinstance(parsed[(topic, 0, 1)], PoisonEvent)
+    assert parsed[(topic, 0, 2)] is None  # a Kafka tombstone
+
+
+def test_a_batch_parsed_ahead_is_not_parsed_again(processor, target, producer, monkeypatch):
+    messages = batch(change("N1"), b"{oops", None, change("N2"))
+    parsed = parse_ahead(STORE, messages[:3])  # the last one arrived after the look-ahead
+    calls = []
+    real = processing.parse
+    monkeypatch.setattr(
+        processing, "parse", lambda side, value: calls.append(value) or real(side, value)
+    )
+    report = processor.process(messages, parsed)
+    assert calls == [messages[3].value()]
+    assert sorted(s.values["order_number"] for s in target.rows.values()) == ["N1", "N2"]
+    assert (report.dead_letters, report.kafka_tombstones) == (["invalid-event"], 1)
+    assert "JSON" in producer.stored[0][2]["error"]  # the error found ahead is the one sent
 
 
 def test_binary_garbage_keeps_its_exact_bytes(processor, producer):

@@ -67,3 +67,21 @@ def test_a_dead_letter_read_again_after_its_partition_came_back_is_not_sent_twic
     the_sink.lost(None, [TopicPartition(TOPIC, 0)])
     the_sink.handle([OnPartition(b"{not json", 3, 0)])  # read again from the committed offset
     assert [record["offset"] for _, _, record in producer.stored] == [3]
+
+
+def test_a_revoke_while_looking_ahead_shrinks_the_batch_about_to_be_applied():
+    the_sink, consumer, target = sink()
+    current = [OnPartition(change("A"), 1, 0), OnPartition(change("B"), 1, 1)]
+    later = [OnPartition(change("C"), 2, 0)]
+
+    def consume(count, timeout):  # librdkafka runs the rebalance callback inside the call
+        the_sink.revoked(None, [TopicPartition(TOPIC, 1)])
+        return later
+
+    consumer.consume = consume
+    the_sink.in_flight = current  # as the loop does before it looks ahead
+    the_sink.look_ahead()
+    the_sink.handle(current, the_sink.parsing.result())
+    assert sorted(s.values["order_number"] for s in target.rows.values()) == ["A"]
+    assert consumer.stored == [{(TOPIC, 0): 2}]
+    assert the_sink.held == later
