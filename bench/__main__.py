@@ -6,7 +6,7 @@ BENCH_RATE (200) of the paced latency runs; BENCH_CURVE_RATES ("50,100,200,400,8
 BENCH_CURVE_SECONDS (15) of the latency curve (one run a step); BENCH_IDLE_SECONDS (60) of
 idle CPU, split over the runs; BENCH_REQUESTS (200) single requests of each kind;
 BENCH_ROWS (100000), BENCH_EVENTS (100000), BENCH_JDBC_BATCH (4000) of the tuned JDBC sink,
-BENCH_API_SECONDS (20); BENCH_WARMUP_SECONDS (60) of unmeasured writes each way before the
+BENCH_API_SECONDS (20); BENCH_WARMUP_SECONDS (120) of unmeasured writes each way before the
 first scenario on the stack's pipeline (0: none); BENCH_RESULTS
 (bench/results); BENCH_ONLY and BENCH_SKIP, comma-separated scenario names to run alone or
 to leave out. Every size is checked before anything runs (bench/sizes.py): a value that is no
@@ -67,7 +67,7 @@ def main() -> int:
     out = Path(os.environ.get("BENCH_RESULTS", topology.ROOT / "bench" / "results"))
     only = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
     skip = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))
-    results, warm_up = {}, number("BENCH_WARMUP_SECONDS", 60)
+    results, warm_up = {}, number("BENCH_WARMUP_SECONDS", 120)
     for name, run in plan():
         if (only and name not in only) or name in skip:
             continue
