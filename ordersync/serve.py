@@ -6,6 +6,7 @@ so every one of them answers requests alike.
 """
 
 import argparse
+import importlib
 import os
 import shutil
 from pathlib import Path
@@ -33,6 +34,20 @@ LOGGING = {
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
     "loggers": {"_granian": {"handlers": ["stderr"], "level": "INFO", "propagate": False}},
 }
+
+
+# read once by the app factory; granian then copies this process's environment into every request's
+# WSGI environ, where an error reporter or a debug page that dumps the environ would show them
+SECRETS = ("DATABASE_URL", "SECRET_KEY", "JWT_SECRET_KEY")
+
+
+def load_without_secrets(target: str):
+    """Build the app from `module:factory` in a worker, then drop the secrets it has read."""
+    module, _, factory = target.partition(":")
+    app = getattr(importlib.import_module(module), factory)()
+    for name in SECRETS:
+        os.environ.pop(name, None)
+    return app
 
 
 def address(value: str) -> tuple[str, int]:
@@ -78,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bind", type=address, required=True, metavar="HOST:PORT")
     args = parser.parse_args(argv)
     fresh_metrics_directory()
-    server(args.target, *args.bind).serve()
+    server(args.target, *args.bind).serve(target_loader=load_without_secrets)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import pytest
 import requests
 from flask import Flask, request
 
-from ordersync.serve import KILL_AFTER, address
+from ordersync.serve import KILL_AFTER, SECRETS, address
 from stack import topology
 from stack.probes import wait_until
 from tests.support.processes import run_module
@@ -20,6 +20,23 @@ def create_app() -> Flask:
     """A tiny app for the server to build in each worker."""
     app = Flask(__name__)
     app.get("/where")(lambda: {"remote": request.remote_addr})
+    return app
+
+
+def secret_keeping_app() -> Flask:
+    """A tiny app that reads a secret as it is built and shows what a request can see."""
+    app = create_app()
+    app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+
+    @app.get("/environ")
+    def environ():
+        names = [*SECRETS, "PATH"]
+        return {
+            "built_with": app.config["SECRET_KEY"],
+            "request": sorted(name for name in names if name in request.environ),
+            "process": sorted(name for name in names if name in os.environ),
+        }
+
     return app
 
 
@@ -68,6 +85,28 @@ def test_it_serves_the_factory_with_a_fresh_metrics_directory_and_stops_on_sigte
             _, log = server.communicate(timeout=30)
     assert server.returncode == 0
     assert "Granian shutdown completed" in log
+
+
+def test_a_request_cannot_read_the_secrets_the_app_was_built_with():
+    port = free_port()
+    secrets = {name: f"{name.lower()}-0123456789abcdef" for name in SECRETS}
+    command = [sys.executable, "-m", "ordersync.serve", f"{__name__}:secret_keeping_app"]
+    with subprocess.Popen(
+        [*command, f"--bind=127.0.0.1:{port}"],
+        cwd=topology.ROOT,
+        env={"PATH": "/usr/bin:/bin"} | secrets,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as server:
+        try:
+            url = f"http://127.0.0.1:{port}/environ"
+            wait_until(lambda: server.poll() is not None or answers(url), 60, "the server answers")
+            assert server.poll() is None, server.stderr.read()
+            seen = requests.get(url, timeout=5).json()
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.communicate(timeout=30)
+    assert seen == {"built_with": secrets["SECRET_KEY"], "request": ["PATH"], "process": ["PATH"]}
 
 
 @pytest.mark.parametrize("bind", ["5001", ":5001", "localhost:http", "localhost:0", "h:70000"])
