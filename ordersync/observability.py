@@ -15,6 +15,9 @@ from prometheus_client import (
 )
 from pythonjsonlogger.orjson import OrjsonFormatter
 
+# the fields of every JSON log line of the apps and their server
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
 REQUESTS = Counter(
     "http_requests_total",
     "HTTP requests by route, method and status",
@@ -85,7 +88,7 @@ def json_logging(level: str = "INFO") -> None:
     """Send every log record to stderr as one JSON object per line."""
     handler = logging.StreamHandler()
     # orjson: the request line is written per request, and the stdlib encoder costs 4x more
-    handler.setFormatter(OrjsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(OrjsonFormatter(LOG_FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

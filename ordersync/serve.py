@@ -14,6 +14,8 @@ from pathlib import Path
 from granian import Granian
 from granian.constants import HTTPModes, Interfaces
 
+from ordersync.observability import LOG_FORMAT
+
 # processes: the GIL lets one thread at a time run Python in each
 WORKERS = 2
 # threads per worker running the app, so requests waiting on PostgreSQL overlap
@@ -28,7 +30,7 @@ LOGGING = {
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.orjson.OrjsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "fmt": LOG_FORMAT,
         }
     },
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
