@@ -35,7 +35,7 @@ def main() -> None:
         parser.error(str(error))  # exit 2 with the variable's name, before any connection
     sink = Sink(config)
     install_signal_handlers(sink)
-    metrics.LAST_POLL.set_to_current_time()
+    metrics.polled()
     metrics.serve(os.environ.get("SINK_METRICS_HOST", "127.0.0.1"), port)
     sink.run()
 

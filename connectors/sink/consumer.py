@@ -199,7 +199,7 @@ class Sink:
                 parsed = self.parsing.result() if self.parsing else None
                 self.parsing = None
                 messages = [m for m in batch if m.error() is None or not self.transport_error(m)]
-                metrics.LAST_POLL.set_to_current_time()
+                metrics.polled()
                 if messages or self.processor.parked:
                     self.in_flight = messages  # before looking ahead: a revoke may shrink it
                     self.look_ahead()
@@ -331,7 +331,7 @@ class Sink:
             message = self.consumer.poll(min(0.5, max(0.0, deadline - time.monotonic())))
             if message is not None and not self.transport_error(message):
                 self.held.append(message)  # fetched before the pause: keep it, in order
-            metrics.LAST_POLL.set_to_current_time()
+            metrics.polled()
 
     def resume(self) -> None:
         """Resume fetching after a retry paused it: everything assigned now.

@@ -66,6 +66,7 @@ STUCK_AFTER = 3
 
 # the batch being retried, if any: {"offset", "failure", "error", "attempts", "since"}
 stuck: dict = {}
+last_poll = 0.0  # the gauge's value, kept here too: health reads it without prometheus internals
 
 
 def report_stuck(where: str, failure: str, error: BaseException, attempts: int) -> None:
@@ -102,9 +103,16 @@ class QuietHandler(WSGIRequestHandler):
         """Stay silent."""
 
 
+def polled() -> None:
+    """The loop has just polled Kafka: it is alive."""
+    global last_poll
+    last_poll = time.time()
+    LAST_POLL.set(last_poll)
+
+
 def health() -> dict:
     """Return the sink's health: ok, stalled (the loop stopped polling) or stuck (with why)."""
-    if time.time() - LAST_POLL._value.get() >= HEALTHY_POLL_AGE:
+    if time.time() - last_poll >= HEALTHY_POLL_AGE:
         return {"status": "stalled"}
     if unhealthy_stuck():
         return {"status": "stuck", **stuck}

@@ -97,7 +97,7 @@ def test_the_sink_reports_itself_stuck_while_retrying_then_healthy():
     seen = []
 
     def look():
-        metrics.LAST_POLL.set_to_current_time()
+        metrics.polled()
         seen.append(metrics.health())
 
     the_sink, _ = sink(FlakyTarget(["42703", "42703"], on_failure=look))
