@@ -1,4 +1,4 @@
-"""Numbers read from the environment, checked at start: the rules every process shares.
+"""Numbers (and URLs) read from the environment, checked at start: the rules every process shares.
 
 A leaf like ordersync.topology (which reads its ports through it): it imports nothing of ours.
 """
@@ -33,6 +33,14 @@ def one_of(*choices: int) -> fields.Integer:
 def seconds(low: float, high: float) -> fields.Float:
     """A number of seconds between low and high (NaN and infinity refused)."""
     return fields.Float(allow_nan=False, validate=validate.Range(low, high))
+
+
+class URLList(fields.Field):
+    """Comma-separated http(s) URLs, each without its trailing slash: one per replica."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        check = validate.URL(schemes={"http", "https"}, require_tld=False)
+        return tuple(check(part.strip().rstrip("/")) for part in str(value).split(","))
 
 
 def setting(environ, name: str, field: fields.Field, default):

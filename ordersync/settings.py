@@ -4,7 +4,7 @@ import os
 from datetime import timedelta
 
 from ordersync import topology
-from ordersync.environment import UnsafeSettings, seconds, setting, whole
+from ordersync.environment import UnsafeSettings, URLList, seconds, setting, whole
 
 # the only values of APP_ENV that may run with the development secrets below
 DEVELOPMENT = ("development", "test")
@@ -97,7 +97,7 @@ class ServiceSettings:
         self.KAFKA_BOOTSTRAP_SERVERS = environ.get(
             "KAFKA_BOOTSTRAP_SERVERS", topology.BOOTSTRAP_SERVERS
         )
-        self.SYNC_SINK_URL = environ.get(
-            "SYNC_SINK_URL", f"http://{topology.HOST}:{topology.SINK_METRICS_PORTS[side]}"
-        ).rstrip("/")
+        # every replica of that sink, comma-separated: each has its own partitions and health
+        default = f"http://{topology.HOST}:{topology.SINK_METRICS_PORTS[side]}"
+        self.SYNC_SINK_URLS = setting(environ, "SYNC_SINK_URL", URLList(), (default,))
         self.SYNC_PROBE_TIMEOUT = setting(environ, "SYNC_PROBE_TIMEOUT", seconds(0.01, 60), 3.0)

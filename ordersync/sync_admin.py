@@ -64,7 +64,7 @@ class SyncView(BaseView):
 
     @expose("/")
     def index(self):
-        """Show the sink's health and the dead letters since the last replay."""
+        """Show each replica of the sink's health and the dead letters since the last replay."""
         side = current_app.config["SIDE"]
         config = current_app.config
         return self.render(
@@ -72,7 +72,10 @@ class SyncView(BaseView):
             source=other(side),
             direction=f"sink-{other(side)}-to-{side}",
             dlq_topic=dead_letter_topic(other(side)),
-            sink=sinkhealth.probe(config["SYNC_SINK_URL"], config["SYNC_PROBE_TIMEOUT"]),
+            sinks=[
+                sinkhealth.probe(url, config["SYNC_PROBE_TIMEOUT"])
+                for url in config["SYNC_SINK_URLS"]
+            ],
             pending=pending(),
             shown=SHOWN,
             ago=ago,

@@ -218,7 +218,9 @@ def app(side: str) -> Component:
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
             # the admin's Sync page reads the sink writing into this side and its dead letters
             "KAFKA_BOOTSTRAP_SERVERS": t.BOOTSTRAP_SERVERS,
-            "SYNC_SINK_URL": f"http://{t.HOST}:{t.SINK_METRICS_PORTS[side]}",
+            "SYNC_SINK_URL": ",".join(
+                f"http://{t.HOST}:{t.sink_metrics_port(side, r)}" for r in range(t.SINK_REPLICAS)
+            ),
         }
         | app_env(side),
     )

@@ -48,15 +48,18 @@ def test_development_has_safe_local_defaults():
 
 def test_the_sync_page_reads_the_sink_writing_into_this_side_by_default():
     settings = ServiceSettings("store", {"APP_ENV": "development"})
-    assert settings.SYNC_SINK_URL == f"http://127.0.0.1:{topology.SINK_METRICS_PORTS['store']}"
+    assert settings.SYNC_SINK_URLS == (f"http://127.0.0.1:{topology.SINK_METRICS_PORTS['store']}",)
     assert settings.KAFKA_BOOTSTRAP_SERVERS == topology.BOOTSTRAP_SERVERS
 
 
 def test_the_sync_page_settings_come_from_the_environment():
-    env = {"SYNC_SINK_URL": "http://sink:9102/", "KAFKA_BOOTSTRAP_SERVERS": "kafka:29092"}
+    env = {
+        "SYNC_SINK_URL": "http://sink:9102/, http://sink-2:9112",
+        "KAFKA_BOOTSTRAP_SERVERS": "kafka:29092",
+    }
     env |= {"APP_ENV": "development"}
     settings = ServiceSettings("warehouse", env | {"SYNC_PROBE_TIMEOUT": "0.5"})
-    assert settings.SYNC_SINK_URL == "http://sink:9102"
+    assert settings.SYNC_SINK_URLS == ("http://sink:9102", "http://sink-2:9112")
     assert settings.KAFKA_BOOTSTRAP_SERVERS == "kafka:29092"
     assert settings.SYNC_PROBE_TIMEOUT == 0.5
 
@@ -73,6 +76,10 @@ def test_the_sync_page_settings_come_from_the_environment():
         ("SYNC_PROBE_TIMEOUT", "nan"),
         ("SYNC_PROBE_TIMEOUT", "inf"),
         ("SYNC_PROBE_TIMEOUT", "0"),
+        ("SYNC_SINK_URL", "sink:9102"),
+        ("SYNC_SINK_URL", "ftp://sink:9102"),
+        ("SYNC_SINK_URL", "http://sink:9102,"),
+        ("SYNC_SINK_URL", "http://sink:9102, javascript:alert(1)"),
     ],
 )
 def test_a_number_it_cannot_run_with_is_refused_by_name(name, value):

@@ -15,7 +15,7 @@ def offline(apps, side):
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": tested.config["SQLALCHEMY_DATABASE_URI"],
             "KAFKA_BOOTSTRAP_SERVERS": nobody_listens(),
-            "SYNC_SINK_URL": f"http://{nobody_listens()}",
+            "SYNC_SINK_URLS": (f"http://{nobody_listens()}", f"http://{nobody_listens()}"),
             "SYNC_PROBE_TIMEOUT": 0.3,
         }
     )
@@ -37,6 +37,8 @@ def test_the_page_says_unavailable_when_kafka_and_the_sink_are_down(offline, sid
     other = "warehouse" if side == "store" else "store"
     assert f"sink-{other}-to-{side}" in page.text
     assert 'id="sink-state">unavailable' in page.text
+    assert 'id="sink-state-1">unavailable' in page.text  # each replica of the sink
+    assert "Sink, replica 1" in page.text
     assert 'id="dead-letter-count">unavailable' in page.text
     assert "Kafka unavailable" in page.text
 

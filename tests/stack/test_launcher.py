@@ -5,7 +5,8 @@ import re
 import subprocess
 import sys
 
-from stack import provision, topology
+from ordersync.settings import ServiceSettings
+from stack import components, provision, topology
 from stack.cli import connector_running
 from stack.components import all_components
 from stack.probes import wait_until
@@ -61,3 +62,12 @@ def test_a_bad_startup_timeout_is_refused_by_name():
     assert result.returncode == 1
     assert "STACK_STARTUP_TIMEOUT='soon'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_each_app_s_sync_page_reads_every_replica_of_the_sink_writing_into_it(monkeypatch):
+    monkeypatch.setattr(topology, "SINK_REPLICAS", 2)
+    app = components.app("store")
+    port = topology.SINK_METRICS_PORTS["store"]
+    assert app.env["SYNC_SINK_URL"] == f"http://127.0.0.1:{port},http://127.0.0.1:{port + 10}"
+    settings = ServiceSettings("store", app.env)
+    assert settings.SYNC_SINK_URLS == (f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 10}")
