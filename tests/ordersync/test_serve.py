@@ -1,5 +1,6 @@
 """The apps' server (ordersync.serve): serves a factory, starts with clean metrics, stops."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -61,51 +62,48 @@ def answers(url: str) -> bool:
         return False
 
 
+@contextlib.contextmanager
+def serving(factory: str, env: dict, path: str):
+    """Serve one of this module's factories until the block ends; yield its URL and an outcome.
+
+    The outcome dict gets the server's log and exit code once SIGTERM has stopped it.
+    """
+    port, outcome = free_port(), {}
+    command = [sys.executable, "-m", "ordersync.serve", f"{__name__}:{factory}"]
+    with subprocess.Popen(
+        [*command, f"--bind=127.0.0.1:{port}"],
+        cwd=topology.ROOT,
+        env={"PATH": "/usr/bin:/bin"} | env,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as server:
+        try:
+            url = f"http://127.0.0.1:{port}{path}"
+            wait_until(lambda: server.poll() is not None or answers(url), 60, "the server answers")
+            assert server.poll() is None, server.stderr.read()
+            yield url, outcome
+        finally:
+            server.send_signal(signal.SIGTERM)
+            _, outcome["log"] = server.communicate(timeout=30)
+    outcome["returncode"] = server.returncode
+
+
 def test_it_serves_the_factory_with_a_fresh_metrics_directory_and_stops_on_sigterm(tmp_path):
     metrics = tmp_path / "metrics"
     metrics.mkdir()
     (metrics / "counter_12345.db").write_bytes(b"from an earlier run")
-    port = free_port()
-    command = [sys.executable, "-m", "ordersync.serve", f"{__name__}:create_app"]
-    with subprocess.Popen(
-        [*command, f"--bind=127.0.0.1:{port}"],
-        cwd=topology.ROOT,
-        env={"PATH": "/usr/bin:/bin", "PROMETHEUS_MULTIPROC_DIR": str(metrics)},
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as server:
-        try:
-            url = f"http://127.0.0.1:{port}/where"
-            wait_until(lambda: server.poll() is not None or answers(url), 60, "the server answers")
-            assert server.poll() is None, server.stderr.read()
-            assert requests.get(url, timeout=5).json() == {"remote": "127.0.0.1"}
-            assert list(metrics.iterdir()) == []
-        finally:
-            server.send_signal(signal.SIGTERM)
-            _, log = server.communicate(timeout=30)
-    assert server.returncode == 0
-    assert "Granian shutdown completed" in log
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+    with serving("create_app", env, "/where") as (url, outcome):
+        assert requests.get(url, timeout=5).json() == {"remote": "127.0.0.1"}
+        assert list(metrics.iterdir()) == []
+    assert outcome["returncode"] == 0
+    assert "Granian shutdown completed" in outcome["log"]
 
 
 def test_a_request_cannot_read_the_secrets_the_app_was_built_with():
-    port = free_port()
     secrets = {name: f"{name.lower()}-0123456789abcdef" for name in SECRETS}
-    command = [sys.executable, "-m", "ordersync.serve", f"{__name__}:secret_keeping_app"]
-    with subprocess.Popen(
-        [*command, f"--bind=127.0.0.1:{port}"],
-        cwd=topology.ROOT,
-        env={"PATH": "/usr/bin:/bin"} | secrets,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as server:
-        try:
-            url = f"http://127.0.0.1:{port}/environ"
-            wait_until(lambda: server.poll() is not None or answers(url), 60, "the server answers")
-            assert server.poll() is None, server.stderr.read()
-            seen = requests.get(url, timeout=5).json()
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.communicate(timeout=30)
+    with serving("secret_keeping_app", secrets, "/environ") as (url, _):
+        seen = requests.get(url, timeout=5).json()
     assert seen == {"built_with": secrets["SECRET_KEY"], "request": ["PATH"], "process": ["PATH"]}
 
 
