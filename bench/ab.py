@@ -120,11 +120,15 @@ def main(argv: list[str]) -> int:
     for round_ in range(args.rounds):
         order = [args.old, args.new] if round_ % 2 == 0 else [args.new, args.old]
         for commit in order:
-            print(f"[ab] round {round_ + 1}: {commit}", flush=True)
-            try:
-                runs[commit].append(run_once(roots[commit], out / f"{commit}-{round_}", args.only))
-            except subprocess.CalledProcessError as error:  # one bad run: say so, keep the rest
-                print(f"[ab] round {round_ + 1} of {commit} failed: {error}", flush=True)
+            for attempt in (1, 2):  # a run that fails (an old commit's flaky start) gets a second
+                print(f"[ab] round {round_ + 1}: {commit} (attempt {attempt})", flush=True)
+                try:
+                    run = run_once(roots[commit], out / f"{commit}-{round_}", args.only)
+                except subprocess.CalledProcessError as error:  # say so, keep the rest
+                    print(f"[ab] round {round_ + 1} of {commit} failed: {error}", flush=True)
+                    continue
+                runs[commit].append(run)
+                break
     table = compare(runs[args.old], runs[args.new], (args.old, args.new))
     (out / "ab.json").write_text(
         json.dumps({"old": args.old, "new": args.new, "runs": runs, "table": table}, indent=1)
