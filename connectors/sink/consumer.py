@@ -371,15 +371,21 @@ class Sink:
         return [first, *self.consumer.consume(self.config.batch_size - 1, 0)]
 
     def observe_lag(self) -> None:
-        """Publish how far behind the topic end each partition is (at most once a second)."""
+        """Publish how many messages of each partition are not applied yet (at most once a second).
+
+        Counted from how far the partition is done (what a restart would resume from), not from
+        the consumer's position, which is already past the batch in flight and the one held.
+        """
         now = time.monotonic()
         if now - self.lag_observed < 1.0:
             return
         self.lag_observed = now
+        done = {(p.topic, p.partition): p.offset for p in self.positions(self.reached)}
         for partition in self.consumer.position(self.consumer.assignment()):
             _, high = self.consumer.get_watermark_offsets(partition, cached=True)
-            if partition.offset >= 0 and high >= 0:
-                metrics.CONSUMER_LAG.labels(str(partition.partition)).set(high - partition.offset)
+            offset = done.get((partition.topic, partition.partition), partition.offset)
+            if offset >= 0 and high >= 0:
+                metrics.CONSUMER_LAG.labels(str(partition.partition)).set(high - offset)
 
     def transport_error(self, message) -> bool:
         """Log a consumer error event; it carries no change to apply."""

@@ -35,7 +35,7 @@ LAG_SECONDS = Histogram(
 )
 LAST_APPLIED = Gauge("sink_last_applied_timestamp_seconds", "When the last batch was committed")
 CONSUMER_LAG = Gauge(
-    "sink_consumer_lag", "Messages behind the end of the source topic", ["partition"]
+    "sink_consumer_lag", "Messages of the source topic not applied yet", ["partition"]
 )
 LAST_POLL = Gauge("sink_last_poll_timestamp_seconds", "When the consumer last polled Kafka")
 RETRIES = Counter("sink_retries_total", "Failed batch attempts that will be retried", ["failure"])

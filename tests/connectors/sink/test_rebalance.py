@@ -2,6 +2,7 @@
 
 from confluent_kafka import TopicPartition
 
+from connectors.sink import metrics
 from connectors.sink.consumer import Sink, SinkConfig
 from tests.support import fakes
 from tests.support.fakes import TOPIC, OnPartition, change
@@ -85,3 +86,19 @@ def test_a_revoke_while_looking_ahead_shrinks_the_batch_about_to_be_applied():
     assert sorted(s.values["order_number"] for s in target.rows.values()) == ["A"]
     assert consumer.stored == [{(TOPIC, 0): 2}]
     assert the_sink.held == later
+
+
+def test_lag_counts_what_is_not_applied_not_what_the_consumer_has_fetched():
+    the_sink, consumer, target = sink()
+    target.refuse(
+        lambda rows: any(s.values["order_number"] == "CLASH" for s in rows.values()),
+        fakes.SqlError("23P01"),
+    )
+    the_sink.handle([OnPartition(change("A"), 59, 0), OnPartition(change("CLASH"), 40, 1)])
+    # the consumer is past the applied batch and the held look-ahead: 100 on both partitions
+    consumer.assignment = lambda: ["ignored"]
+    consumer.position = lambda _: [TopicPartition(TOPIC, 0, 100), TopicPartition(TOPIC, 1, 100)]
+    consumer.get_watermark_offsets = lambda partition, cached: (0, 150)
+    the_sink.observe_lag()
+    lag = {n: metrics.CONSUMER_LAG.labels(n)._value.get() for n in ("0", "1")}
+    assert lag == {"0": 150 - 60, "1": 150 - 40}  # partition 1 waits from its parked change
