@@ -29,6 +29,14 @@ def sink() -> tuple[Sink, Consumer, fakes.Target]:
     return Sink(config, consumer, fakes.Producer(), target), consumer, target
 
 
+def refuse_clash(target) -> None:
+    """Make the target refuse an order numbered CLASH as a number clash: it gets parked."""
+    target.refuse(
+        lambda rows: any(s.values["order_number"] == "CLASH" for s in rows.values()),
+        fakes.SqlError("23P01"),
+    )
+
+
 def test_revoked_partitions_are_committed_where_they_are_done_and_forgotten():
     the_sink, consumer, _ = sink()
     the_sink.handle([OnPartition(change("P0"), 4, 0), OnPartition(change("P1"), 7, 1)])
@@ -41,10 +49,7 @@ def test_revoked_partitions_are_committed_where_they_are_done_and_forgotten():
 
 def test_a_revoked_partition_is_committed_no_further_than_its_parked_change():
     the_sink, consumer, target = sink()
-    target.refuse(
-        lambda rows: any(s.values["order_number"] == "CLASH" for s in rows.values()),
-        fakes.SqlError("23P01"),
-    )
+    refuse_clash(target)
     the_sink.handle([OnPartition(change("CLASH"), 3, 1), OnPartition(change("FINE"), 4, 1)])
     assert list(the_sink.processor.parked) == [(TOPIC, 1, 3)]
     the_sink.revoked(None, [TopicPartition(TOPIC, 1)])
@@ -90,10 +95,7 @@ def test_a_revoke_while_looking_ahead_shrinks_the_batch_about_to_be_applied():
 
 def test_lag_counts_what_is_not_applied_not_what_the_consumer_has_fetched():
     the_sink, consumer, target = sink()
-    target.refuse(
-        lambda rows: any(s.values["order_number"] == "CLASH" for s in rows.values()),
-        fakes.SqlError("23P01"),
-    )
+    refuse_clash(target)
     the_sink.handle([OnPartition(change("A"), 59, 0), OnPartition(change("CLASH"), 40, 1)])
     # the consumer is past the applied batch and the held look-ahead: 100 on both partitions
     consumer.assignment = lambda: ["ignored"]
