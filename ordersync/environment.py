@@ -44,7 +44,7 @@ class URLList(fields.Field):
 
 
 def setting(environ, name: str, field: fields.Field, default):
-    """A number from the environment, or the default when unset; refused by name when invalid.
+    """A value from the environment, or the default when unset; refused by name when invalid.
 
     Checked with the same marshmallow fields as request bodies: "abc", "-1", "nan" or a value
     out of range stop the process at start, naming the variable, instead of failing later.

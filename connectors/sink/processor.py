@@ -119,12 +119,12 @@ class Processor:
 
     def read(self, message, parsed: dict):
         """The message's event, parsed ahead or now; a parse error is raised here either way."""
-        event = parsed.get(place(message), message)
-        if event is message:
+        where = place(message)
+        if where not in parsed:
             return parse(self.source, message.value())
-        if isinstance(event, Exception):
-            raise event
-        return event
+        if isinstance(parsed[where], Exception):
+            raise parsed[where]
+        return parsed[where]
 
     def apply_isolating(self, events: list, report: BatchReport) -> None:
         """Apply events in one transaction; if their data is refused, bisect to the guilty ones.
