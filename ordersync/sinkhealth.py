@@ -1,5 +1,6 @@
 """What a sink's own HTTP endpoint says about it: healthy, how far behind, when it last applied."""
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import requests
@@ -74,3 +75,9 @@ def probe(url: str, timeout: float) -> SinkHealth:
         return from_metrics(health.status_code == 200, metrics.text, health_body(health))
     except (requests.RequestException, ValueError) as error:
         return SinkHealth(healthy=False, error=str(error))
+
+
+def probe_all(urls, timeout: float) -> list[SinkHealth]:
+    """Ask every replica at once: a page waits for the slowest one, not for their sum."""
+    with ThreadPoolExecutor(max_workers=len(urls) or 1) as pool:
+        return list(pool.map(lambda url: probe(url, timeout), urls))

@@ -72,10 +72,7 @@ class SyncView(BaseView):
             source=other(side),
             direction=f"sink-{other(side)}-to-{side}",
             dlq_topic=dead_letter_topic(other(side)),
-            sinks=[
-                sinkhealth.probe(url, config["SYNC_PROBE_TIMEOUT"])
-                for url in config["SYNC_SINK_URLS"]
-            ],
+            sinks=sinkhealth.probe_all(config["SYNC_SINK_URLS"], config["SYNC_PROBE_TIMEOUT"]),
             pending=pending(),
             shown=SHOWN,
             ago=ago,

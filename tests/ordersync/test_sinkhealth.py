@@ -1,8 +1,10 @@
 """Reading a sink's metrics page into its health, lag and last-applied time."""
 
 import socket
+import threading
 
-from ordersync.sinkhealth import describe, from_metrics, probe
+from ordersync import sinkhealth
+from ordersync.sinkhealth import SinkHealth, describe, from_metrics, probe
 
 METRICS = """\
 # HELP sink_consumer_lag Messages behind the end of the source topic
@@ -51,3 +53,15 @@ def test_a_stuck_sink_says_where_and_why():
     body["error"] = "x"
     assert describe(False, body) == "stuck at t[0]@42 (schema, 3 attempts): x"
     assert describe(True, None) == "ok" and describe(False, "not json") == "unhealthy"
+
+
+def test_every_replica_is_asked_at_once_and_answers_keep_their_order(monkeypatch):
+    both_asking = threading.Barrier(2, timeout=5)  # broken unless the two probes overlap
+
+    def slow_probe(url, timeout):
+        both_asking.wait()
+        return SinkHealth(healthy=True, state=url)
+
+    monkeypatch.setattr(sinkhealth, "probe", slow_probe)
+    answers = sinkhealth.probe_all(("http://replica-0", "http://replica-1"), 0.3)
+    assert [a.state for a in answers] == ["http://replica-0", "http://replica-1"]
