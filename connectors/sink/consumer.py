@@ -126,8 +126,10 @@ def consumer_settings(config: SinkConfig) -> dict:
         "enable.auto.commit": True,
         "auto.commit.interval.ms": 1000,
         # the broker answers a fetch as soon as one event is there (fetch.min.bytes 1): a long
-        # wait adds no latency, a short one makes the idle broker answer 20 empty fetches a second
-        "fetch.wait.max.ms": 500,
+        # wait adds no latency, a short one makes the idle broker answer empty fetches (at 500 ms,
+        # two a second per sink: 0.5 % of a core in Kafka at rest; bench/README.md, eighth round).
+        # Retries keep what was fetched (held), so a resume does not wait for a fetch in flight
+        "fetch.wait.max.ms": 5000,
         # bound the prefetch queue (64 MB by default) so memory stays flat in a backlog
         "queued.max.messages.kbytes": 8192,
         # when that bound is reached, fetch again soon after it frees up: the default (1 s)

@@ -55,3 +55,13 @@ def test_a_bad_metrics_port_stops_the_watchdog_by_name():
     assert result.returncode == 1
     assert "WATCHDOG_METRICS_PORT='http'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_bad_interval_stops_the_watchdog_by_name():
+    for value in ("0", "soon", "nan"):
+        result = run_module(
+            "connectors.watchdog", env={"WATCHDOG_INTERVAL_SECONDS": value}, timeout=60
+        )
+        assert result.returncode == 1
+        assert f"WATCHDOG_INTERVAL_SECONDS={value!r}" in result.stderr
+        assert "Traceback" not in result.stderr
