@@ -128,7 +128,8 @@ def consumer_settings(config: SinkConfig) -> dict:
         # the broker answers a fetch as soon as one event is there (fetch.min.bytes 1): a long
         # wait adds no latency, a short one makes the idle broker answer empty fetches (at 500 ms,
         # two a second per sink: 0.5 % of a core in Kafka at rest; bench/README.md, eighth round).
-        # Retries keep what was fetched (held), so a resume does not wait for a fetch in flight
+        # (librdkafka keeps one fetch in flight per broker: after a retry's pause, a refetch may
+        # wait out the one in flight, seconds at most, and only after a database failure)
         "fetch.wait.max.ms": 5000,
         # bound the prefetch queue (64 MB by default) so memory stays flat in a backlog
         "queued.max.messages.kbytes": 8192,
