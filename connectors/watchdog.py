@@ -21,6 +21,11 @@ log = logging.getLogger("watchdog")
 RESTARTS = Counter("connect_watchdog_restarts_total", "Restarts requested", ["connector"])
 FAILED = Gauge("connect_watchdog_failed_tasks", "Failed connectors and tasks seen", ["connector"])
 
+# seconds between two checks: each is a REST call Connect answers through Jetty and Jersey, and at
+# 2 s that cost 0.3 % of a core between the two processes with nothing failing (bench/README.md,
+# eighth round); WATCHDOG_INTERVAL_SECONDS overrides it
+INTERVAL = 5.0
+
 
 def failed(status: dict) -> bool:
     """Tell whether a connector or any of its tasks is FAILED."""
@@ -31,7 +36,7 @@ def failed(status: dict) -> bool:
 class Watchdog:
     """Polls Connect and restarts failed connectors, backing off per connector."""
 
-    def __init__(self, url: str, interval: float = 5.0, max_backoff: float = 60.0):
+    def __init__(self, url: str, interval: float = INTERVAL, max_backoff: float = 60.0):
         # several workers of one group, comma-separated: any of them answers for the group
         self.urls = url.split(",")
         self.url, self.interval, self.max_backoff = self.urls[0], interval, max_backoff
@@ -79,9 +84,7 @@ class Watchdog:
 def main() -> None:
     """Run the watchdog until SIGTERM/SIGINT."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # each check is a REST call Connect answers through Jetty and Jersey: at 2 s, 0.3 % of a
-    # core between the two processes with nothing failing (bench/README.md, eighth round)
-    interval = checked("WATCHDOG_INTERVAL_SECONDS", seconds(0.1, 3600), 5.0)
+    interval = checked("WATCHDOG_INTERVAL_SECONDS", seconds(0.1, 3600), INTERVAL)
     url = os.environ.get("CONNECT_URL", ",".join(topology.CONNECT_URLS))
     watchdog = Watchdog(url, interval=interval)
     for sig in (signal.SIGTERM, signal.SIGINT):
