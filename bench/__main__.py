@@ -24,7 +24,14 @@ from bench.sizes import number, numbers
 from stack import topology
 
 # scenarios that do not run through the stack's apps, Connect and sinks: no warm-up for them
-OFF_PIPELINE = {"native_latency", "native_backlog", "drain", "jdbc_drain", "jdbc_drain_tuned"}
+OFF_PIPELINE = {
+    "native_latency",
+    "native_backlog",
+    "native_backlog_orders",
+    "drain",
+    "jdbc_drain",
+    "jdbc_drain_tuned",
+}
 
 
 def plan() -> list[tuple[str, object]]:
@@ -54,6 +61,8 @@ def plan() -> list[tuple[str, object]]:
         ("curve", lambda: scenarios.curve(rates, number("BENCH_CURVE_SECONDS", 15))),
         ("backlog", times(lambda: scenarios.backlog(rows))),
         ("native_backlog", times(lambda: scenarios.native_backlog(rows))),
+        # the same rows into a table of store_order's shape: what the narrow table leaves out
+        ("native_backlog_orders", times(lambda: scenarios.native_backlog(rows, shape="orders"))),
         ("drain", times(lambda: scenarios.sink_drain(events))),
         # the default batch once: it only shows what the tuned batch bought
         ("jdbc_drain", lambda: repeated(lambda: scenarios.jdbc_drain(events), 1)),

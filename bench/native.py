@@ -1,4 +1,9 @@
-"""Native PostgreSQL logical replication between the same two servers, on a scratch table."""
+"""Native PostgreSQL logical replication between the same two servers, on a scratch table.
+
+Two shapes: the narrow table (three columns, one index: the cheapest row there is, the run's
+calibration) and a copy of store_order's shape (its columns, defaults, constraints and indexes,
+and on the publisher its trigger), which moves the backlog's very rows.
+"""
 
 import uuid
 
@@ -8,19 +13,17 @@ from stack import topology
 from stack.probes import wait_until
 from stack.secrets import db_passwords
 
-PUB, SUB, TABLE = "bench_native_pub", "bench_native_sub", "bench_native"
+PUB, SUB = "bench_native_pub", "bench_native_sub"
+TABLE, ORDERS = "bench_native", "bench_native_orders"
 
 
-def setup() -> None:
-    """A publication on store-db and a subscription on warehouse-db, both on a scratch table."""
-    teardown()
-    source, target = connect("store"), connect("warehouse")
+def narrow_tables(source, target) -> str:
+    """The three-column scratch table on both sides."""
     with source.cursor() as cur:
         cur.execute(
             f"CREATE TABLE {TABLE} (id uuid PRIMARY KEY, payload text NOT NULL,"
             " created_at timestamptz NOT NULL DEFAULT clock_timestamp())"
         )
-        cur.execute(f"CREATE PUBLICATION {PUB} FOR TABLE {TABLE}")
     with target.cursor() as cur:
         # received_at is not published: the apply worker fills in its default on arrival
         cur.execute(
@@ -28,6 +31,69 @@ def setup() -> None:
             " created_at timestamptz NOT NULL,"
             " received_at timestamptz NOT NULL DEFAULT clock_timestamp())"
         )
+    return TABLE
+
+
+def order_tables(source, target) -> str:
+    """A table shaped like store_order on both sides, with store_order's triggers on the publisher.
+
+    The subscriber's apply worker fires no ordinary trigger, as PostgreSQL replicates.
+    """
+    with source.cursor() as cur:
+        cur.execute(f"CREATE TABLE {ORDERS} (LIKE store_order INCLUDING ALL)")
+        cur.execute(
+            "SELECT replace(pg_get_triggerdef(oid), ' ON public.store_order ', %s)"
+            " FROM pg_trigger WHERE tgrelid = 'store_order'::regclass AND NOT tgisinternal",
+            (f" ON {ORDERS} ",),
+        )
+        for (trigger,) in cur.fetchall():
+            cur.execute(trigger)
+        statements = shape(cur, ORDERS)
+    with target.cursor() as cur:
+        for statement in statements:
+            cur.execute(statement)
+    return ORDERS
+
+
+def shape(cur, table: str) -> list[str]:
+    """The statements that make `table` elsewhere: columns, constraints, the other indexes."""
+    cur.execute(
+        "SELECT format('%%I %%s', attname, format_type(atttypid, atttypmod))"
+        " || CASE WHEN attnotnull THEN ' NOT NULL' ELSE '' END"
+        " || coalesce(' DEFAULT ' || pg_get_expr(adbin, adrelid), '')"
+        " FROM pg_attribute LEFT JOIN pg_attrdef ON (adrelid, adnum) = (attrelid, attnum)"
+        " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+        (table,),
+    )
+    columns = ", ".join(column for (column,) in cur.fetchall())
+    # not-null constraints come with the columns (PostgreSQL 18 lists them here as well)
+    cur.execute(
+        "SELECT format('ALTER TABLE %%I ADD CONSTRAINT %%I %%s', %s, conname,"
+        " pg_get_constraintdef(oid)) FROM pg_constraint"
+        " WHERE conrelid = %s::regclass AND contype <> 'n'",
+        (table, table),
+    )
+    constraints = [statement for (statement,) in cur.fetchall()]
+    cur.execute(
+        "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = %s::regclass"
+        " AND indexrelid NOT IN (SELECT conindid FROM pg_constraint WHERE conrelid = indrelid)",
+        (table,),
+    )
+    indexes = [statement for (statement,) in cur.fetchall()]
+    return [f"CREATE TABLE {table} ({columns})", *constraints, *indexes]
+
+
+SHAPES = {"narrow": narrow_tables, "orders": order_tables}
+
+
+def setup(shape_name: str = "narrow") -> str:
+    """A publication on store-db and a subscription on warehouse-db of one scratch table."""
+    teardown()
+    source, target = connect("store"), connect("warehouse")
+    table = SHAPES[shape_name](source, target)
+    with source.cursor() as cur:
+        cur.execute(f"CREATE PUBLICATION {PUB} FOR TABLE {table}")
+    with target.cursor() as cur:
         conninfo = (
             f"host={topology.HOST} port={topology.DATABASES['store']} dbname=store "
             f"user={topology.SUPERUSER} password={db_passwords()[topology.SUPERUSER]}"
@@ -35,17 +101,18 @@ def setup() -> None:
         cur.execute(f"CREATE SUBSCRIPTION {SUB} CONNECTION '{conninfo}' PUBLICATION {PUB}")
     source.close()
     target.close()
+    return table
 
 
 def teardown() -> None:
-    """Drop the subscription (and its slot), the publication and both scratch tables."""
+    """Drop the subscription (and its slot), the publication and the scratch tables."""
     target, source = connect("warehouse"), connect("store")
     with target.cursor() as cur:
         cur.execute(f"DROP SUBSCRIPTION IF EXISTS {SUB}")
-        cur.execute(f"DROP TABLE IF EXISTS {TABLE}")
+        cur.execute(f"DROP TABLE IF EXISTS {TABLE}, {ORDERS}")
     with source.cursor() as cur:
         cur.execute(f"DROP PUBLICATION IF EXISTS {PUB}")
-        cur.execute(f"DROP TABLE IF EXISTS {TABLE}")
+        cur.execute(f"DROP TABLE IF EXISTS {TABLE}, {ORDERS}")
     source.close()
     target.close()
 
@@ -81,10 +148,10 @@ def latencies(ids: list) -> list[float]:
     return values
 
 
-def arrived() -> int:
+def arrived(table: str = TABLE) -> int:
     """Rows on the subscriber."""
     conn = connect("warehouse")
-    count = scalar(conn, f"SELECT count(*) FROM {TABLE}")
+    count = scalar(conn, f"SELECT count(*) FROM {table}")
     conn.close()
     return count
 

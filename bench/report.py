@@ -106,6 +106,20 @@ def throughput_rows(results: dict) -> list[tuple]:
                 ours["rows_per_s"] >= 0.2 * theirs["rows_per_s"] if theirs else None,
             )
         )
+    if "backlog" in results and "native_backlog_orders" in results:
+        ours, theirs = results["backlog"], results["native_backlog_orders"]
+        out.append(
+            (
+                "backlog, beside native replication of the same rows",
+                f"{ours['rows_per_s']:,} rows/s",
+                cpu(ours),
+                f"{theirs['rows_per_s']:,} rows/s into store_order's shape",
+                cpu(theirs),
+                ratio(ours["rows_per_s"], theirs["rows_per_s"]),
+                "reference (the target is the row above)",
+                None,
+            )
+        )
     if "drain" in results:
         d = results["drain"]
         anchors = [results.get(k, {}) for k in ("jdbc_drain", "jdbc_drain_tuned")]

@@ -181,21 +181,26 @@ def backlog_arrived(target, prefix: str, rows: int) -> bool:
     return scalar(target, count, f"{prefix}-%") == rows
 
 
+def insert_orders(conn, table: str, prefix: str, first: int, stop: int) -> None:
+    """Insert the backlog's orders numbered first … stop - 1 in one transaction."""
+    name = columns("store")["customer_name"]
+    with conn.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {table} (id, order_number, {name}, shipping_address, items)"
+            " SELECT gen_random_uuid(), %s || '-' || n, 'Backlog', '1 Queue St',"
+            """ '[{"sku": "B", "quantity": 1}]' FROM generate_series(%s, %s) AS n""",
+            (prefix, first, stop - 1),
+        )
+
+
 def backlog(rows: int, batch: int = 1000) -> dict:
     """SQL inserts in `batch`-row transactions into the store → all applied in the warehouse."""
     prefix = f"BK{uuid.uuid4().hex[:6]}"
-    name = columns("store")["customer_name"]
     source, target = connect("store"), connect("warehouse")
     meter = cost.Meter(exclude=cost.sessions(store=source, warehouse=target)).start()
     started = time.monotonic()
-    with source.cursor() as cur:
-        for first in range(0, rows, batch):
-            cur.execute(
-                f"INSERT INTO store_order (id, order_number, {name}, shipping_address, items)"
-                " SELECT gen_random_uuid(), %s || '-' || n, 'Backlog', '1 Queue St',"
-                """ '[{"sku": "B", "quantity": 1}]' FROM generate_series(%s, %s) AS n""",
-                (prefix, first, min(first + batch, rows) - 1),
-            )
+    for first in range(0, rows, batch):
+        insert_orders(source, "store_order", prefix, first, min(first + batch, rows))
     inserted = time.monotonic() - started
     wait_until(lambda: backlog_arrived(target, prefix, rows), 600, "backlog")
     elapsed = time.monotonic() - started
@@ -212,15 +217,23 @@ def backlog(rows: int, batch: int = 1000) -> dict:
     }
 
 
-def native_backlog(rows: int, batch: int = 1000) -> dict:
-    """The same backlog through native logical replication."""
-    native.setup()
+def native_backlog(rows: int, batch: int = 1000, shape: str = "narrow") -> dict:
+    """The same number of rows through native logical replication.
+
+    `narrow`: into the three-column scratch table (the run's calibration); `orders`: the
+    backlog's very rows into a table shaped like store_order (bench/native.py).
+    """
+    table = native.setup(shape)
     conn = connect("store")
     meter = cost.Meter(native.workers()).start()
     started = time.monotonic()
     for first in range(0, rows, batch):
-        native.insert_batch(conn, min(batch, rows - first))
-    wait_until(lambda: native.arrived() == rows, 600, "native backlog")
+        stop = min(first + batch, rows)
+        if shape == "narrow":
+            native.insert_batch(conn, stop - first)
+        else:
+            insert_orders(conn, table, "NB", first, stop)
+    wait_until(lambda: native.arrived(table) == rows, 600, "native backlog")
     elapsed = time.monotonic() - started
     used = meter.stop()
     conn.close()

@@ -60,6 +60,12 @@ def test_bench_produces_a_table_json_and_plot(stack, tmp_path):
     native = results["native_backlog"]["cpu_ms_per_write"]
     assert set(native["components"]) == {"native_walsender", "native_apply"}, native
     assert native["total"] >= 0
+    # and the same rows into a table of store_order's shape, shown beside the backlog
+    like = results["native_backlog_orders"]
+    assert like["rows"] == 2000 and set(like["cpu_ms_per_write"]["components"]) == set(
+        native["components"]
+    )
+    assert "backlog, beside native replication of the same rows" in result.stdout
     assert results["idle"]["components_pct"]["connect"] > 0
     assert results["single_requests"]["floor"]["create"]["p50_ms"] > 0
     assert [s["rate"] for s in results["curve"]["native"]["steps"]] == [50]
