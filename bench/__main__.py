@@ -4,7 +4,8 @@ Needs the running stack (`make bench` starts it). Sizes come from the environmen
 BENCH_RUNS (3) runs of each scenario, median and range reported; BENCH_SECONDS (20) and
 BENCH_RATE (200) of the paced latency runs; BENCH_CURVE_RATES ("50,100,200,400,800") and
 BENCH_CURVE_SECONDS (15) of the latency curve (one run a step); BENCH_IDLE_SECONDS (60) of
-idle CPU, split over the runs; BENCH_REQUESTS (200) single requests of each kind;
+idle CPU, split over the runs, and BENCH_SETTLE_SECONDS (300) at most of rest before the settled
+idle figure; BENCH_REQUESTS (200) single requests of each kind;
 BENCH_ROWS (100000), BENCH_EVENTS (100000), BENCH_JDBC_BATCH (4000) of the tuned JDBC sink,
 BENCH_API_SECONDS (20); BENCH_WARMUP_SECONDS (120) of unmeasured writes each way before the
 first scenario on the stack's pipeline (0: none); BENCH_RESULTS
@@ -41,6 +42,7 @@ def plan() -> list[tuple[str, object]]:
     rows, events = int(number("BENCH_ROWS", 100_000)), int(number("BENCH_EVENTS", 100_000))
     rates = numbers("BENCH_CURVE_RATES", "50,100,200,400,800")
     idle_seconds = number("BENCH_IDLE_SECONDS", 60) / runs
+    settle_seconds = number("BENCH_SETTLE_SECONDS", 300)
     requests = int(number("BENCH_REQUESTS", 200))
     api_seconds = int(number("BENCH_API_SECONDS", 20))
     jdbc_batch = int(number("BENCH_JDBC_BATCH", 4000))
@@ -54,6 +56,8 @@ def plan() -> list[tuple[str, object]]:
     return [
         # at rest first: nothing of a later scenario is still draining
         ("idle", times(lambda: scenarios.idle(idle_seconds))),
+        # and once the load before it (the warm-up's) has wound down: the stack at rest for good
+        ("idle_settled", times(lambda: scenarios.idle_settled(idle_seconds, settle_seconds))),
         ("single_requests", times(lambda: single.single_requests(requests))),
         ("latency_store_to_warehouse", latency("store")),
         ("latency_warehouse_to_store", latency("warehouse")),

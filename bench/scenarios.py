@@ -168,6 +168,29 @@ def idle(seconds: float) -> dict:
     return cost.share_of_core(meter.used, meter.wall) | {"seconds": seconds}
 
 
+def settle(measure, window: float, most: float, tolerance: float = 0.25) -> float:
+    """Rest until the stack's CPU stops falling; return the seconds of rest measured on the way.
+
+    What a load leaves behind (the JVMs compiling code it warmed, autovacuum, a checkpoint)
+    winds down over minutes. Settled: a window of `window` s at most `tolerance` points of a
+    core below the window before it; or after `most` seconds of windows, whichever comes first.
+    """
+    previous, rested = None, 0.0
+    for _ in range(int(most // window)):
+        share = measure(window)["total_pct"]
+        rested += window
+        if previous is not None and share >= previous - tolerance:
+            break
+        previous = share
+    return rested
+
+
+def idle_settled(seconds: float, most: float, window: float = 15) -> dict:
+    """The stack's CPU at rest once what the last load left behind has wound down."""
+    rested = settle(idle, window, most)
+    return idle(seconds) | {"rested_s": rested}
+
+
 def backlog_arrived(target, prefix: str, rows: int) -> bool:
     """Every backlog row is in the warehouse: counted only once the last one shows."""
     # the count scans the table with parallel workers the meter would charge to warehouse-db;

@@ -16,6 +16,7 @@ SIZES = {
     "BENCH_CURVE_RATES": "50",
     "BENCH_CURVE_SECONDS": "1",
     "BENCH_IDLE_SECONDS": "1",
+    "BENCH_SETTLE_SECONDS": "0",  # the settling loop has its own tests (test_settle.py)
     "BENCH_REQUESTS": "5",
     "BENCH_ROWS": "2000",
     "BENCH_EVENTS": "2000",
@@ -67,6 +68,8 @@ def test_bench_produces_a_table_json_and_plot(stack, tmp_path):
     )
     assert "backlog, beside native replication of the same rows" in result.stdout
     assert results["idle"]["components_pct"]["connect"] > 0
+    assert results["idle_settled"]["rested_s"] == 0 and results["idle_settled"]["total_pct"] > 0
+    assert "Idle stack, settled" in result.stdout
     assert results["single_requests"]["floor"]["create"]["p50_ms"] > 0
     assert [s["rate"] for s in results["curve"]["native"]["steps"]] == [50]
     assert results["jdbc_drain_tuned"]["events"] == 2000
