@@ -4,8 +4,8 @@ Needs the running stack (`make bench` starts it). Sizes come from the environmen
 BENCH_RUNS (3) runs of each scenario, median and range reported; BENCH_SECONDS (20) and
 BENCH_RATE (200) of the paced latency runs; BENCH_CURVE_RATES ("50,100,200,400,800") and
 BENCH_CURVE_SECONDS (15) of the latency curve (one run a step); BENCH_IDLE_SECONDS (60) of
-idle CPU, split over the runs, and BENCH_SETTLE_SECONDS (300) at most of rest before the settled
-idle figure; BENCH_REQUESTS (200) single requests of each kind;
+idle CPU, split over the runs, and BENCH_SETTLE_SECONDS (300) at most of rest per run before
+the settled idle figure; BENCH_REQUESTS (200) single requests of each kind;
 BENCH_ROWS (100000), BENCH_EVENTS (100000), BENCH_JDBC_BATCH (4000) of the tuned JDBC sink,
 BENCH_API_SECONDS (20); BENCH_WARMUP_SECONDS (120) of unmeasured writes each way before the
 first scenario on the stack's pipeline (0: none); BENCH_RESULTS

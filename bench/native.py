@@ -2,7 +2,7 @@
 
 Two shapes: the narrow table (three columns, one index: the cheapest row there is, the run's
 calibration) and a copy of store_order's shape (its columns, defaults, constraints and indexes,
-and on the publisher its trigger), which moves the backlog's very rows.
+and on the publisher its triggers), which moves the backlog's very rows.
 """
 
 import uuid
@@ -37,7 +37,7 @@ def narrow_tables(source, target) -> str:
 def order_tables(source, target) -> str:
     """A table shaped like store_order on both sides, with store_order's triggers on the publisher.
 
-    The subscriber's apply worker fires no ordinary trigger, as PostgreSQL replicates.
+    None on the subscriber: its apply worker runs as a replica, so ordinary triggers don't fire.
     """
     with source.cursor() as cur:
         cur.execute(f"CREATE TABLE {ORDERS} (LIKE store_order INCLUDING ALL)")
@@ -56,21 +56,23 @@ def order_tables(source, target) -> str:
 
 
 def shape(cur, table: str) -> list[str]:
-    """The statements that make `table` elsewhere: columns, constraints, the other indexes."""
+    """The statements that make `table` on a subscriber: columns, constraints, the other indexes."""
+    # no defaults: every column arrives from the publisher, and a default may name a sequence
+    # or a function the other database lacks
     cur.execute(
         "SELECT format('%%I %%s', attname, format_type(atttypid, atttypmod))"
         " || CASE WHEN attnotnull THEN ' NOT NULL' ELSE '' END"
-        " || coalesce(' DEFAULT ' || pg_get_expr(adbin, adrelid), '')"
-        " FROM pg_attribute LEFT JOIN pg_attrdef ON (adrelid, adnum) = (attrelid, attnum)"
+        " FROM pg_attribute"
         " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
         (table,),
     )
     columns = ", ".join(column for (column,) in cur.fetchall())
-    # not-null constraints come with the columns (PostgreSQL 18 lists them here as well)
+    # keys, checks and exclusions; not-null comes with the columns (PostgreSQL 18 lists it here
+    # too), a foreign key would name tables the subscriber lacks, a constraint trigger is a trigger
     cur.execute(
         "SELECT format('ALTER TABLE %%I ADD CONSTRAINT %%I %%s', %s, conname,"
         " pg_get_constraintdef(oid)) FROM pg_constraint"
-        " WHERE conrelid = %s::regclass AND contype <> 'n'",
+        " WHERE conrelid = %s::regclass AND contype IN ('p', 'u', 'c', 'x')",
         (table, table),
     )
     constraints = [statement for (statement,) in cur.fetchall()]
@@ -90,17 +92,22 @@ def setup(shape_name: str = "narrow") -> str:
     """A publication on store-db and a subscription on warehouse-db of one scratch table."""
     teardown()
     source, target = connect("store"), connect("warehouse")
-    table = SHAPES[shape_name](source, target)
-    with source.cursor() as cur:
-        cur.execute(f"CREATE PUBLICATION {PUB} FOR TABLE {table}")
-    with target.cursor() as cur:
-        conninfo = (
-            f"host={topology.HOST} port={topology.DATABASES['store']} dbname=store "
-            f"user={topology.SUPERUSER} password={db_passwords()[topology.SUPERUSER]}"
-        )
-        cur.execute(f"CREATE SUBSCRIPTION {SUB} CONNECTION '{conninfo}' PUBLICATION {PUB}")
-    source.close()
-    target.close()
+    try:
+        table = SHAPES[shape_name](source, target)
+        with source.cursor() as cur:
+            cur.execute(f"CREATE PUBLICATION {PUB} FOR TABLE {table}")
+        with target.cursor() as cur:
+            conninfo = (
+                f"host={topology.HOST} port={topology.DATABASES['store']} dbname=store "
+                f"user={topology.SUPERUSER} password={db_passwords()[topology.SUPERUSER]}"
+            )
+            cur.execute(f"CREATE SUBSCRIPTION {SUB} CONNECTION '{conninfo}' PUBLICATION {PUB}")
+    except Exception:
+        teardown()  # half a setup must not stay behind
+        raise
+    finally:
+        source.close()
+        target.close()
     return table
 
 

@@ -1,6 +1,7 @@
 """The benchmark scenarios: each returns a dict of figures."""
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -168,27 +169,28 @@ def idle(seconds: float) -> dict:
     return cost.share_of_core(meter.used, meter.wall) | {"seconds": seconds}
 
 
-def settle(measure, window: float, most: float, tolerance: float = 0.25) -> float:
-    """Rest until the stack's CPU stops falling; return the seconds of rest measured on the way.
+def settle(measure, window: float, most: float, tolerance: float = 0.25) -> tuple[float, bool]:
+    """Rest until the stack's CPU stops falling; the seconds rested, and whether it settled.
 
     What a load leaves behind (the JVMs compiling code it warmed, autovacuum, a checkpoint)
-    winds down over minutes. Settled: a window of `window` s at most `tolerance` points of a
-    core below the window before it; or after `most` seconds of windows, whichever comes first.
+    winds down over minutes. Settled: two windows in a row no more than `tolerance` points of a
+    core below the lowest window before them (one flat window can be noise); at most `most` s.
     """
-    previous, rested = None, 0.0
+    lowest, flat, rested = math.inf, 0, 0.0
     for _ in range(int(most // window)):
         share = measure(window)["total_pct"]
         rested += window
-        if previous is not None and share >= previous - tolerance:
-            break
-        previous = share
-    return rested
+        flat = flat + 1 if share >= lowest - tolerance else 0
+        lowest = min(lowest, share)
+        if flat == 2:
+            return rested, True
+    return rested, False
 
 
 def idle_settled(seconds: float, most: float, window: float = 15) -> dict:
     """The stack's CPU at rest once what the last load left behind has wound down."""
-    rested = settle(idle, window, most)
-    return idle(seconds) | {"rested_s": rested}
+    rested, settled = settle(idle, window, most)
+    return idle(seconds) | {"rested_s": rested, "settled": settled}
 
 
 def backlog_arrived(target, prefix: str, rows: int) -> bool:
@@ -248,19 +250,22 @@ def native_backlog(rows: int, batch: int = 1000, shape: str = "narrow") -> dict:
     """
     table = native.setup(shape)
     conn = connect("store")
-    meter = cost.Meter(native.workers()).start()
-    started = time.monotonic()
-    for first in range(0, rows, batch):
-        stop = min(first + batch, rows)
-        if shape == "narrow":
-            native.insert_batch(conn, stop - first)
-        else:
-            insert_orders(conn, table, "NB", first, stop)
-    wait_until(lambda: native.arrived(table) == rows, 600, "native backlog")
-    elapsed = time.monotonic() - started
-    used = meter.stop()
-    conn.close()
-    native.teardown()
+    try:
+        meter = cost.Meter(native.workers()).start()
+        started = time.monotonic()
+        for first in range(0, rows, batch):
+            stop = min(first + batch, rows)
+            if shape == "narrow":
+                native.insert_batch(conn, stop - first)
+            else:
+                insert_orders(conn, table, "NB", first, stop)
+        wait_until(lambda: native.arrived(table) == rows, 600, "native backlog")
+        elapsed = time.monotonic() - started
+        used = meter.stop()
+    finally:
+        # a failed run must not leave a subscription, and its slot, holding WAL
+        conn.close()
+        native.teardown()
     return {
         "rows": rows,
         "seconds": round(elapsed, 2),

@@ -14,25 +14,35 @@ def shares(*values):
     return measure, windows
 
 
-def test_settles_at_the_first_window_that_does_not_fall():
-    measure, windows = shares(9.0, 6.0, 5.0, 4.9, 1.0)
-    # 5.0 → 4.9 is within a quarter of a point: settled after four windows
-    assert settle(measure, window=15, most=300) == 60
-    assert windows == [15, 15, 15, 15]
+def test_settles_after_two_windows_that_do_not_fall():
+    measure, windows = shares(9.0, 6.0, 5.0, 4.9, 4.8, 1.0)
+    # 5.0 → 4.9 → 4.8: each within a quarter of a point of the lowest before it
+    assert settle(measure, window=15, most=300) == (75, True)
+    assert windows == [15] * 5
 
 
-def test_a_window_that_rises_counts_as_settled():
-    measure, _ = shares(6.0, 6.5)
-    assert settle(measure, window=15, most=300) == 30
+def test_one_flat_window_is_not_enough():
+    measure, windows = shares(6.0, 6.1, 5.0, 5.0, 5.1)
+    assert settle(measure, window=15, most=300) == (75, True)
+    assert len(windows) == 5
 
 
-def test_gives_up_after_the_most_it_may_rest():
+def test_a_window_is_compared_with_the_lowest_so_far():
+    # 5.6 falls from the window before it (6.0) but not below the lowest (5.0): a spike passing
+    measure, _ = shares(5.0, 6.0, 5.6)
+    assert settle(measure, window=15, most=300) == (45, True)
+    # and a window below the lowest starts the count again
+    measure, _ = shares(5.0, 6.0, 4.5, 4.5, 4.4)
+    assert settle(measure, window=15, most=300) == (75, True)
+
+
+def test_gives_up_after_the_most_it_may_rest_and_says_so():
     measure, windows = shares(*range(100, 0, -1))
-    assert settle(measure, window=15, most=60) == 60
+    assert settle(measure, window=15, most=60) == (60, False)
     assert len(windows) == 4
 
 
 def test_no_rest_when_the_most_is_under_one_window():
     measure, windows = shares()
-    assert settle(measure, window=15, most=10) == 0
+    assert settle(measure, window=15, most=10) == (0, False)
     assert windows == []
