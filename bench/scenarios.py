@@ -108,14 +108,15 @@ def native_latency(rate: float, seconds: float, step: bool = False) -> dict:
             local.conn = connect("store")
         return native.insert_one(local.conn)
 
-    workers = native.workers()
-    with cost.metered(workers) as meter:
-        began = time.monotonic()
-        ids, _, failures = paced(write, rate, seconds, give_up=lag(seconds) if step else None)
-        wrote = time.monotonic() - began
-        wait_until(lambda: native.arrived() >= len(ids), 120, "native rows arrived")
-    lat = native.latencies(ids)
-    native.teardown()
+    try:
+        with cost.metered(native.workers()) as meter:
+            began = time.monotonic()
+            ids, _, failures = paced(write, rate, seconds, give_up=lag(seconds) if step else None)
+            wrote = time.monotonic() - began
+            wait_until(lambda: native.arrived() >= len(ids), 120, "native rows arrived")
+        lat = native.latencies(ids)
+    finally:
+        native.teardown()  # as in native_backlog: no subscription left holding WAL
     return {
         "latency": percentiles(lat),
         "writes": len(ids),
