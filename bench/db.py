@@ -7,7 +7,7 @@ import sys
 import psycopg2
 import psycopg2.extras
 
-from ordersync.mapping import TABLES, other
+from ordersync.mapping import TABLES, columns, other
 from ordersync.roles import OWNER, setup_database
 from stack import provision, secrets, topology
 from stack.probes import wait_until
@@ -59,6 +59,18 @@ def retire(side: str, prefix: str) -> None:
     wait_until(lambda: scalar(target, live, pattern) == 0, 600, "tombstones synced")
     source.close()
     target.close()
+
+
+def insert_orders(conn, table: str, prefix: str, first: int, stop: int) -> None:
+    """Insert the backlog's orders numbered first … stop - 1 in one transaction."""
+    name = columns("store")["customer_name"]
+    with conn.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {table} (id, order_number, {name}, shipping_address, items)"
+            " SELECT gen_random_uuid(), %s || '-' || n, 'Backlog', '1 Queue St',"
+            """ '[{"sku": "B", "quantity": 1}]' FROM generate_series(%s, %s) AS n""",
+            (prefix, first, stop - 1),
+        )
 
 
 def migrated_scratch(database: str) -> None:

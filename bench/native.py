@@ -8,7 +8,7 @@ and on the publisher its triggers), which moves the backlog's very rows.
 import uuid
 
 from bench.cost import native_pids
-from bench.db import connect, scalar
+from bench.db import connect, insert_orders, scalar
 from stack import topology
 from stack.probes import wait_until
 from stack.secrets import db_passwords
@@ -132,13 +132,16 @@ def insert_one(conn) -> uuid.UUID:
     return row_id
 
 
-def insert_batch(conn, rows: int) -> None:
-    """Insert rows on the publisher in one transaction."""
+def insert_batch(conn, table: str, first: int, stop: int) -> None:
+    """Insert rows first … stop - 1 on the publisher in one transaction, as its shape wants them."""
+    if table == ORDERS:
+        insert_orders(conn, ORDERS, "NB", first, stop)  # the backlog's own statement
+        return
     with conn.cursor() as cur:
         cur.execute(
             f"INSERT INTO {TABLE} (id, payload) SELECT gen_random_uuid(), 'x'"
             " FROM generate_series(1, %s)",
-            (rows,),
+            (stop - first,),
         )
 
 

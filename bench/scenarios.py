@@ -17,7 +17,7 @@ from confluent_kafka.admin import AdminClient
 
 from bench import cost, jdbc, native
 from bench.client import PATHS, Tokens, order_body
-from bench.db import connect, created_at, migrated_scratch, retire, scalar
+from bench.db import connect, created_at, insert_orders, migrated_scratch, retire, scalar
 from bench.pacing import paced, percentiles
 from ordersync.mapping import SIDES, TABLES, columns, other
 from ordersync.roles import SINK
@@ -207,18 +207,6 @@ def backlog_arrived(target, prefix: str, rows: int) -> bool:
     return scalar(target, count, f"{prefix}-%") == rows
 
 
-def insert_orders(conn, table: str, prefix: str, first: int, stop: int) -> None:
-    """Insert the backlog's orders numbered first … stop - 1 in one transaction."""
-    name = columns("store")["customer_name"]
-    with conn.cursor() as cur:
-        cur.execute(
-            f"INSERT INTO {table} (id, order_number, {name}, shipping_address, items)"
-            " SELECT gen_random_uuid(), %s || '-' || n, 'Backlog', '1 Queue St',"
-            """ '[{"sku": "B", "quantity": 1}]' FROM generate_series(%s, %s) AS n""",
-            (prefix, first, stop - 1),
-        )
-
-
 def backlog(rows: int, batch: int = 1000) -> dict:
     """SQL inserts in `batch`-row transactions into the store → all applied in the warehouse."""
     prefix = f"BK{uuid.uuid4().hex[:6]}"
@@ -255,11 +243,7 @@ def native_backlog(rows: int, batch: int = 1000, shape: str = "narrow") -> dict:
         meter = cost.Meter(native.workers()).start()
         started = time.monotonic()
         for first in range(0, rows, batch):
-            stop = min(first + batch, rows)
-            if shape == "narrow":
-                native.insert_batch(conn, stop - first)
-            else:
-                insert_orders(conn, table, "NB", first, stop)
+            native.insert_batch(conn, table, first, min(first + batch, rows))
         wait_until(lambda: native.arrived(table) == rows, 600, "native backlog")
         elapsed = time.monotonic() - started
         used = meter.stop()
