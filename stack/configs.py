@@ -61,11 +61,10 @@ def kafka_properties(node: int = 1) -> str:
             # the active controller appends a no-op record to the metadata log this often, only
             # to show it is alive (KIP-835): every 500 ms by default, 0.2 % of a core at rest
             "metadata.max.idle.interval.ms": 5000,
-            # pools sized for two cores, not a server: each idle request handler wakes every
-            # 300 ms, ~0.03 % of a core apiece, and the default 8 per listener (broker and
-            # controller) made 16; 2 + 2 cost Kafka 0.4 points less at rest and nothing under
-            # load (bench/README.md, tenth round). The network threads stay at 3: one per
-            # listener gave rarer but longer p99 spikes at 400 writes/s
+            # pools sized for two cores, not a server: every idle pool thread wakes a few times a
+            # second; 2 request handlers per listener instead of 8: 0.4 points of a core less at
+            # rest, nothing measurable under load. Network threads stay at 3: one per listener
+            # gave the only p99 spikes above 80 ms at 400 writes/s (bench/README.md, tenth round)
             "num.io.threads": 2,
             "background.threads": 2,
             "group.coordinator.threads": 1,
