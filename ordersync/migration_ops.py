@@ -5,7 +5,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 from ordersync import triggers
-from ordersync.mapping import TABLES
+from ordersync.mapping import TABLES, field_set
 from ordersync.models import ITEMS_CHECK, STATUS_CHECK
 from ordersync.roles import HEARTBEAT_TABLE, PARKED_TABLE, PURGED_TABLE
 
@@ -50,7 +50,7 @@ def create_order_table(side: str, *columns: sa.Column) -> None:
     op.create_index(f"{table}_created_at", table, ["created_at"])
     # delete events then carry the whole old row, not just the key
     op.execute(f"ALTER TABLE {table} REPLICA IDENTITY FULL")
-    op.execute(triggers.create_sql(side))
+    op.execute(triggers.create_sql(side, field_set(1)))
 
 
 def drop_order_table(side: str) -> None:

@@ -14,6 +14,8 @@ PURGED_TABLE = "purged_order"
 PARKED_TABLE = "sink_parked"
 HEARTBEAT_TABLE = "debezium_heartbeat"
 USER_TABLE = "user_account"
+# the schema version each side syncs (ordersync/rollout.py); written by migrations alone
+SCHEMA_TABLE = "sync_schema"
 
 
 @dataclass(frozen=True)
@@ -75,14 +77,15 @@ def grant_statements(side: str) -> list:
     orders = sql.Identifier(TABLES[side])
     users, purged = sql.Identifier(USER_TABLE), sql.Identifier(PURGED_TABLE)
     heartbeat, parked = sql.Identifier(HEARTBEAT_TABLE), sql.Identifier(PARKED_TABLE)
+    schema = sql.Identifier(SCHEMA_TABLE)
     app, sink = sql.Identifier(APP.name), sql.Identifier(SINK.name)
     debezium, reader = sql.Identifier(DEBEZIUM.name), sql.Identifier(READER.name)
     every = sql.SQL(", ").join(sql.Identifier(r.name) for r in ROLES if r is not OWNER)
     grant = sql.SQL
     return [
         # start from nothing, so a privilege removed here is removed from the database too
-        grant("REVOKE ALL ON {}, {}, {}, {}, {} FROM PUBLIC, {}").format(
-            orders, users, purged, heartbeat, parked, every
+        grant("REVOKE ALL ON {}, {}, {}, {}, {}, {} FROM PUBLIC, {}").format(
+            orders, users, purged, heartbeat, parked, schema, every
         ),
         grant("GRANT SELECT, INSERT, UPDATE, DELETE ON {}, {} TO {}").format(orders, users, app),
         grant("GRANT USAGE ON SEQUENCE user_account_id_seq TO {}").format(app),
@@ -92,6 +95,7 @@ def grant_statements(side: str) -> list:
         grant("GRANT SELECT ON {}, {} TO {}").format(orders, heartbeat, debezium),
         grant("GRANT INSERT, UPDATE ON {} TO {}").format(heartbeat, debezium),
         grant("GRANT SELECT ON {}, {} TO {}").format(orders, purged, reader),
+        grant("GRANT SELECT ON {} TO {}, {}, {}").format(schema, app, sink, reader),
     ]
 
 

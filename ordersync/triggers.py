@@ -10,7 +10,7 @@ so that no late or replayed event brings the order back.
 
 import json
 
-from ordersync.mapping import CLOCK_COLUMN, SYNC_COLUMN, SYNCED_FIELDS, TABLES, TOMBSTONE
+from ordersync.mapping import CLOCK_COLUMN, LATEST, SYNC_COLUMN, TABLES, TOMBSTONE, FieldSet
 from ordersync.roles import PURGED_TABLE, SINK
 
 
@@ -19,10 +19,10 @@ def function_name(side: str) -> str:
     return f"{TABLES[side]}_sync_versioning"
 
 
-def _bump(side: str) -> str:
+def _bump(side: str, fields: FieldSet) -> str:
     """PL/pgSQL lines that bump the clock entry of each changed synced field."""
     lines = []
-    for f in SYNCED_FIELDS:
+    for f in fields.fields:
         column = f.column(side)
         lines.append(
             f"    IF NEW.{column} IS DISTINCT FROM OLD.{column} THEN\n"
@@ -33,10 +33,14 @@ def _bump(side: str) -> str:
     return "\n".join(lines)
 
 
-def create_sql(side: str) -> str:
-    """Return the SQL that (re)creates the versioning trigger of one side's table."""
+def create_sql(side: str, fields: FieldSet = LATEST) -> str:
+    """Return the SQL that (re)creates the versioning trigger of one side's table.
+
+    `fields` is the field set of the schema version the side is at: a field it does not sync
+    yet, or no longer, keeps whatever clock entry the row has.
+    """
     table = TABLES[side]
-    initial = json.dumps({f.name: 1 for f in SYNCED_FIELDS})
+    initial = json.dumps({f.name: 1 for f in fields.fields})
     fn = function_name(side)
     return f"""
 CREATE OR REPLACE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -86,7 +90,7 @@ BEGIN
       USING ERRCODE = 'check_violation';
   END IF;
   clock := OLD.{CLOCK_COLUMN};
-{_bump(side)}
+{_bump(side, fields)}
   NEW.{CLOCK_COLUMN} := clock;
   RETURN NEW;
 END

@@ -216,7 +216,11 @@ class Sink:
         ahead = self.consumer.consume(self.config.batch_size, 0)
         if ahead:
             self.held = ahead
-            self.parsing = self.parser.submit(parse_ahead, self.config.source, ahead)
+            fields = self.target.checks
+            if fields is not None:  # None until the target told which fields it syncs
+                self.parsing = self.parser.submit(
+                    parse_ahead, self.config.source, ahead, fields
+                )
 
     def handle(self, messages: list, parsed: dict | None = None) -> None:
         """Process a batch until it goes through, then record it and store its offsets."""

@@ -5,6 +5,7 @@ in full here, so that nothing malformed reaches the merge or the database. Anyth
 raises PoisonEvent, and the sink dead-letters the message with that error.
 """
 
+import functools
 import json
 import re
 import uuid
@@ -13,19 +14,11 @@ from dataclasses import dataclass, replace
 import orjson
 
 from connectors.sink.merge import State, tombstoned
-from ordersync.mapping import (
-    CLOCK_COLUMN,
-    FIELD_NAMES,
-    SIDES,
-    STATUSES,
-    SYNC_COLUMN,
-    TOMBSTONE,
-    to_canonical,
-)
+from ordersync.fieldkinds import BadValue, Items
+from ordersync.mapping import CLOCK_COLUMN, LATEST, MAX_FIELDS, NAME, SIDES, SYNC_COLUMN, FieldSet
 
 # a field is written at most once per local write: no honest clock gets near this
 MAX_VERSION = 2**31 - 1
-MAX_ITEMS = 100
 OPS = {"c", "u", "r", "d"}
 
 
@@ -42,53 +35,20 @@ class ChangeEvent:
     source_ts_ms: int | None
 
 
-def text(max_length: int, nullable: bool = False):
-    """A check for a string column of at most max_length characters, without NUL."""
+def checks(fields: FieldSet, source: str) -> tuple:
+    """(name, source column, check, is JSON) of each synced field a target syncs.
 
-    def check(value):
-        if value is None and nullable:
-            return
-        if not isinstance(value, str) or not value and not nullable:
-            raise PoisonEvent(f"expected a {'' if nullable else 'non-empty '}string")
-        if len(value) > max_length or "\x00" in value:
-            raise PoisonEvent(f"longer than {max_length} characters or holds NUL")
-
-    return check
+    Built once per field set, not per event: the parser only walks this tuple.
+    """
+    return tuple(
+        (f.name, f.column(source), f.kind.check, isinstance(f.kind, Items)) for f in fields.fields
+    )
 
 
-def one_of(choices):
-    """A check that the value is one of a few strings."""
-
-    def check(value):
-        if value not in choices:
-            raise PoisonEvent(f"not one of {', '.join(choices)}")
-
-    return check
-
-
-def items(value):
-    """Check the items column: a JSON array of 1 to 100 lines."""
-    if not isinstance(value, list) or not 1 <= len(value) <= MAX_ITEMS:
-        raise PoisonEvent(f"expected an array of 1 to {MAX_ITEMS} items")
-
-
-def flag(value):
-    """Check a boolean column."""
-    if not isinstance(value, bool):
-        raise PoisonEvent("expected true or false")
-
-
-# the column limits of ordersync/models.py (a unit test keeps the two equal)
-CHECKS = {
-    "order_number": text(32),
-    "customer_name": text(200),
-    "shipping_address": text(500),
-    "items": items,
-    "status": one_of(STATUSES),
-    "tracking_number": text(64, nullable=True),
-    "notes": text(2000, nullable=True),
-    TOMBSTONE: flag,
-}
+@functools.cache
+def latest_checks(source: str) -> tuple:
+    """The checks of the latest declared field set, for events from one side."""
+    return checks(LATEST, source)
 
 
 # orjson reads an integer beyond 64 bits as a float. Of the fields it can reach, only the items
@@ -125,16 +85,22 @@ def decode_json(value):
     return exact_loads(value) if isinstance(value, str) else value
 
 
-def check_clock(clock) -> dict:
-    """Return a valid per-field clock: known fields mapped to versions in [0, MAX_VERSION]."""
+def check_clock(clock, synced: tuple) -> dict:
+    """Return the clock entries of the synced fields; refuse a malformed clock.
+
+    Entries of other well-formed names are left out, not refused: the source may sync a field
+    this side does not (yet, or any more) have. Their values are left out with them.
+    """
     if not isinstance(clock, dict):
         raise PoisonEvent(f"{CLOCK_COLUMN}: expected an object")
+    if len(clock) > MAX_FIELDS:
+        raise PoisonEvent(f"{CLOCK_COLUMN}: more than {MAX_FIELDS} fields")
     for name, version in clock.items():
-        if name not in FIELD_NAMES:
-            raise PoisonEvent(f"{CLOCK_COLUMN}: unknown field {name[:64]!r}")
+        if not NAME.fullmatch(name):
+            raise PoisonEvent(f"{CLOCK_COLUMN}: not a field name: {name[:64]!r}")
         if type(version) is not int or not 0 <= version <= MAX_VERSION:
             raise PoisonEvent(f"{CLOCK_COLUMN}.{name}: expected an integer in [0, {MAX_VERSION}]")
-    return clock
+    return {name: clock[name] for name in synced if name in clock}
 
 
 CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -152,27 +118,32 @@ def check_id(value) -> str:
         raise PoisonEvent("id: expected a UUID string") from error
 
 
-def row_state(side: str, row) -> State:
-    """Build a State from a source-side row as Debezium serialised it, checking every field."""
+def row_state(row, fields: tuple) -> State:
+    """Build a State from a source-side row as Debezium serialised it, checking every field.
+
+    `fields` comes from `checks`: the fields this side syncs. One the row lacks is left alone
+    (the source does not have its column, yet or any more); it is never read as null.
+    """
     if not isinstance(row, dict):
         raise PoisonEvent("row: expected an object")
     try:
-        values = to_canonical(side, row)
-        values["items"] = decode_json(values["items"])
         clock = decode_json(row[CLOCK_COLUMN])
         author, order_id = row[SYNC_COLUMN], row["id"]
+        values = {}
+        for name, column, check, is_json in fields:
+            if column in row:
+                value = row[column]
+                values[name] = decode_json(value) if is_json else value
+                check(values[name])
     except KeyError as error:
         raise PoisonEvent(f"row lacks column {error.args[0]!r}") from error
+    except BadValue as error:
+        raise PoisonEvent(f"{name}: {error}") from None
     except ValueError as error:
         raise PoisonEvent(f"row holds invalid JSON: {error}") from error
-    for name, check in CHECKS.items():
-        try:
-            check(values[name])
-        except PoisonEvent as error:
-            raise PoisonEvent(f"{name}: {error}") from None
     if author not in SIDES:
         raise PoisonEvent(f"{SYNC_COLUMN}: not one of {', '.join(SIDES)}")
-    return State(id=check_id(order_id), values=values, clock=check_clock(clock), author=author)
+    return State(id=check_id(order_id), values=values, clock=check_clock(clock, values), author=author)
 
 
 def source_time(envelope: dict) -> int | None:
@@ -187,8 +158,13 @@ def items_as_text(row) -> bool:
     return not isinstance(row, dict) or isinstance(row.get("items"), str)
 
 
-def parse(side: str, value: bytes | None) -> ChangeEvent | None:
-    """Parse a message value from one side's topic; None for a Kafka tombstone (nothing to do)."""
+def parse(side: str, value: bytes | None, fields: tuple | None = None) -> ChangeEvent | None:
+    """Parse a message value from one side's topic; None for a Kafka tombstone (nothing to do).
+
+    `fields` is `checks(...)` of the field set the target syncs (the latest declared one when
+    None).
+    """
+    fields = fields or latest_checks(side)
     if value is None:
         return None
     envelope = loads_envelope(value)
@@ -200,7 +176,7 @@ def parse(side: str, value: bytes | None) -> ChangeEvent | None:
     row = envelope.get(image)
     if not items_as_text(row):  # not Debezium's form: read the whole message exactly
         row = loads_envelope(value, exact=True).get(image)
-    state = row_state(side, row)
+    state = row_state(row, fields)
     if op == "d":
         state = replace(tombstoned(state), author=side)
     return ChangeEvent(op, state, source_time(envelope))

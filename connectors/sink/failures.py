@@ -20,6 +20,10 @@ class DeadLetterUnavailable(RuntimeError):
     """The dead-letter topic did not confirm a record, so no offset may move past it."""
 
 
+class SchemaChanged(RuntimeError):
+    """A migration moved the target to another field set: merge the batch again with it."""
+
+
 # SQLSTATE classes (first two characters) and codes; see PostgreSQL's errcodes appendix
 TRANSIENT_CLASSES = {"08", "53", "57", "58", "40"}  # connection, resources, operator, system, tx
 TRANSIENT_CODES = {"55P03", "25006", "55006", "55000"}  # lock timeout, read-only, in use, state
@@ -28,7 +32,7 @@ DATA_CLASSES = {"22", "23", "54"}  # data exception, integrity violation, progra
 
 def classify(error: BaseException) -> Failure:
     """Sort an exception raised while applying events into how the sink must react."""
-    if isinstance(error, DeadLetterUnavailable):
+    if isinstance(error, DeadLetterUnavailable | SchemaChanged):
         return Failure.TRANSIENT
     if not isinstance(error, psycopg2.Error):
         # our own parsing, mapping or merging refused this input

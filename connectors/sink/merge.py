@@ -6,9 +6,7 @@ No Kafka, no database: everything here is a function of its arguments.
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
-from ordersync.mapping import SYNCED_FIELDS, TOMBSTONE
-
-OWNERS = {f.name: f.owner for f in SYNCED_FIELDS}
+from ordersync.mapping import LATEST, TOMBSTONE, FieldSet
 
 
 @dataclass(frozen=True)
@@ -39,7 +37,7 @@ class Outcome:
     conflicts: tuple[str, ...] = field(default=())
 
 
-def merge_field(name: str, local: State, remote: State, remote_side: str) -> tuple:
+def merge_field(name: str, local: State, remote: State, remote_side: str, owner: str) -> tuple:
     """Return the winning (value, version) of one field and whether it was a true conflict."""
     lv, rv = local.version(name), remote.version(name)
     lval, rval = local.values.get(name), remote.values.get(name)
@@ -51,7 +49,7 @@ def merge_field(name: str, local: State, remote: State, remote_side: str) -> tup
     if rv < lv or lval == rval:
         return lval, lv, False
     # same version, different values: the field's owner side keeps its value
-    winner = rval if OWNERS[name] == remote_side else lval
+    winner = rval if owner == remote_side else lval
     return winner, lv, True
 
 
@@ -62,23 +60,45 @@ class Merged(NamedTuple):
     conflicts: tuple[str, ...] = ()
 
 
-def merge(local: State | None, remote: State, remote_side: str) -> Merged:
-    """Merge a remote state into the local one field by field; also name the conflicting fields."""
+def merge(
+    local: State | None, remote: State, remote_side: str, fields: FieldSet = LATEST
+) -> Merged:
+    """Merge a remote state into the local one field by field; also name the conflicting fields.
+
+    Only the fields of `fields` that the remote state carries are merged: any other field keeps
+    its local value and clock entry. A new row takes the declared default of a field the remote
+    state lacks (its side has no such column yet).
+    """
+    owners = fields.owners
     if local is None:
-        return Merged(remote)
-    values, clock, conflicts = {}, {}, []
-    for name in OWNERS:
-        values[name], clock[name], conflict = merge_field(name, local, remote, remote_side)
+        values = {n: remote.values.get(n, d) for n, d in fields.defaults.items()}
+        clock = {n: v for n, v in remote.clock.items() if n in remote.values and n in owners}
+        return Merged(replace(remote, values=values, clock=clock))
+    values, clock, conflicts = dict(local.values), dict(local.clock), []
+    for name in remote.values:
+        if name not in owners:
+            continue
+        values[name], version, conflict = merge_field(
+            name, local, remote, remote_side, owners[name]
+        )
+        if version or name in clock:  # a field never written on either side stays unversioned
+            clock[name] = version
         if conflict:
             conflicts.append(name)
     return Merged(replace(local, values=values, clock=clock, author=remote_side), tuple(conflicts))
 
 
-def decide(remote: State, current: State | None, remote_side: str, target_side: str) -> Outcome:
+def decide(
+    remote: State,
+    current: State | None,
+    remote_side: str,
+    target_side: str,
+    fields: FieldSet = LATEST,
+) -> Outcome:
     """Decide what a remote change does to the current target row."""
     if remote.author == target_side:
         return Outcome(False, "echo")
-    merged, conflicts = merge(current, remote, remote_side)
+    merged, conflicts = merge(current, remote, remote_side, fields)
     if merged.same_as(current):
         reason = "duplicate" if remote.same_as(current) else "stale"
         return Outcome(False, reason, conflicts=conflicts)
@@ -96,6 +116,7 @@ def plan_batch(
     remote_side: str,
     target_side: str,
     purged: frozenset = frozenset(),
+    fields: FieldSet = LATEST,
 ):
     """Fold a batch of remote states into the current rows, in order.
 
@@ -108,7 +129,7 @@ def plan_batch(
         if remote.id in purged:
             outcomes.append(Outcome(False, "purged"))
             continue
-        outcome = decide(remote, states.get(remote.id), remote_side, target_side)
+        outcome = decide(remote, states.get(remote.id), remote_side, target_side, fields)
         if outcome.write:
             states[remote.id] = outcome.state
         outcomes.append(outcome)

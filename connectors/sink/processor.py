@@ -26,12 +26,22 @@ def place(message) -> tuple[str, int, int]:
     return (message.topic(), message.partition(), message.offset())
 
 
-def parse_ahead(source: str, messages: list) -> dict:
+class Parsed(dict):
+    """What parse_ahead made of messages (place -> event, None or error), and with which fields."""
+
+    def __init__(self, fields: tuple):
+        super().__init__()
+        self.fields = fields
+
+
+def parse_ahead(source: str, messages: list, fields: tuple) -> Parsed:
     """Parse messages before their batch: place -> event, None (a tombstone) or the error.
 
     Pure and free of I/O, so the loop runs it in a thread while the batch before is applied.
+    `fields` is the target's parser checks at the time (a batch merged with other ones, after a
+    migration, is parsed again).
     """
-    parsed = {}
+    parsed = Parsed(fields)
     for n, message in enumerate(messages):
         if n % YIELD_EVERY == YIELD_EVERY - 1:
             # hand the interpreter back: the applying thread, back from the database, would
@@ -39,7 +49,7 @@ def parse_ahead(source: str, messages: list) -> dict:
             time.sleep(0)
         if message.error() is None:
             try:
-                parsed[place(message)] = parse(source, message.value())
+                parsed[place(message)] = parse(source, message.value(), fields)
             except Exception as error:  # dead-lettered with this error when its batch comes
                 parsed[place(message)] = error
     return parsed
@@ -100,6 +110,9 @@ class Processor:
         """
         report = BatchReport()
         events = []
+        self.target.ensure_connected()  # also reads the field set the target syncs
+        if parsed is not None and parsed.fields is not self.target.checks:
+            parsed = None
         for message in messages:
             try:
                 event = self.read(message, parsed or {})
@@ -111,7 +124,6 @@ class Processor:
                 continue
             events.append((message, event))
         if events or self.parked:
-            self.target.ensure_connected()
             self.apply_isolating(events, report)
             self.retry_parked(report)
         self.dead_letters.confirm()
@@ -121,7 +133,7 @@ class Processor:
         """The message's event, parsed ahead or now; a parse error is raised here either way."""
         where = place(message)
         if where not in parsed:
-            return parse(self.source, message.value())
+            return parse(self.source, message.value(), self.target.checks)
         if isinstance(parsed[where], Exception):
             raise parsed[where]
         return parsed[where]
@@ -177,7 +189,7 @@ class Processor:
         partners = []
         for message in self.lot.partners(set(self.parked)):
             try:
-                event = parse(self.source, message.value())
+                event = parse(self.source, message.value(), self.target.checks)
             except Exception:  # noqa: S112 - its owner dead-letters it; not ours to judge
                 continue
             if event is not None:
@@ -252,7 +264,9 @@ class Processor:
         everything = [*events, *partners]
         states = [event.state for _, event in everything]
         current, purged = self.target.fetch(cur, sorted({s.id for s in states}))
-        writes, outcomes = plan_batch(states, current, self.source, self.target_side, purged)
+        writes, outcomes = plan_batch(
+            states, current, self.source, self.target_side, purged, self.target.fields
+        )
         if writes:
             self.target.write(cur, list(writes.values()))
         self.target.commit()

@@ -3,6 +3,7 @@
 import functools
 import io
 import json
+import logging
 
 import orjson
 import psycopg2
@@ -10,11 +11,16 @@ from psycopg2.extensions import TRANSACTION_STATUS_IDLE, cursor
 from psycopg2.extras import Json, execute_values
 from psycopg2.sql import Composable
 
+from connectors.sink.events import checks
+from connectors.sink.failures import SchemaChanged
 from connectors.sink.merge import State
-from ordersync.mapping import CLOCK_COLUMN, SYNC_COLUMN, TABLES, columns
-from ordersync.roles import PURGED_TABLE
+from ordersync import rollout
+from ordersync.fieldkinds import Items
+from ordersync.mapping import CLOCK_COLUMN, SYNC_COLUMN, TABLES, FieldSet
+from ordersync.roles import PURGED_TABLE, SCHEMA_TABLE
 
-JSON_FIELDS = {"items"}
+log = logging.getLogger(__name__)
+
 STAGE = "sink_stage"
 # up to this many rows go as one INSERT ... VALUES; more are COPied into the stage first (COPY is
 # two round trips and the stage is truncated at commit: cheaper only for larger batches)
@@ -51,9 +57,13 @@ def sql_json(value) -> Json:
     return Json(value, dumps=json_text)
 
 
-def copy_converter(name: str):
+def copy_converter(is_json: bool):
     """The COPY text renderer of one synced field, chosen once instead of per value."""
-    return copy_json if name in JSON_FIELDS else copy_text
+    return copy_json if is_json else copy_text
+
+
+# what a fetched row is: a locked order, a purged id, or the schema version the target syncs
+ROW, PURGED, VERSION = 0, 1, 2
 
 
 def uuid_array(ids) -> str:
@@ -93,10 +103,21 @@ class Target:
         self.dsn, self.source, self.target, self.origin = dsn, source, target, origin
         self.lock_timeout_ms = lock_timeout_ms
         self.table = TABLES[target]
-        self.columns = columns(target)
-        self.converters = [(name, copy_converter(name)) for name in self.columns]
+        self.fields: FieldSet | None = None  # what the target syncs: read at connect
+        self.checks = None  # the parser's checks of those fields (events.checks)
         self.conn = None
         self.has_origin = False
+        self.stage_stale = True
+
+    def use_fields(self, fields: FieldSet) -> None:
+        """Derive the columns, renderers and parser checks of the field set the target syncs."""
+        self.fields = fields
+        self.columns = fields.columns(self.target)
+        self.json_fields = {f.name for f in fields.fields if isinstance(f.kind, Items)}
+        self.converters = [(n, copy_converter(n in self.json_fields)) for n in self.columns]
+        self.checks = checks(fields, self.source)
+        self.__dict__.pop("fetch_sql", None)
+        self.stage_stale = True
 
     def connect(self) -> None:
         """Open the connection and mark its writes with our replication origin."""
@@ -111,6 +132,7 @@ class Target:
         self.conn.autocommit = True
         try:
             self._prepare_session()
+            self._create_stage()
         except psycopg2.Error:
             self.close()  # half-prepared sessions must not be reused: the next attempt reconnects
             raise
@@ -125,14 +147,31 @@ class Target:
                 "set_config('statement_timeout', %s, false)",
                 (f"{self.lock_timeout_ms}ms", f"{max(60_000, 6 * self.lock_timeout_ms)}ms"),
             )
+            self.refresh_schema(cur)
             self._setup_origin(cur)
-            self._create_stage(cur)
         self.commit()
 
     def ensure_connected(self) -> None:
         """Reconnect when the connection was lost (a retried batch starts here)."""
         if self.conn is None or self.conn.closed:
             self.connect()
+        if self.stage_stale:
+            self._create_stage()
+
+    def refresh_schema(self, cur) -> bool:
+        """Read the field set the target syncs now; tell whether it changed."""
+        fields = rollout.read(cur)
+        if fields == self.fields:
+            return False
+        if self.fields is not None:
+            log.warning(
+                "the target moved from schema version %s to %s: its fields are now %s",
+                self.fields.version,
+                fields.version,
+                ", ".join(fields.names),
+            )
+        self.use_fields(fields)
+        return True
 
     def _setup_origin(self, cur) -> None:
         # pgoutput with origin=none then leaves our writes out of the other side's change stream
@@ -174,25 +213,37 @@ class Target:
         cur.execute(self.fetch_sql, (ids, ids))
         states, purged = {}, set()
         for row in cur.fetchall():
-            if row[-1]:
+            if row[-1] == PURGED:
                 purged.add(row[0])
-                continue
-            values = dict(zip(self.columns, row[1:-3], strict=True))
-            states[row[0]] = State(id=row[0], values=values, clock=row[-3], author=row[-2])
+            elif row[-1] == VERSION:
+                self.check_version(cur, row[0])
+            else:
+                values = dict(zip(self.columns, row[1:-3], strict=True))
+                states[row[0]] = State(id=row[0], values=values, clock=row[-3], author=row[-2])
         return states, frozenset(purged)
+
+    def check_version(self, cur, version: str | None) -> None:
+        """Raise SchemaChanged (the batch is retried) when a migration moved the target on.
+
+        Checked in the same statement that locks the rows: every batch after the migration's
+        commit is merged with the new field set, none with the old one.
+        """
+        if version != str(self.fields.version) and self.refresh_schema(cur):
+            raise SchemaChanged(f"the target now syncs schema version {version}")
 
     @functools.cached_property
     def fetch_sql(self) -> str:
-        """Lock the rows by id (in id order) and list the purged ids, in one round trip."""
+        """Lock the rows by id (in id order), list the purged ids and the schema version, at once."""
         select = ", ".join(f"{column} AS {name}" for name, column in self.columns.items())
         blanks = ", ".join("NULL" for _ in self.columns)
         return (
             f"SET CONSTRAINTS ALL DEFERRED; "
             f"WITH locked AS MATERIALIZED (SELECT id::text, {select}, {CLOCK_COLUMN}, "
             f"{SYNC_COLUMN} FROM {self.table} WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE) "
-            f"SELECT *, false FROM locked UNION ALL "
-            f"SELECT id::text, {blanks}, NULL, NULL, true FROM {PURGED_TABLE} "
-            f"WHERE id = ANY(%s::uuid[])"
+            f"SELECT *, {ROW} FROM locked UNION ALL "
+            f"SELECT id::text, {blanks}, NULL, NULL, {PURGED} FROM {PURGED_TABLE} "
+            f"WHERE id = ANY(%s::uuid[]) UNION ALL "
+            f"SELECT max(version)::text, {blanks}, NULL, NULL, {VERSION} FROM {SCHEMA_TABLE}"
         )
 
     @property
@@ -200,12 +251,16 @@ class Target:
         """The target columns the sink writes, in order."""
         return ["id", *self.columns.values(), CLOCK_COLUMN, SYNC_COLUMN]
 
-    def _create_stage(self, cur) -> None:
-        # a per-session staging table: for large batches COPY into it beats a multi-row INSERT
-        cur.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ON COMMIT DELETE ROWS AS "
-            f"SELECT {', '.join(self.written_columns)} FROM {self.table} WITH NO DATA"
-        )
+    def _create_stage(self) -> None:
+        # a per-session staging table: for large batches COPY into it beats a multi-row INSERT.
+        # Made anew with each field set, outside any batch (a rolled-back batch would undo it)
+        with self.conn.cursor(cursor_factory=cursor) as cur:
+            cur.execute(
+                f"DROP TABLE IF EXISTS pg_temp.{STAGE}; "
+                f"CREATE TEMP TABLE {STAGE} ON COMMIT DELETE ROWS AS "
+                f"SELECT {', '.join(self.written_columns)} FROM {self.table} WITH NO DATA"
+            )
+        self.stage_stale = False
 
     def copy_rows(self, states: list[State]) -> io.StringIO:
         """Render states in COPY's text format (exact: NULL and '' stay distinct)."""
@@ -221,7 +276,7 @@ class Target:
 
     def value_rows(self, states: list[State]) -> list[tuple]:
         """States as query parameters (JSON fields adapted as COPY renders them)."""
-        names, source = [(n, n in JSON_FIELDS) for n in self.columns], self.source
+        names, source = [(n, n in self.json_fields) for n in self.columns], self.source
         return [
             (
                 s.id,

@@ -5,8 +5,9 @@ import uuid
 
 import psycopg2
 
+from connectors.sink.events import checks
 from connectors.sink.merge import State
-from ordersync.mapping import FIELD_NAMES, STORE, TOMBSTONE
+from ordersync.mapping import FIELD_NAMES, LATEST, STORE, TOMBSTONE
 
 
 class Message:
@@ -77,6 +78,8 @@ class Target:
         self.pending: dict[str, State] = {}
         self.refusals = []
         self.commits = 0
+        self.fields = LATEST
+        self.checks = checks(LATEST, STORE)
 
     def refuse(self, predicate, error) -> None:
         """Fail every commit whose end state matches the predicate."""

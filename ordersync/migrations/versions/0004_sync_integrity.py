@@ -9,6 +9,7 @@ from alembic import op
 from flask import current_app
 
 from ordersync import triggers
+from ordersync.mapping import field_set
 from ordersync.migration_ops import (
     create_publication,
     create_purged_table,
@@ -28,7 +29,7 @@ def upgrade():
     side = current_app.config["SIDE"]
     create_purged_table()
     make_live_numbers_deferrable(side)
-    op.execute(triggers.create_sql(side))
+    op.execute(triggers.create_sql(side, field_set(1)))
     create_publication(side)
 
 

@@ -14,6 +14,7 @@ from alembic import op
 from flask import current_app
 
 from ordersync import triggers
+from ordersync.mapping import field_set
 
 revision = "0009"
 down_revision = "0008"
@@ -22,7 +23,7 @@ depends_on = None
 
 
 def upgrade():
-    op.execute(triggers.create_sql(current_app.config["SIDE"]))
+    op.execute(triggers.create_sql(current_app.config["SIDE"], field_set(1)))
 
 
 def downgrade():

@@ -159,9 +159,9 @@ def test_the_next_batch_is_parsed_in_a_thread_while_the_current_one_is_applied(m
     parsed_by = []
     real = processing.parse
 
-    def parse(side, value):
+    def parse(side, value, fields=None):
         parsed_by.append((orjson.loads(value)["after"]["order_number"], threading.current_thread()))
-        return real(side, value)
+        return real(side, value, fields)
 
     monkeypatch.setattr(processing, "parse", parse)
     target = fakes.Target()

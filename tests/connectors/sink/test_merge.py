@@ -6,7 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.sink.merge import OWNERS, Merged, State, decide, merge, plan_batch
+from connectors.sink.merge import Merged, State, decide, merge, plan_batch
+from ordersync.mapping import LATEST
+
+OWNERS = LATEST.owners
 from ordersync.mapping import FIELD_NAMES, STORE, TOMBSTONE, WAREHOUSE
 from tests.support import examples
 from tests.support.fakes import state

@@ -46,13 +46,13 @@ def test_poison_is_dead_lettered_and_the_rest_applied(processor, target, produce
     assert record["reason"] == "invalid-event" and "JSON" in record["error"]
 
 
-def test_parsing_ahead_keeps_each_message_outcome_by_its_place_in_kafka():
+def test_parsing_ahead_keeps_each_message_outcome_by_its_place_in_kafka(target):
     class Failed(fakes.Message):
         def error(self):
             return "broker transport failure"
 
     messages = [*batch(change("N1"), b"{oops", None), Failed(b"", 3)]
-    parsed = parse_ahead(STORE, messages)
+    parsed = parse_ahead(STORE, messages, target.checks)
     topic = messages[0].topic()
     assert set(parsed) == {(topic, 0, 0), (topic, 0, 1), (topic, 0, 2)}
     assert isinstance(parsed[(topic, 0, 0)], ChangeEvent)
@@ -63,11 +63,13 @@ def test_parsing_ahead_keeps_each_message_outcome_by_its_place_in_kafka():
 
 def test_a_batch_parsed_ahead_is_not_parsed_again(processor, target, producer, monkeypatch):
     messages = batch(change("N1"), b"{oops", None, change("N2"))
-    parsed = parse_ahead(STORE, messages[:3])  # the last one arrived after the look-ahead
+    parsed = parse_ahead(STORE, messages[:3], target.checks)  # the last one arrived after the look-ahead
     calls = []
     real = processing.parse
     monkeypatch.setattr(
-        processing, "parse", lambda side, value: calls.append(value) or real(side, value)
+        processing,
+        "parse",
+        lambda side, value, fields=None: calls.append(value) or real(side, value, fields),
     )
     report = processor.process(messages, parsed)
     assert calls == [messages[3].value()]

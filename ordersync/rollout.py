@@ -1,0 +1,83 @@
+"""Schema versions in a side's database: which field set it syncs, and the step to the next one.
+
+Each side's table `sync_schema` keeps one row per schema version it reached, with the field set
+of that version as declared in ordersync/mapping.py. The sink, reconcile and status read the
+newest row, so a side moves to a new version with one migration and nothing else redeployed.
+"""
+
+import json
+
+from ordersync import triggers
+from ordersync.mapping import TABLES, FieldSet, SchemaVersion, SyncedField
+from ordersync.roles import SCHEMA_TABLE
+
+CREATE_TABLE = f"""
+CREATE TABLE {SCHEMA_TABLE} (
+  version integer PRIMARY KEY CHECK (version > 0),
+  fields jsonb NOT NULL CHECK (jsonb_typeof(fields) = 'array'),
+  applied_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+
+CURRENT = f"SELECT version, fields FROM {SCHEMA_TABLE} ORDER BY version DESC LIMIT 1"
+
+
+class NoSchema(RuntimeError):
+    """The database records no schema version (its migrations have not run)."""
+
+
+def read(cur) -> FieldSet:
+    """Return the field set a side's database syncs now (its newest schema version)."""
+    cur.execute(CURRENT)
+    row = cur.fetchone()
+    if row is None:
+        raise NoSchema(f"{SCHEMA_TABLE} is empty: run the migrations")
+    fields = json.loads(row[1]) if isinstance(row[1], str) else row[1]
+    return FieldSet.from_json(row[0], fields)
+
+
+def record_sql(fields: FieldSet) -> str:
+    """The statement that records a field set as the database's newest schema version."""
+    document = json.dumps(fields.to_json()).replace("'", "''")
+    return (
+        f"INSERT INTO {SCHEMA_TABLE} (version, fields) "
+        f"VALUES ({fields.version}, '{document}'::jsonb)"
+    )
+
+
+def literal(value) -> str:
+    """A SQL literal of a declared default (checked by the field's kind, so a plain value)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return "'" + json.dumps(value).replace("'", "''") + "'::jsonb"
+
+
+def add_column_sql(side: str, f: SyncedField) -> str:
+    """Add a synced field's column: nullable, or NOT NULL with its default (no table rewrite)."""
+    table, column = TABLES[side], f.column(side)
+    sql = f"ALTER TABLE {table} ADD COLUMN {column} {f.kind.sql_type()}"
+    if f.default is not None:
+        sql += f" NOT NULL DEFAULT {literal(f.default)}"
+    check = f.kind.sql_check(column)
+    if check:
+        sql += f" CONSTRAINT {table}_{column}_check CHECK ({check})"
+    return sql
+
+
+def step_sql(side: str, current: FieldSet, step: SchemaVersion) -> list[str]:
+    """The statements that take one side from its current field set through a schema step.
+
+    A retired field keeps its column (drop it in a later migration, once no side syncs it).
+    """
+    after = current.after(step)
+    return [
+        *(add_column_sql(side, f) for f in step.add),
+        record_sql(after),
+        triggers.create_sql(side, after),
+    ]
