@@ -218,9 +218,7 @@ class Sink:
             self.held = ahead
             fields = self.target.checks
             if fields is not None:  # None until the target told which fields it syncs
-                self.parsing = self.parser.submit(
-                    parse_ahead, self.config.source, ahead, fields
-                )
+                self.parsing = self.parser.submit(parse_ahead, self.config.source, ahead, fields)
 
     def handle(self, messages: list, parsed: dict | None = None) -> None:
         """Process a batch until it goes through, then record it and store its offsets."""

@@ -143,7 +143,8 @@ def row_state(row, fields: tuple) -> State:
         raise PoisonEvent(f"row holds invalid JSON: {error}") from error
     if author not in SIDES:
         raise PoisonEvent(f"{SYNC_COLUMN}: not one of {', '.join(SIDES)}")
-    return State(id=check_id(order_id), values=values, clock=check_clock(clock, values), author=author)
+    clock = check_clock(clock, values)
+    return State(id=check_id(order_id), values=values, clock=clock, author=author)
 
 
 def source_time(envelope: dict) -> int | None:

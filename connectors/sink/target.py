@@ -233,7 +233,7 @@ class Target:
 
     @functools.cached_property
     def fetch_sql(self) -> str:
-        """Lock the rows by id (in id order), list the purged ids and the schema version, at once."""
+        """Lock the rows by id (in id order), list purged ids and the schema version, at once."""
         select = ", ".join(f"{column} AS {name}" for name, column in self.columns.items())
         blanks = ", ".join("NULL" for _ in self.columns)
         return (

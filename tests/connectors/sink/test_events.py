@@ -5,8 +5,7 @@ import json
 import pytest
 
 from connectors.sink.events import PoisonEvent, parse
-from ordersync.mapping import LATEST
-from ordersync.mapping import STORE, TOMBSTONE, WAREHOUSE
+from ordersync.mapping import LATEST, STORE, TOMBSTONE, WAREHOUSE
 
 
 def warehouse_row(**overrides) -> dict:

@@ -7,12 +7,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.sink.merge import Merged, State, decide, merge, plan_batch
-from ordersync.mapping import LATEST
-
-OWNERS = LATEST.owners
-from ordersync.mapping import FIELD_NAMES, STORE, TOMBSTONE, WAREHOUSE
+from ordersync.mapping import FIELD_NAMES, LATEST, STORE, TOMBSTONE, WAREHOUSE
 from tests.support import examples
 from tests.support.fakes import state
+
+OWNERS = LATEST.owners
 
 
 def test_higher_version_wins_per_field():

@@ -63,7 +63,8 @@ def test_parsing_ahead_keeps_each_message_outcome_by_its_place_in_kafka(target):
 
 def test_a_batch_parsed_ahead_is_not_parsed_again(processor, target, producer, monkeypatch):
     messages = batch(change("N1"), b"{oops", None, change("N2"))
-    parsed = parse_ahead(STORE, messages[:3], target.checks)  # the last one arrived after the look-ahead
+    # the last one arrived after the look-ahead
+    parsed = parse_ahead(STORE, messages[:3], target.checks)
     calls = []
     real = processing.parse
     monkeypatch.setattr(
