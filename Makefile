@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: bench-reconcile bench-scale up-cluster test-cluster up down status test test-fast prerequisites env clean lint bench reconcile restart topics tail dlq
+.PHONY: migrate bench-reconcile bench-scale up-cluster test-cluster up down status test test-fast prerequisites env clean lint bench reconcile restart topics tail dlq
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,9 @@ bench-scale: $(STAMP)  ## sink drain with 1 and 2 replicas; latency single-node 
 
 reconcile: $(STAMP)  ## compare both databases; REPAIR=1 to rewrite winning states
 	$(PY) -m stack exec -- $(PY) -m connectors.reconcile $(if $(REPAIR),--repair,)
+
+migrate: $(STAMP)  ## apply one side's migrations while the stack runs: SIDE=store|warehouse
+	$(PY) -m stack migrate $(SIDE)
 
 restart: $(STAMP)  ## restart apps and sinks (or NAMES="sink-store-to-warehouse ...")
 	$(PY) -m stack restart $(NAMES)

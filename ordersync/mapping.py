@@ -148,6 +148,19 @@ class FieldSet:
         kept = tuple(f for f in self.fields if f.name not in step.retire)
         return FieldSet(step.number, kept + step.add)
 
+    def shared(self, other: "FieldSet") -> "FieldSet":
+        """The fields both field sets sync (mid-rollout, the ones the two sides can compare)."""
+        kept = tuple(f for f in self.fields if f.name in other.names)
+        return FieldSet(min(self.version, other.version), kept)
+
+    def only(self, names) -> "FieldSet":
+        """The field set restricted to some fields (the tombstone always stays)."""
+        unknown = set(names) - set(self.names)
+        if unknown:
+            raise ValueError(f"not synced on both sides: {', '.join(sorted(unknown))}")
+        kept = tuple(f for f in self.fields if f.name in names or f.name == TOMBSTONE)
+        return FieldSet(self.version, kept)
+
     def to_json(self) -> list[dict]:
         """The field set as a side's database keeps it (sync_schema.fields)."""
         return [f.to_json() for f in self.fields]

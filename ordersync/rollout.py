@@ -81,3 +81,23 @@ def step_sql(side: str, current: FieldSet, step: SchemaVersion) -> list[str]:
         record_sql(after),
         triggers.create_sql(side, after),
     ]
+
+
+def describe(found: dict[str, FieldSet], declared: int) -> tuple[str, bool]:
+    """Say which schema version each side syncs and what a rollout still has to do.
+
+    Returns the sentence and whether the sides are mid-rollout (their field sets differ, or a
+    side is behind the declared latest version).
+    """
+    versions = ", ".join(f"{side} {fields.version}" for side, fields in found.items())
+    notes = []
+    for side, fields in found.items():
+        others = [o for o in found.values() if o is not fields]
+        only = [n for n in fields.names if all(n not in o.names for o in others)]
+        if only:
+            notes.append(f"{', '.join(only)} synced by {side} only")
+    behind = [side for side, fields in found.items() if fields.version < declared]
+    if behind:
+        notes.append(f"declared {declared}: migrate {' and '.join(behind)}")
+    sentence = f"{versions}" + (f"; mid-rollout: {'; '.join(notes)}" if notes else "")
+    return sentence, bool(notes)

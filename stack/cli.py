@@ -8,7 +8,9 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ordersync import rollout
 from ordersync.environment import BadSetting, checked, seconds
+from ordersync.mapping import LATEST, SIDES
 from stack import configs, envfile, jars, probes, provision, report, supervisor, topics
 from stack import topology as t
 from stack.components import Component, all_components, brokers, connect_workers
@@ -402,6 +404,41 @@ def restart(names: list[str]) -> int:
     return 0
 
 
+def migrate(argv: list[str]) -> int:
+    """`python -m stack migrate SIDE`: one side's migrations while the stack runs, then catch up.
+
+    The sinks move to the new field set by themselves (they check it with every batch); the
+    side's app is restarted onto it; fields that both sides sync only from now on are repaired
+    until they agree (values written on one side while the other had no column for them).
+    """
+    parser = argparse.ArgumentParser(prog="python -m stack migrate", description=migrate.__doc__)
+    parser.add_argument("side", choices=SIDES)
+    side = parser.parse_args(argv).side
+    if not supervisor.running() or not is_running(f"{side}-db"):
+        say(f"the {side} database is not running: `make up` first")
+        return 1
+    before = report.schema_versions()
+    try:
+        provision.migrate(side)
+    except RuntimeError as error:  # a refused migration changed nothing: say why
+        say(f"FAILED: {error}")
+        return 1
+    provision.grant(side)
+    after = report.schema_versions()
+    say(f"{side}: schema version {before[side].version} -> {after[side].version}")
+    if is_running(f"{side}-app"):
+        restart([f"{side}-app"])
+    shared = set(after["store"].shared(after["warehouse"]).names)
+    new = sorted(shared - set(before["store"].shared(before["warehouse"]).names))
+    status = 0
+    if new:
+        say(f"now synced on both sides: {', '.join(new)}; carrying values written meanwhile")
+        catch_up = [sys.executable, "-m", "connectors.reconcile", "--catch-up"]
+        status = run_against_stack([*catch_up, "--fields", ",".join(new)])
+    say("schema versions: " + rollout.describe(after, LATEST.version)[0])
+    return status
+
+
 def tail(argv: list[str]) -> int:
     """`python -m stack tail TOPIC [--order ID] [--last N] [--no-follow]`."""
     parser = argparse.ArgumentParser(prog="python -m stack tail", description=topics.tail.__doc__)
@@ -420,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "command",
         choices=["up", "down", "status", "clean", "test", "run", "exec", "restart", "topics"]
-        + ["test-fast", "test-cluster", "tail", "provision", "lock", "env"],
+        + ["test-fast", "test-cluster", "tail", "provision", "lock", "env", "migrate"],
     )
     args, rest = parser.parse_known_args(argv)
     try:
@@ -441,6 +478,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "tail":
             return tail(rest)
+        if args.command == "migrate":
+            return migrate(rest)
         commands = {"up": up, "down": down, "status": status, "clean": clean}
         commands |= {"provision": provision_only, "lock": lock, "env": envfile.main}
         return commands[args.command]()

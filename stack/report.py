@@ -8,9 +8,9 @@ import requests
 from confluent_kafka import Consumer, TopicPartition
 
 from connectors.reconcile.chunks import compare_chunked
-from ordersync import sinkhealth
+from ordersync import rollout, sinkhealth
 from ordersync.deadletters.kafka import DeadLetterQueue
-from ordersync.mapping import SIDES, dead_letter_topic, other, topic
+from ordersync.mapping import LATEST, SIDES, dead_letter_topic, other, topic
 from ordersync.roles import READER
 from stack import topology as t
 from stack.components import brokers, connect_workers
@@ -145,6 +145,23 @@ def freshness_checks() -> list[Check]:
     return checks
 
 
+def schema_versions() -> dict:
+    """The field set each side's database syncs now."""
+    found = {}
+    for side in SIDES:
+        with psycopg2.connect(database_url(side, READER.name), connect_timeout=3) as conn:
+            with conn.cursor() as cur:
+                found[side] = rollout.read(cur)
+        conn.close()
+    return found
+
+
+def schema_checks() -> list[Check]:
+    """Each side's schema version; mid-rollout is a warning (finish it: docs/schema-changes.md)."""
+    sentence, mid = rollout.describe(schema_versions(), LATEST.version)
+    return [Check("schema versions", sentence, warning=mid)]
+
+
 def drift_check(caught_up: bool) -> Check:
     """Orders whose synced fields differ between the databases (only alarming once caught up)."""
     conns = {
@@ -199,7 +216,7 @@ def all_checks(states: dict | None = None) -> list[Check]:
     """Run every check; a failing probe becomes an unhealthy line, not a crash."""
     checks = redundancy_checks(states) if states is not None else []
     caught_up = False
-    for probe in (sink_checks, slot_checks, kafka_checks, freshness_checks):
+    for probe in (sink_checks, slot_checks, kafka_checks, freshness_checks, schema_checks):
         try:
             result = probe()
         except Exception as error:  # the screen must still show what it could find out

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from psycopg2.extensions import cursor
 
 from connectors.reconcile.compare import Report, compare
-from connectors.reconcile.db import select_states, to_state
-from ordersync.mapping import TABLES, columns
+from connectors.reconcile.db import select_states, shared_fields, to_state
+from ordersync.mapping import TABLES, FieldSet
 
 # a range whose checksums differ is split into this many ranges of ids, down to LOAD_AT orders
 FANOUT = 16
@@ -35,6 +35,7 @@ class Chunked:
 
     report: Report
     states: dict[str, dict]
+    fields: FieldSet
     chunks: int = 0
     drilled: int = 0
 
@@ -48,16 +49,16 @@ def as_uuid(value: int) -> str:
 WHERE = "WHERE id BETWEEN %s::uuid AND %s::uuid"
 
 
-def checksum_sql(side: str) -> str:
+def checksum_sql(side: str, fields: FieldSet) -> str:
     """One range's row count and the sum of a 64-bit hash of each order's synced fields.
 
     A row constructor renders NULL and '' differently, and jsonb's text form does not depend on
     key order, so equal orders hash equally on both sides. A sum needs no sort and no index
     order, and `hashtextextended` is PostgreSQL's own fast hash (both sides run the same one).
     """
-    fields = ", ".join(f"{column}::text" for column in columns(side).values())
+    values = ", ".join(f"{column}::text" for column in fields.columns(side).values())
     return (
-        f"SELECT count(*), sum(hashtextextended(ROW(id::text, {fields})::text, 0)::numeric) "
+        f"SELECT count(*), sum(hashtextextended(ROW(id::text, {values})::text, 0)::numeric) "
         f"FROM {TABLES[side]} {WHERE}"
     )
 
@@ -67,18 +68,18 @@ def bounds(low: int, high: int) -> tuple:
     return as_uuid(low), as_uuid(high - 1)
 
 
-def checksum(conn, side: str, low: int, high: int) -> tuple:
+def checksum(conn, side: str, low: int, high: int, fields: FieldSet) -> tuple:
     """The count and checksum of one side's orders in [low, high)."""
     with tuples(conn) as cur:
-        cur.execute(checksum_sql(side), bounds(low, high))
+        cur.execute(checksum_sql(side, fields), bounds(low, high))
         return cur.fetchone()
 
 
-def load_range(conn, side: str, low: int, high: int) -> dict:
+def load_range(conn, side: str, low: int, high: int, fields: FieldSet) -> dict:
     """One side's states in [low, high)."""
     with tuples(conn) as cur:
-        cur.execute(select_states(side, WHERE), bounds(low, high))
-        return {row[0]: to_state(side, row) for row in cur.fetchall()}
+        cur.execute(select_states(side, WHERE, fields), bounds(low, high))
+        return {row[0]: to_state(row, fields) for row in cur.fetchall()}
 
 
 def on_both(pool, conns: dict, work, *args) -> dict:
@@ -87,9 +88,14 @@ def on_both(pool, conns: dict, work, *args) -> dict:
     return {side: future.result() for side, future in futures.items()}
 
 
-def compare_chunked(conns: dict) -> Chunked:
-    """Compare the store and the warehouse: whole-table checksums, split only where they differ."""
-    result = Chunked(Report(), {"store": {}, "warehouse": {}})
+def compare_chunked(conns: dict, names=None) -> Chunked:
+    """Compare the store and the warehouse: whole-table checksums, split only where they differ.
+
+    Compared are the fields both sides sync now, or only `names` of them.
+    """
+    fields = shared_fields(conns)
+    fields = fields.only(names) if names else fields
+    result = Chunked(Report(), {"store": {}, "warehouse": {}}, fields)
     with ThreadPoolExecutor(max_workers=len(conns)) as pool:
         compare_range(pool, conns, 0, TOP, result)
     return result
@@ -98,7 +104,7 @@ def compare_chunked(conns: dict) -> Chunked:
 def compare_range(pool, conns: dict, low: int, high: int, result: Chunked) -> None:
     """Compare ids in [low, high): equal checksums end it, else split it or load its rows."""
     result.chunks += 1
-    sums = on_both(pool, conns, checksum, low, high)
+    sums = on_both(pool, conns, checksum, low, high, result.fields)
     if sums["store"] == sums["warehouse"]:
         return
     if max(sums["store"][0], sums["warehouse"][0]) > LOAD_AT and high - low > FANOUT:
@@ -108,7 +114,7 @@ def compare_range(pool, conns: dict, low: int, high: int, result: Chunked) -> No
             compare_range(pool, conns, low + i * step, sub_high, result)
         return
     result.drilled += 1
-    states = on_both(pool, conns, load_range, low, high)
+    states = on_both(pool, conns, load_range, low, high, result.fields)
     part = compare(states["store"], states["warehouse"])
     for side in result.report.missing:
         result.report.missing[side] += part.missing[side]
@@ -149,8 +155,8 @@ def clashes_streamed(conns: dict) -> list[tuple[str, str, str]]:
     return found
 
 
-def load_order(conn, side: str, order_id: str) -> dict:
+def load_order(conn, side: str, order_id: str, fields: FieldSet) -> dict:
     """One order's state on one side ({} when absent)."""
     with tuples(conn) as cur:
-        cur.execute(select_states(side, "WHERE id = %s::uuid"), (order_id,))
-        return {row[0]: to_state(side, row) for row in cur.fetchall()}
+        cur.execute(select_states(side, "WHERE id = %s::uuid", fields), (order_id,))
+        return {row[0]: to_state(row, fields) for row in cur.fetchall()}

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 
 from connectors.sink.merge import State, merge
-from ordersync.mapping import FIELD_NAMES, STORE, TOMBSTONE, WAREHOUSE
+from ordersync.mapping import LATEST, STORE, TOMBSTONE, WAREHOUSE, FieldSet
 
 
 @dataclass
@@ -23,12 +23,12 @@ class Report:
         out = []
         for side, states in self.missing.items():
             for s in states:
-                out.append(f"missing in {side}: {s.id} ({s.values['order_number']})")
+                out.append(f"missing in {side}: {s.id} ({s.values.get('order_number', '')})")
         for store, warehouse, names in self.differing:
             detail = "; ".join(
                 f"{n}: store={store.values[n]!r} warehouse={warehouse.values[n]!r}" for n in names
             )
-            out.append(f"differs: {store.id} ({store.values['order_number']}): {detail}")
+            out.append(f"differs: {store.id} ({store.values.get('order_number', '')}): {detail}")
         out.append(
             f"missing in store: {len(self.missing[STORE])}, missing in warehouse: "
             f"{len(self.missing[WAREHOUSE])}, differing: {len(self.differing)}"
@@ -37,8 +37,8 @@ class Report:
 
 
 def differing_fields(a: State, b: State) -> list[str]:
-    """Return the synced fields whose values differ."""
-    return [n for n in FIELD_NAMES if a.values.get(n) != b.values.get(n)]
+    """Return the compared fields whose values differ."""
+    return [n for n in a.values if a.values.get(n) != b.values.get(n)]
 
 
 def compare(store: dict[str, State], warehouse: dict[str, State]) -> Report:
@@ -58,16 +58,22 @@ def compare(store: dict[str, State], warehouse: dict[str, State]) -> Report:
     return report
 
 
-def repair_state(store: State | None, warehouse: State | None) -> tuple[str, State]:
-    """Pick the side to rewrite and the state that wins, with versions above both sides'."""
+def repair_state(
+    store: State | None, warehouse: State | None, fields: FieldSet = LATEST
+) -> tuple[str, State]:
+    """Pick the side to rewrite and the state that wins, with versions above both sides'.
+
+    Only the compared `fields` are rewritten and versioned anew.
+    """
     if store is None or warehouse is None:
         side, state = (STORE, store) if warehouse is None else (WAREHOUSE, warehouse)
         winner = state
     else:
         side = STORE
-        winner = merge(store, warehouse, WAREHOUSE).state
+        winner = merge(store, warehouse, WAREHOUSE, fields).state
     top = {
-        n: max(x.version(n) for x in (store, warehouse) if x is not None) + 1 for n in FIELD_NAMES
+        n: max(x.version(n) for x in (store, warehouse) if x is not None) + 1
+        for n in fields.names
     }
     return side, State(winner.id, winner.values, top, side)
 

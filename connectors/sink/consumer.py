@@ -415,6 +415,10 @@ class Sink:
             metrics.EVENTS.labels("dead-lettered", reason).inc(n)
         for name, n in Counter(c for _, o in report.outcomes for c in o.conflicts).items():
             metrics.CONFLICTS.labels(name).inc(n)
+        if self.target.fields is not None:
+            metrics.SCHEMA_VERSION.set(self.target.fields.version)
+        metrics.fields_left_alone("target-lacks", report.unsynced)
+        metrics.fields_left_alone("event-lacks", report.absent)
         lags = [
             max(0.0, now - event.source_ts_ms / 1000)
             for (_, event), outcome in report.outcomes

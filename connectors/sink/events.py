@@ -10,6 +10,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import orjson
 
@@ -28,25 +29,36 @@ class PoisonEvent(ValueError):
 
 @dataclass(frozen=True)
 class ChangeEvent:
-    """One row change from the source side: its state and the source commit time."""
+    """One row change from the source side: its state and the source commit time.
+
+    `unsynced` names fields the source versions but the target does not sync; `absent` names
+    fields the target syncs but the source row lacks (mid-rollout, one side has them already).
+    """
 
     op: str
     state: State
     source_ts_ms: int | None
+    unsynced: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()
 
 
-def checks(fields: FieldSet, source: str) -> tuple:
-    """(name, source column, check, is JSON) of each synced field a target syncs.
+class Checks(NamedTuple):
+    """What the parser needs of the field set a target syncs, built once per field set."""
 
-    Built once per field set, not per event: the parser only walks this tuple.
-    """
-    return tuple(
+    entries: tuple  # (name, source column, check, is JSON) of each field
+    names: frozenset
+
+
+def checks(fields: FieldSet, source: str) -> Checks:
+    """The parser's checks of the fields a target syncs, for events from one side."""
+    entries = tuple(
         (f.name, f.column(source), f.kind.check, isinstance(f.kind, Items)) for f in fields.fields
     )
+    return Checks(entries, frozenset(fields.names))
 
 
 @functools.cache
-def latest_checks(source: str) -> tuple:
+def latest_checks(source: str) -> Checks:
     """The checks of the latest declared field set, for events from one side."""
     return checks(LATEST, source)
 
@@ -85,7 +97,7 @@ def decode_json(value):
     return exact_loads(value) if isinstance(value, str) else value
 
 
-def check_clock(clock, synced: tuple) -> dict:
+def check_clock(clock, synced: dict) -> dict:
     """Return the clock entries of the synced fields; refuse a malformed clock.
 
     Entries of other well-formed names are left out, not refused: the source may sync a field
@@ -118,23 +130,27 @@ def check_id(value) -> str:
         raise PoisonEvent("id: expected a UUID string") from error
 
 
-def row_state(row, fields: tuple) -> State:
+def row_state(row, fields: Checks) -> tuple[State, tuple, tuple]:
     """Build a State from a source-side row as Debezium serialised it, checking every field.
 
-    `fields` comes from `checks`: the fields this side syncs. One the row lacks is left alone
-    (the source does not have its column, yet or any more); it is never read as null.
+    `fields` comes from `checks`: the fields the target syncs. One the row lacks is left alone
+    (the source does not have its column, yet or any more); it is never read as null. Also
+    returns the fields the clock versions but the target does not sync, and those the row lacks.
     """
     if not isinstance(row, dict):
         raise PoisonEvent("row: expected an object")
+    absent = ()
     try:
         clock = decode_json(row[CLOCK_COLUMN])
         author, order_id = row[SYNC_COLUMN], row["id"]
         values = {}
-        for name, column, check, is_json in fields:
+        for name, column, check, is_json in fields.entries:
             if column in row:
                 value = row[column]
                 values[name] = decode_json(value) if is_json else value
                 check(values[name])
+            else:
+                absent += (name,)
     except KeyError as error:
         raise PoisonEvent(f"row lacks column {error.args[0]!r}") from error
     except BadValue as error:
@@ -143,8 +159,16 @@ def row_state(row, fields: tuple) -> State:
         raise PoisonEvent(f"row holds invalid JSON: {error}") from error
     if author not in SIDES:
         raise PoisonEvent(f"{SYNC_COLUMN}: not one of {', '.join(SIDES)}")
-    clock = check_clock(clock, values)
-    return State(id=check_id(order_id), values=values, clock=clock, author=author)
+    synced_clock = check_clock(clock, values)
+    # the common case costs one comparison: every clock entry is a field the target syncs
+    unsynced = () if len(synced_clock) == len(clock) else unsynced_names(clock, fields.names)
+    state = State(id=check_id(order_id), values=values, clock=synced_clock, author=author)
+    return state, unsynced, absent
+
+
+def unsynced_names(clock: dict, synced: frozenset) -> tuple[str, ...]:
+    """The clock's fields that the target does not sync, in a stable order."""
+    return tuple(sorted(name for name in clock if name not in synced))
 
 
 def source_time(envelope: dict) -> int | None:
@@ -159,7 +183,7 @@ def items_as_text(row) -> bool:
     return not isinstance(row, dict) or isinstance(row.get("items"), str)
 
 
-def parse(side: str, value: bytes | None, fields: tuple | None = None) -> ChangeEvent | None:
+def parse(side: str, value: bytes | None, fields: Checks | None = None) -> ChangeEvent | None:
     """Parse a message value from one side's topic; None for a Kafka tombstone (nothing to do).
 
     `fields` is `checks(...)` of the field set the target syncs (the latest declared one when
@@ -177,10 +201,10 @@ def parse(side: str, value: bytes | None, fields: tuple | None = None) -> Change
     row = envelope.get(image)
     if not items_as_text(row):  # not Debezium's form: read the whole message exactly
         row = loads_envelope(value, exact=True).get(image)
-    state = row_state(row, fields)
+    state, unsynced, absent = row_state(row, fields)
     if op == "d":
         state = replace(tombstoned(state), author=side)
-    return ChangeEvent(op, state, source_time(envelope))
+    return ChangeEvent(op, state, source_time(envelope), unsynced, absent)
 
 
 def loads_envelope(value: bytes, exact: bool = False) -> dict:

@@ -43,6 +43,18 @@ PARKED = Gauge(
     "sink_parked_changes", "Changes refused for a number clash, waiting for their partner"
 )
 STUCK = Gauge("sink_stuck", "1 while the same batch keeps failing (see /healthz for why)")
+SCHEMA_VERSION = Gauge("sink_target_schema_version", "The schema version the target syncs")
+FIELDS_NOT_APPLIED = Counter(
+    "sink_fields_not_applied_total",
+    "Fields of events left alone: the target does not sync them, or the event lacks their column",
+    ["field", "why"],
+)
+# names come from events (hostile): past this many, further ones are counted as "other"
+MAX_FIELD_LABELS = 32
+# how long a field left alone keeps the sink's /healthz saying "mid-rollout"
+ROLLOUT_MEMORY_SECONDS = 600.0
+# (field, why) -> when last seen; read by /healthz
+left_alone: dict[tuple[str, str], float] = {}
 
 
 def observe_many(histogram: Histogram, amounts: list[float]) -> None:
@@ -110,13 +122,34 @@ def polled() -> None:
     LAST_POLL.set(last_poll)
 
 
+def fields_left_alone(why: str, tally: Tally) -> None:
+    """Count fields of events that were not applied, and remember them for /healthz."""
+    now = time.time()
+    for name, n in tally.items():
+        key = (name, why)
+        if key not in left_alone and len(left_alone) >= MAX_FIELD_LABELS:
+            key = ("other", why)
+        left_alone[key] = now
+        FIELDS_NOT_APPLIED.labels(*key).inc(n)
+
+
+def schema_view() -> dict:
+    """The target's schema version, and fields left alone lately (the sides are mid-rollout)."""
+    since = time.time() - ROLLOUT_MEMORY_SECONDS
+    recent = sorted((f, why) for (f, why), seen in left_alone.items() if seen >= since)
+    return {
+        "version": int(SCHEMA_VERSION._value.get()),
+        "left_alone": [{"field": f, "why": why} for f, why in recent],
+    }
+
+
 def health() -> dict:
     """Return the sink's health: ok, stalled (the loop stopped polling) or stuck (with why)."""
     if time.time() - last_poll >= HEALTHY_POLL_AGE:
-        return {"status": "stalled"}
+        return {"status": "stalled", "schema": schema_view()}
     if unhealthy_stuck():
-        return {"status": "stuck", **stuck}
-    return {"status": "ok"}
+        return {"status": "stuck", **stuck, "schema": schema_view()}
+    return {"status": "ok", "schema": schema_view()}
 
 
 def app(environ, start_response):

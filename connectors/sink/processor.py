@@ -6,6 +6,7 @@ whole on the failures it raises (see failures.py); a batch that returns is fully
 """
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 import psycopg2
@@ -68,6 +69,8 @@ class BatchReport:
     dead_letters: list = field(default_factory=list)  # reasons, one per dead-lettered message
     kafka_tombstones: int = 0
     rows_written: int = 0
+    unsynced: Counter = field(default_factory=Counter)  # fields the target does not sync
+    absent: Counter = field(default_factory=Counter)  # fields the target syncs, events lack
     partners_applied: int = 0  # other replicas' parked changes this batch committed with its own
 
     @property
@@ -122,6 +125,9 @@ class Processor:
             if event is None:
                 report.kafka_tombstones += 1
                 continue
+            if event.unsynced or event.absent:  # mid-rollout: one side has fields the other lacks
+                report.unsynced.update(event.unsynced)
+                report.absent.update(event.absent)
             events.append((message, event))
         if events or self.parked:
             self.apply_isolating(events, report)

@@ -5,6 +5,8 @@ import logging
 from alembic import context
 from flask import current_app
 
+from ordersync import schema_guard
+
 log = logging.getLogger("alembic.env")
 
 
@@ -19,7 +21,9 @@ def run() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    with db.engine.connect() as connection:
+    # a statement that would break the sync contract is refused before PostgreSQL sees it
+    side = current_app.config["SIDE"]
+    with db.engine.connect() as connection, schema_guard.guarding(connection, side):
         context.configure(connection=connection, target_metadata=db.metadata)
         with context.begin_transaction():
             context.run_migrations()

@@ -1,9 +1,13 @@
 """Fixtures of the sink tests that write to the real warehouse test database."""
 
+import uuid
+
 import pytest
 
-from ordersync.mapping import TABLES, WAREHOUSE
-from ordersync.roles import OWNER, PARKED_TABLE
+from connectors.sink.target import Target
+from ordersync.mapping import STORE, TABLES, WAREHOUSE
+from ordersync.roles import OWNER, PARKED_TABLE, SINK
+from stack.secrets import database_url
 from tests.support import fakes
 from tests.support.db import connect
 
@@ -16,6 +20,17 @@ def owner(apps):
         cur.execute(f"TRUNCATE {TABLES[WAREHOUSE]}, purged_order, {PARKED_TABLE}")
     yield conn
     conn.close()
+
+
+@pytest.fixture
+def target(apps):
+    """A sink target on the warehouse test database."""
+    dsn = database_url(WAREHOUSE, SINK.name, "warehouse_test")
+    sink_target = Target(dsn, STORE, WAREHOUSE, f"cdc_test_{uuid.uuid4().hex[:8]}")
+    sink_target.connect()
+    yield sink_target
+    sink_target.drop_origin()
+    sink_target.close()
 
 
 @pytest.fixture

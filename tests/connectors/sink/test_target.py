@@ -12,10 +12,8 @@ from psycopg2.extensions import (
 )
 
 from connectors.sink.merge import State
-from connectors.sink.target import VALUES_ROWS, Target, copy_json, copy_text
-from ordersync.mapping import FIELD_NAMES, STORE, WAREHOUSE
-from ordersync.roles import SINK
-from stack.secrets import database_url
+from connectors.sink.target import VALUES_ROWS, copy_json, copy_text
+from ordersync.mapping import FIELD_NAMES, STORE
 
 TRICKY = [
     "",
@@ -39,17 +37,6 @@ def test_copy_text_escapes_what_copy_interprets():
 def test_copy_json_escapes_backslashes_and_keeps_long_integers():
     assert copy_json([{"sku": 'a"\tb'}]) == '[{"sku":"a\\\\"\\\\tb"}]'
     assert copy_json({"n": 10**30}) == '{"n": 1000000000000000000000000000000}'
-
-
-@pytest.fixture
-def target(apps):
-    """A sink target on the warehouse test database."""
-    dsn = database_url(WAREHOUSE, SINK.name, "warehouse_test")
-    sink_target = Target(dsn, STORE, WAREHOUSE, f"cdc_test_{uuid.uuid4().hex[:8]}")
-    sink_target.connect()
-    yield sink_target
-    sink_target.drop_origin()
-    sink_target.close()
 
 
 def state(value) -> State:
