@@ -7,8 +7,8 @@ newest row, so a side moves to a new version with one migration and nothing else
 
 import json
 
-from ordersync import triggers
-from ordersync.mapping import TABLES, FieldSet, SchemaVersion, SyncedField
+from ordersync import schema_guard, triggers
+from ordersync.mapping import LATEST, TABLES, FieldSet, SchemaVersion, SyncedField
 from ordersync.roles import SCHEMA_TABLE
 
 CREATE_TABLE = f"""
@@ -63,7 +63,9 @@ def add_column_sql(side: str, f: SyncedField) -> str:
     table, column = TABLES[side], f.column(side)
     sql = f"ALTER TABLE {table} ADD COLUMN {column} {f.kind.sql_type()}"
     if f.default is not None:
-        sql += f" NOT NULL DEFAULT {literal(f.default)}"
+        sql += f" DEFAULT {literal(f.default)}"
+    if not f.kind.nullable:
+        sql += " NOT NULL"
     check = f.kind.sql_check(column)
     if check:
         sql += f" CONSTRAINT {table}_{column}_check CHECK ({check})"
@@ -101,3 +103,19 @@ def describe(found: dict[str, FieldSet], declared: int) -> tuple[str, bool]:
         notes.append(f"declared {declared}: migrate {' and '.join(behind)}")
     sentence = f"{versions}" + (f"; mid-rollout: {'; '.join(notes)}" if notes else "")
     return sentence, bool(notes)
+
+
+def apply_step(cur, side: str, step: SchemaVersion) -> FieldSet:
+    """Take one side's database through a schema step, in the caller's transaction, as its owner.
+
+    What a migration of a new schema version runs (through Alembic's connection), and what a
+    test's own migration runs. Returns the side's new field set.
+    """
+    current = read(cur)
+    after = current.after(step)
+    # checked against both field sets and the code's: what the step adds is synced already
+    contract = schema_guard.synced_columns(side, current, after, LATEST)
+    for statement in step_sql(side, current, step):
+        schema_guard.check_statement(statement, side, contract)
+        cur.execute(statement)
+    return after

@@ -16,7 +16,7 @@ from psycopg2.extensions import cursor
 
 from connectors.reconcile.compare import Report, compare
 from connectors.reconcile.db import select_states, shared_fields, to_state
-from ordersync.mapping import TABLES, FieldSet
+from ordersync.mapping import CLOCK_COLUMN, TABLES, FieldSet
 
 # a range whose checksums differ is split into this many ranges of ids, down to LOAD_AT orders
 FANOUT = 16
@@ -36,6 +36,7 @@ class Chunked:
     report: Report
     states: dict[str, dict]
     fields: FieldSet
+    clocks: bool = False  # compare clock entries too, not only values
     chunks: int = 0
     drilled: int = 0
 
@@ -49,7 +50,7 @@ def as_uuid(value: int) -> str:
 WHERE = "WHERE id BETWEEN %s::uuid AND %s::uuid"
 
 
-def checksum_sql(side: str, fields: FieldSet) -> str:
+def checksum_sql(side: str, fields: FieldSet, clocks: bool = False) -> str:
     """One range's row count and the sum of a 64-bit hash of each order's synced fields.
 
     A row constructor renders NULL and '' differently, and jsonb's text form does not depend on
@@ -57,6 +58,8 @@ def checksum_sql(side: str, fields: FieldSet) -> str:
     order, and `hashtextextended` is PostgreSQL's own fast hash (both sides run the same one).
     """
     values = ", ".join(f"{column}::text" for column in fields.columns(side).values())
+    if clocks:
+        values += ", " + ", ".join(f"{CLOCK_COLUMN}->>'{name}'" for name in fields.names)
     return (
         f"SELECT count(*), sum(hashtextextended(ROW(id::text, {values})::text, 0)::numeric) "
         f"FROM {TABLES[side]} {WHERE}"
@@ -68,10 +71,10 @@ def bounds(low: int, high: int) -> tuple:
     return as_uuid(low), as_uuid(high - 1)
 
 
-def checksum(conn, side: str, low: int, high: int, fields: FieldSet) -> tuple:
+def checksum(conn, side: str, low: int, high: int, fields: FieldSet, clocks: bool) -> tuple:
     """The count and checksum of one side's orders in [low, high)."""
     with tuples(conn) as cur:
-        cur.execute(checksum_sql(side, fields), bounds(low, high))
+        cur.execute(checksum_sql(side, fields, clocks), bounds(low, high))
         return cur.fetchone()
 
 
@@ -91,11 +94,12 @@ def on_both(pool, conns: dict, work, *args) -> dict:
 def compare_chunked(conns: dict, names=None) -> Chunked:
     """Compare the store and the warehouse: whole-table checksums, split only where they differ.
 
-    Compared are the fields both sides sync now, or only `names` of them.
+    Compared are the fields both sides sync now, or only `names` of them, and then their clock
+    entries too (what a rollout's catch-up needs).
     """
     fields = shared_fields(conns)
     fields = fields.only(names) if names else fields
-    result = Chunked(Report(), {"store": {}, "warehouse": {}}, fields)
+    result = Chunked(Report(), {"store": {}, "warehouse": {}}, fields, clocks=bool(names))
     with ThreadPoolExecutor(max_workers=len(conns)) as pool:
         compare_range(pool, conns, 0, TOP, result)
     return result
@@ -104,7 +108,7 @@ def compare_chunked(conns: dict, names=None) -> Chunked:
 def compare_range(pool, conns: dict, low: int, high: int, result: Chunked) -> None:
     """Compare ids in [low, high): equal checksums end it, else split it or load its rows."""
     result.chunks += 1
-    sums = on_both(pool, conns, checksum, low, high, result.fields)
+    sums = on_both(pool, conns, checksum, low, high, result.fields, result.clocks)
     if sums["store"] == sums["warehouse"]:
         return
     if max(sums["store"][0], sums["warehouse"][0]) > LOAD_AT and high - low > FANOUT:
@@ -115,7 +119,7 @@ def compare_range(pool, conns: dict, low: int, high: int, result: Chunked) -> No
         return
     result.drilled += 1
     states = on_both(pool, conns, load_range, low, high, result.fields)
-    part = compare(states["store"], states["warehouse"])
+    part = compare(states["store"], states["warehouse"], result.clocks)
     for side in result.report.missing:
         result.report.missing[side] += part.missing[side]
     result.report.differing += part.differing

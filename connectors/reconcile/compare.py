@@ -36,13 +36,21 @@ class Report:
         return out
 
 
-def differing_fields(a: State, b: State) -> list[str]:
-    """Return the compared fields whose values differ."""
-    return [n for n in a.values if a.values.get(n) != b.values.get(n)]
+def differing_fields(a: State, b: State, clocks: bool = False) -> list[str]:
+    """Return the compared fields whose values (and, if asked, clock entries) differ."""
+    return [
+        n
+        for n in a.values
+        if a.values.get(n) != b.values.get(n) or clocks and a.clock.get(n) != b.clock.get(n)
+    ]
 
 
-def compare(store: dict[str, State], warehouse: dict[str, State]) -> Report:
-    """Compare both sides; a tombstone facing a purged row counts as in sync."""
+def compare(store: dict[str, State], warehouse: dict[str, State], clocks: bool = False) -> Report:
+    """Compare both sides; a tombstone facing a purged row counts as in sync.
+
+    With `clocks`, equal values at different versions differ too (after a rollout, a field
+    versioned on one side only would later lose a tie it should win).
+    """
     report = Report()
     for order_id in sorted(store.keys() | warehouse.keys()):
         s, w = store.get(order_id), warehouse.get(order_id)
@@ -52,7 +60,7 @@ def compare(store: dict[str, State], warehouse: dict[str, State]) -> Report:
             if not present.values[TOMBSTONE]:
                 report.missing[absent_side].append(present)
             continue
-        names = differing_fields(s, w)
+        names = differing_fields(s, w, clocks)
         if names:
             report.differing.append((s, w, names))
     return report
@@ -72,8 +80,7 @@ def repair_state(
         side = STORE
         winner = merge(store, warehouse, WAREHOUSE, fields).state
     top = {
-        n: max(x.version(n) for x in (store, warehouse) if x is not None) + 1
-        for n in fields.names
+        n: max(x.version(n) for x in (store, warehouse) if x is not None) + 1 for n in fields.names
     }
     return side, State(winner.id, winner.values, top, side)
 

@@ -1,0 +1,256 @@
+"""Schema evolution on the running stack: a synced field rolled out, then retired, side by side.
+
+Writers on both APIs run throughout; each side is migrated on its own, with a sink restart
+between the two sides' steps. The migrations are the test's own (a schema version the product
+does not ship), run the way a product migration runs them (ordersync.rollout.apply_step).
+"""
+
+import random
+import uuid
+
+import psycopg2
+import pytest
+
+from ordersync import rollout, schema_guard
+from ordersync.fieldkinds import Text
+from ordersync.mapping import (
+    SIDES,
+    STORE,
+    TABLES,
+    WAREHOUSE,
+    SchemaVersion,
+    SyncedField,
+    dead_letter_topic,
+    other,
+)
+from ordersync.roles import OWNER
+from stack import supervisor
+from stack.cli import start_component
+from stack.components import all_components
+from stack.probes import wait_until
+from stack.secrets import connect, database_url
+from tests.support.kafka import end_offset
+from tests.support.load import WriteLoad, lost_writes, notes_by_id
+from tests.support.processes import reconcile
+from tests.support.sync import settled
+
+pytestmark = pytest.mark.stack
+
+# a gift note, named differently on each side, owned by the Store
+GIFT = SyncedField(
+    "gift_note", STORE, Text(200, nullable=True), columns={WAREHOUSE: "gift_message"}
+)
+COMPONENTS = {c.name: c for c in all_components()}
+
+
+def current_version(side: str) -> int:
+    """The schema version a side's database syncs now."""
+    conn = connect(side, OWNER.name)
+    try:
+        with conn.cursor() as cur:
+            return rollout.read(cur).version
+    finally:
+        conn.close()
+
+
+def migrate(side: str, step: SchemaVersion) -> None:
+    """The test's migration of one side: one transaction, as the side's owner."""
+    conn = psycopg2.connect(database_url(side, OWNER.name))
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("SET lock_timeout = '10s'")
+            rollout.apply_step(cur, side, step)
+    finally:
+        conn.close()
+
+
+def next_step(**changes) -> SchemaVersion:
+    """The schema step after both sides' newest version."""
+    return SchemaVersion(max(current_version(s) for s in SIDES) + 1, **changes)
+
+
+def drop_column(side: str, field: SyncedField) -> None:
+    """The contract step of one side: drop a retired field's column, through the guard."""
+    conn = connect(side, OWNER.name)
+    try:
+        with conn.cursor() as cur:
+            sql = f"ALTER TABLE {TABLES[side]} DROP COLUMN {field.column(side)}"
+            schema_guard.guarded_execute(cur, side, sql)
+    finally:
+        conn.close()
+
+
+def restart_sink(target: str) -> None:
+    """Restart the sink writing into one side (a deploy of it, say), and wait until it is back."""
+    name = f"sink-{other(target)}-to-{target}"
+    supervisor.stop(name)
+    start_component(COMPONENTS[name])
+
+
+def dead_letters() -> dict[str, int]:
+    """How many dead letters each direction holds (end offsets of the dead-letter topics)."""
+    return {side: end_offset(dead_letter_topic(side)) for side in SIDES}
+
+
+def write_gift(side: str, order_ids: list[str], tag: str) -> dict[str, str]:
+    """Set the gift note of some orders by plain SQL on one side; return what was written.
+
+    The same statement sets the tracking number to the note too (the load never writes it): it
+    shows when the change has reached the other side, whatever happened to the gift note.
+    """
+    written = {}
+    conn = connect(side)
+    try:
+        with conn.cursor() as cur:
+            for order_id in order_ids:
+                note = f"{tag}-{uuid.uuid4().hex[:8]}"
+                cur.execute(
+                    f"UPDATE {TABLES[side]} SET {GIFT.column(side)} = %s, tracking_number = %s "
+                    "WHERE id = %s AND NOT deleted",
+                    (note, note, order_id),
+                )
+                if cur.rowcount:
+                    written[order_id] = note
+    finally:
+        conn.close()
+    return written
+
+
+def arrived(written: dict[str, str]) -> bool:
+    """Tell whether the warehouse shows each write's tracking number (its marker)."""
+    tracking = by_id(WAREHOUSE, "tracking_number")
+    return all(tracking.get(i) == note for i, note in written.items())
+
+
+def by_id(side: str, column: str) -> dict:
+    """Map each order id of a side to one column's value."""
+    conn = connect(side)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT id::text, {column} FROM {TABLES[side]}")
+            return dict(cur.fetchall())
+    finally:
+        conn.close()
+
+
+def clocks(side: str, field: str) -> dict:
+    """Map each order id of a side to its clock entry of one field (None when it has none)."""
+    conn = connect(side)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT id::text, field_versions->>%s FROM {TABLES[side]}", (field,))
+            return dict(cur.fetchall())
+    finally:
+        conn.close()
+
+
+def grow(load: WriteLoad, by: int) -> None:
+    """Wait until the writers have had `by` more creates acknowledged (the stack keeps going)."""
+    target = len(load.acked.created) + by
+    wait_until(lambda: len(load.acked.created) >= target, 120, f"{by} more acknowledged writes")
+
+
+def some_orders(load: WriteLoad, side: str, n: int) -> list[str]:
+    """Up to n orders created through one side's API so far."""
+    with load.acked.lock:
+        ids = [i for i, s in load.acked.created.items() if s == side]
+    return random.Random(n).sample(ids, min(n, len(ids)))
+
+
+def assert_nothing_lost(load: WriteLoad, letters_before: dict) -> None:
+    """Every acknowledged write on both sides, both databases equal, no dead letter."""
+    settled()
+    wait_until(lambda: reconcile().returncode == 0, 120, "both databases to agree")
+    missing, stale = lost_writes(load.acked, notes_by_id(STORE), notes_by_id(WAREHOUSE))
+    assert (missing, stale) == ([], [])
+    assert dead_letters() == letters_before
+    assert len(load.acked.created) > 40
+
+
+@pytest.fixture
+def gift_field():
+    """Leave the databases without the gift note however the test ends (retire, then drop)."""
+    yield GIFT
+    for side in SIDES:
+        conn = connect(side, OWNER.name)
+        try:
+            with conn.cursor() as cur:
+                synced = GIFT.name in rollout.read(cur).names
+        finally:
+            conn.close()
+        if synced:
+            migrate(side, next_step(retire=(GIFT.name,)))
+        if GIFT.column(side) in by_id_columns(side):
+            drop_column(side, GIFT)
+
+
+def by_id_columns(side: str) -> set[str]:
+    """The columns of a side's order table."""
+    conn = connect(side)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT * FROM {TABLES[side]} LIMIT 0")
+            return {d.name for d in cur.description}
+    finally:
+        conn.close()
+
+
+def test_a_synced_field_rolls_out_one_side_at_a_time_under_writes(apis, gift_field):
+    letters = dead_letters()
+    add = next_step(add=(gift_field,))
+    with WriteLoad() as load:
+        grow(load, 20)
+        migrate(STORE, add)  # the Store first: the Warehouse has no column for it yet
+        grow(load, 10)
+        early = write_gift(
+            STORE, some_orders(load, STORE, 10) + some_orders(load, WAREHOUSE, 10), "s"
+        )
+        assert early, "no order to write a gift note to"
+        restart_sink(WAREHOUSE)  # between the two sides' steps
+        grow(load, 10)
+        migrate(WAREHOUSE, add)
+        done = reconcile("--catch-up", "--fields", gift_field.name)
+        assert done.returncode == 0, done.stdout + done.stderr
+        late = write_gift(WAREHOUSE, some_orders(load, STORE, 5), "w")
+        late |= write_gift(STORE, some_orders(load, WAREHOUSE, 5), "s2")
+        grow(load, 10)
+    assert_nothing_lost(load, letters)
+    store, warehouse = by_id(STORE, "gift_note"), by_id(WAREHOUSE, "gift_message")
+    # the last write of each order wins on both sides, written before or after either step
+    expected = early | late
+    assert {i: store[i] for i in expected} == expected
+    assert {i: warehouse[i] for i in expected} == expected
+    # the new field's clock is the same on both sides, for every order
+    assert clocks(STORE, gift_field.name) == clocks(WAREHOUSE, gift_field.name)
+
+
+def test_a_retired_field_stops_syncing_then_its_column_is_dropped(apis, gift_field):
+    for side in SIDES:
+        migrate(side, next_step(add=(gift_field,)))
+    letters = dead_letters()
+    with WriteLoad() as load:
+        grow(load, 20)
+        retire = next_step(retire=(gift_field.name,))
+        migrate(WAREHOUSE, retire)  # the Warehouse stops first: it no longer takes the field
+        restart_sink(STORE)
+        grow(load, 10)
+        # the Store still syncs it, the Warehouse does not: a Store write stays on the Store
+        written = write_gift(STORE, some_orders(load, STORE, 5), "kept")
+        assert written
+        wait_until(lambda: arrived(written), 60, "the store's writes on the warehouse")
+        warehouse = by_id(WAREHOUSE, "gift_message")
+        assert not set(written.values()) & set(warehouse.values())
+        with pytest.raises(schema_guard.ContractViolation, match="gift_note"):
+            drop_column(STORE, gift_field)  # the Store still syncs it: refused, nothing dropped
+        assert gift_field.column(STORE) in by_id_columns(STORE)
+        migrate(STORE, retire)
+        for side in (STORE, WAREHOUSE):
+            drop_column(side, gift_field)  # the contract step, while writes go on
+            grow(load, 10)
+    assert_nothing_lost(load, letters)
+    for side in SIDES:
+        assert gift_field.column(side) not in by_id_columns(side)
+        conn = connect(side, OWNER.name)
+        with conn.cursor() as cur:
+            assert gift_field.name not in rollout.read(cur).names
+        conn.close()
