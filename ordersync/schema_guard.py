@@ -124,8 +124,16 @@ def add_violation(definition, table: str, synced: dict[str, Synced]) -> str | No
     column = synced.get(definition.colname)
     kinds = {c.contype for c in definition.constraints or ()}
     not_null = definition.is_not_null or kinds & NOT_NULL
-    if column is None or not not_null:
+    if not not_null:
         return None
+    if column is None:
+        if ConstrType.CONSTR_DEFAULT in kinds:
+            return None
+        # a local column too: the sink inserts the other side's new orders without it
+        return (
+            f"refused: {table}.{definition.colname} NOT NULL without a DEFAULT; the sink inserts "
+            f"orders from the other side without it. Give it a DEFAULT or let it be null"
+        )
     if column.nullable:
         return refusal(table, definition.colname, column, "adding it NOT NULL", NULLABLE)
     if ConstrType.CONSTR_DEFAULT not in kinds:

@@ -81,7 +81,7 @@ def test_dropping_or_renaming_the_order_table_is_refused(sql):
     [
         "ALTER TABLE store_order ADD COLUMN gift_wrap boolean",
         "ALTER TABLE store_order ADD COLUMN gift_note varchar(10) NOT NULL DEFAULT 'none'",
-        "ALTER TABLE store_order ADD COLUMN loyalty_points integer NOT NULL",
+        "ALTER TABLE store_order ADD COLUMN loyalty_points integer NOT NULL DEFAULT 0",
         "ALTER TABLE store_order ALTER COLUMN status SET NOT NULL",
         "ALTER TABLE store_order ALTER COLUMN status SET DEFAULT 'processing'",
         "ALTER TABLE store_order DROP COLUMN notes",
@@ -226,3 +226,11 @@ def test_flask_db_upgrade_refuses_a_migration_that_breaks_the_sync(apps, side, t
     assert run(conn, "SELECT version_num FROM alembic_version") == [{"version_num": head}]
     assert "guard_probe" not in order_columns(conn, side)
     conn.close()
+
+
+def test_a_local_column_not_null_without_a_default_is_refused():
+    # the sink inserts the other side's new orders without it
+    with pytest.raises(ContractViolation, match="loyalty_points NOT NULL without a DEFAULT"):
+        check_statement(
+            "ALTER TABLE store_order ADD COLUMN loyalty_points integer NOT NULL", STORE, SYNCED
+        )
