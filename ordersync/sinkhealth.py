@@ -6,6 +6,33 @@ from dataclasses import dataclass
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from ordersync.mapping import NAME
+
+# why a sink left a field of an event alone: the target does not sync it, or the event lacks it
+TARGET_LACKS, EVENT_LACKS = "target-lacks", "event-lacks"
+# how long a sink's /healthz keeps naming a field it left alone (its ROLLOUT_MEMORY_SECONDS)
+LEFT_ALONE_MINUTES = 10
+# more entries than a sink reports (it names 32 fields at most): the rest of a body is ignored
+MAX_LEFT_ALONE = 64
+# sync_schema.version is a PostgreSQL integer
+MAX_SCHEMA_VERSION = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class LeftAlone:
+    """A field of recent events the sink did not apply, and why (TARGET_LACKS or EVENT_LACKS)."""
+
+    field: str
+    why: str
+
+
+@dataclass(frozen=True)
+class SinkSchema:
+    """The version the sink writes with (None before its first batch), fields it left alone."""
+
+    version: int | None
+    left_alone: tuple[LeftAlone, ...] = ()
+
 
 @dataclass(frozen=True)
 class SinkHealth:
@@ -16,6 +43,7 @@ class SinkHealth:
     lag: int | None = None
     last_applied: float | None = None
     last_polled: float | None = None
+    schema: SinkSchema | None = None  # None when the sink does not say
     error: str = ""
 
     @property
@@ -45,6 +73,33 @@ def describe(healthy: bool, body) -> str:
     return status
 
 
+def read_schema(body) -> SinkSchema | None:
+    """The `schema` object of a /healthz body; what is malformed in it is left out."""
+    schema = body.get("schema") if isinstance(body, dict) else None
+    if not isinstance(schema, dict):
+        return None
+    version = schema.get("version")
+    # the sink says 0 until its first batch has read the target's version
+    valid = type(version) is int and 0 < version <= MAX_SCHEMA_VERSION
+    entries = schema.get("left_alone")
+    return SinkSchema(
+        version if valid else None,
+        read_left_alone(entries if isinstance(entries, list) else []),
+    )
+
+
+def read_left_alone(entries: list) -> tuple[LeftAlone, ...]:
+    """The well-formed entries (a plain field name and a known why), sorted, each once."""
+    found = set()
+    for entry in entries[:MAX_LEFT_ALONE]:
+        if not isinstance(entry, dict):
+            continue
+        name, why = entry.get("field"), entry.get("why")
+        if isinstance(name, str) and NAME.fullmatch(name) and why in (TARGET_LACKS, EVENT_LACKS):
+            found.add(LeftAlone(name, why))
+    return tuple(sorted(found, key=lambda left: (left.field, left.why)))
+
+
 def from_metrics(healthy: bool, text: str, body=None) -> SinkHealth:
     """Read the health answer and the metrics page; a gauge still at 0 means never yet."""
     totals = metric_totals(text)
@@ -55,6 +110,7 @@ def from_metrics(healthy: bool, text: str, body=None) -> SinkHealth:
         lag=None if lag is None else int(lag),
         last_applied=totals.get("sink_last_applied_timestamp_seconds") or None,
         last_polled=totals.get("sink_last_poll_timestamp_seconds") or None,
+        schema=read_schema(body),
     )
 
 

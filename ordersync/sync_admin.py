@@ -1,4 +1,4 @@
-"""The admin's Sync page: the direction writing into this side, its dead letters, and replay."""
+"""The admin's Sync page: the direction writing into this side, its schema, dead letters, replay."""
 
 import time
 from dataclasses import dataclass, field
@@ -7,13 +7,16 @@ from confluent_kafka import KafkaException
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_wtf.csrf import generate_csrf, validate_csrf
+from sqlalchemy.exc import SQLAlchemyError
 from wtforms.validators import ValidationError
 
-from ordersync import sinkhealth
+from ordersync import rollout, sinkhealth
 from ordersync.admin import signed_in_admin
 from ordersync.deadletters.kafka import DeadLetterError, DeadLetterQueue
 from ordersync.deadletters.records import when
-from ordersync.mapping import dead_letter_topic, other
+from ordersync.extensions import db
+from ordersync.mapping import LATEST, VERSIONS, FieldSet, dead_letter_topic, other
+from ordersync.sinkhealth import EVENT_LACKS, LEFT_ALONE_MINUTES, LeftAlone
 
 SHOWN = 100  # newest dead letters listed on the page; `make dlq` lists them all
 
@@ -43,6 +46,148 @@ def pending() -> Pending:
         return Pending(error=str(error))
 
 
+# fields some declared version synced: one the latest does not is retired
+EVER_DECLARED = frozenset(f.name for step in VERSIONS for f in step.add)
+
+
+@dataclass
+class SchemaStatus:
+    """This side's field set (or why it is unknown), the sink's version, and notes for people."""
+
+    own: FieldSet | None
+    error: str
+    sink_version: str
+    notes: list[str]
+    state: str  # in step, mid-rollout, or unknown
+
+
+def own_schema() -> tuple[FieldSet | None, str]:
+    """Read the field set this side's database syncs; a database it cannot read is a state."""
+    try:
+        # a connection of its own: a failure leaves the request's session untouched
+        with db.engine.connect() as conn, conn.connection.cursor() as cur:
+            return rollout.read(cur), ""
+    except (SQLAlchemyError, db.engine.dialect.loaded_dbapi.Error, rollout.NoSchema) as error:
+        return None, str(error).strip()
+    except ValueError as error:  # a row the code cannot read back
+        return None, f"{rollout.SCHEMA_TABLE} is malformed: {error}"
+
+
+def field_note(side: str, own: FieldSet | None, left: LeftAlone) -> tuple[str, bool]:
+    """Say why the sink left one field alone and what to do; tell whether that is mid-rollout."""
+    source, name = other(side), left.field
+    if left.why == EVENT_LACKS:
+        return (
+            f"Events from the {source} lack {name}, which this side syncs: the {source} has "
+            f"not migrated to it yet (make migrate SIDE={source}).",
+            True,
+        )
+    if own is not None and name in own.names:  # the sink remembers events from before
+        return f"Events from the {source} carried {name} before this side synced it.", False
+    if name in LATEST.names:
+        return (
+            f"Events from the {source} carry {name}, which this side does not sync yet: "
+            f"migrate this side (make migrate SIDE={side}).",
+            True,
+        )
+    if name in EVER_DECLARED:
+        return (
+            f"Events from the {source} still carry {name}, which this side no longer syncs: "
+            f"the {source} has not migrated yet (make migrate SIDE={source}).",
+            True,
+        )
+    return (
+        f"Events from the {source} carry {name}, which this code does not declare: the "
+        f"{source} runs a newer schema; deploy that code here, then migrate this side.",
+        True,
+    )
+
+
+def version_note(side: str, own: FieldSet) -> tuple[str, bool]:
+    """Compare this side's schema version with the code's; tell whether a migration is due."""
+    if own.version < LATEST.version:
+        return (
+            f"This side syncs schema version {own.version}, this code declares "
+            f"{LATEST.version}: migrate this side (make migrate SIDE={side}).",
+            True,
+        )
+    if own.version > LATEST.version:
+        # the sink and the trigger follow the database: only this app's own pages lag behind
+        return (
+            f"This side's database syncs schema version {own.version}, newer than this app's "
+            f"code declares ({LATEST.version}): deploy the code that declares it.",
+            False,
+        )
+    return "", False
+
+
+def sink_schemas(sinks) -> list[sinkhealth.SinkSchema]:
+    """What each replica that answered says of its schema."""
+    return [s.schema for s in sinks if s.available and s.schema is not None]
+
+
+def sink_version(sinks) -> str:
+    """The schema version(s) the sink's replicas write with, in words."""
+    if not any(s.available for s in sinks):
+        return "unavailable"
+    schemas = sink_schemas(sinks)
+    if not schemas:
+        return "not reported"
+    versions = sorted({s.version for s in schemas if s.version is not None})
+    if not versions:
+        return "none yet (no batch since it started)"
+    return f"version{'s' if len(versions) > 1 else ''} {', '.join(map(str, versions))}"
+
+
+def stale_sink_note(own: FieldSet, schemas) -> str:
+    """Say when a replica last wrote with another version than this side syncs now."""
+    versions = sorted({s.version for s in schemas if s.version not in (None, own.version)})
+    if not versions:
+        return ""
+    return (
+        f"The sink last wrote with schema version {', '.join(map(str, versions))}; it reads "
+        f"this side's version {own.version} with its next batch."
+    )
+
+
+def in_step_note(side: str) -> str:
+    """What the page can say when it sees no rollout (it sees this side and its sink only)."""
+    return (
+        f"Both sides appear to agree on the synced fields: no event from the {other(side)} in "
+        f"the last {LEFT_ALONE_MINUTES} minutes carried a field this side lacks or lacked one "
+        f"it syncs (make status compares both databases)."
+    )
+
+
+def unknown_sink_note(side: str, sinks) -> str:
+    """Say why the sink's view of the other side's fields is missing."""
+    if any(s.available for s in sinks):
+        return "The sink does not report its schema (its /healthz carries none)."
+    return f"The sink is unavailable: whether events from the {other(side)} differ is unknown."
+
+
+def schema_status(side: str, own: FieldSet | None, error: str, sinks) -> SchemaStatus:
+    """Put this side's schema, the code's and the sink's report together for the page."""
+    schemas = sink_schemas(sinks)
+    left = sorted({item for s in schemas for item in s.left_alone}, key=lambda i: (i.field, i.why))
+    found = [field_note(side, own, item) for item in left]
+    notes, mid = [note for note, _ in found], any(m for _, m in found)
+    if own is not None:
+        version, behind = version_note(side, own)
+        mid = mid or behind
+        notes = [n for n in (version, stale_sink_note(own, schemas)) if n] + notes
+    if not schemas:
+        notes.append(unknown_sink_note(side, sinks))
+    if mid:
+        state = "mid-rollout"
+    elif own is None or not schemas:
+        state = "unknown"
+    else:
+        state = "in step"
+        notes.append(in_step_note(side))
+    return SchemaStatus(own, error, sink_version(sinks), notes, state)
+
+
 def ago(timestamp: float | None) -> str:
     """A Unix time for people: UTC and how long ago."""
     if not timestamp:
@@ -64,15 +209,19 @@ class SyncView(BaseView):
 
     @expose("/")
     def index(self):
-        """Show each replica of the sink's health and the dead letters since the last replay."""
+        """Show the sink's health per replica, the schema, and the dead letters since replay."""
         side = current_app.config["SIDE"]
         config = current_app.config
+        sinks = sinkhealth.probe_all(config["SYNC_SINK_URLS"], config["SYNC_PROBE_TIMEOUT"])
         return self.render(
             "admin/sync.html",
+            side=side,
             source=other(side),
             direction=f"sink-{other(side)}-to-{side}",
             dlq_topic=dead_letter_topic(other(side)),
-            sinks=sinkhealth.probe_all(config["SYNC_SINK_URLS"], config["SYNC_PROBE_TIMEOUT"]),
+            sinks=sinks,
+            schema=schema_status(side, *own_schema(), sinks),
+            declared=LATEST.version,
             pending=pending(),
             shown=SHOWN,
             ago=ago,

@@ -7,6 +7,7 @@ import logging
 
 import orjson
 import psycopg2
+from psycopg2.errors import UndefinedColumn
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE, cursor
 from psycopg2.extras import Json, execute_values
 from psycopg2.sql import Composable
@@ -210,7 +211,11 @@ class Target:
         in its end state, not row by row.
         """
         ids = uuid_array(ids)  # canonical UUIDs (the parser made them so): nothing to escape
-        cur.execute(self.fetch_sql, (ids, ids))
+        try:
+            cur.execute(self.fetch_sql, (ids, ids))
+        except UndefinedColumn:
+            self.check_dropped_columns()
+            raise
         states, purged = {}, set()
         for row in cur.fetchall():
             if row[-1] == PURGED:
@@ -230,6 +235,16 @@ class Target:
         """
         if version != str(self.fields.version) and self.refresh_schema(cur):
             raise SchemaChanged(f"the target now syncs schema version {version}")
+
+    def check_dropped_columns(self) -> None:
+        """Raise SchemaChanged when a column the statement names went with a newer version.
+
+        A migration may drop the column of a field retired while no batch came: the statement
+        then fails before its version branch runs, so the version is read on its own.
+        """
+        self.rollback()
+        if self.refresh_schema(self.conn.cursor()):
+            raise SchemaChanged(f"the target now syncs schema version {self.fields.version}")
 
     @functools.cached_property
     def fetch_sql(self) -> str:

@@ -1,4 +1,4 @@
-"""A schema step as docs/schema-changes.md writes it, run by `flask db upgrade` on a real database."""
+"""A schema step as docs/schema-changes.md writes it, run by `flask db upgrade` for real."""
 
 import shutil
 
