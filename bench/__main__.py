@@ -7,7 +7,8 @@ BENCH_CURVE_SECONDS (15) of the latency curve (one run a step); BENCH_IDLE_SECON
 idle CPU, split over the runs, and BENCH_SETTLE_SECONDS (300) at most of rest per run before
 the settled idle figure; BENCH_REQUESTS (200) single requests of each kind;
 BENCH_ROWS (100000), BENCH_EVENTS (100000), BENCH_JDBC_BATCH (4000) of the tuned JDBC sink,
-BENCH_API_SECONDS (20); BENCH_WARMUP_SECONDS (120) of unmeasured writes each way before the
+BENCH_API_SECONDS (20); BENCH_ROLLOUT_RATE (50) writes/s each way for BENCH_ROLLOUT_SECONDS (30)
+while a synced field is rolled out side by side; BENCH_WARMUP_SECONDS (120) of unmeasured writes each way before the
 first scenario on the stack's pipeline (0: none); BENCH_RESULTS
 (bench/results); BENCH_ONLY and BENCH_SKIP, comma-separated scenario names to run alone or
 to leave out. Every size is checked before anything runs (bench/sizes.py): a value that is no
@@ -19,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import report, scenarios, single
+from bench import report, rollout, scenarios, single
 from bench.repeat import repeated
 from bench.sizes import number, numbers
 from stack import topology
@@ -46,6 +47,8 @@ def plan() -> list[tuple[str, object]]:
     requests = int(number("BENCH_REQUESTS", 200))
     api_seconds = int(number("BENCH_API_SECONDS", 20))
     jdbc_batch = int(number("BENCH_JDBC_BATCH", 4000))
+    rollout_rate = number("BENCH_ROLLOUT_RATE", 50)
+    rollout_seconds = number("BENCH_ROLLOUT_SECONDS", 30)
 
     def times(run):
         return lambda: repeated(run, runs)
@@ -72,6 +75,7 @@ def plan() -> list[tuple[str, object]]:
         ("jdbc_drain", lambda: repeated(lambda: scenarios.jdbc_drain(events), 1)),
         ("jdbc_drain_tuned", times(lambda: scenarios.jdbc_drain(events, jdbc_batch))),
         ("api", times(lambda: scenarios.api_throughput(api_seconds))),
+        ("rollout_stall", times(lambda: rollout.rollout_stall(rollout_rate, rollout_seconds))),
     ]
 
 

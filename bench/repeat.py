@@ -5,7 +5,7 @@ import statistics
 
 def headline(result: dict) -> float:
     """The figure a scenario's runs are ordered by: its throughput, else its p99 latency."""
-    for key in ("rows_per_s", "events_per_s", "req_per_s", "total_pct"):
+    for key in ("rows_per_s", "events_per_s", "req_per_s", "total_pct", "worst_stall_ms"):
         if key in result:
             return result[key]
     if "latency" in result:

@@ -198,6 +198,22 @@ def components(results: dict) -> str:
     return "\n".join(lines)
 
 
+def rollout_line(r: dict) -> str:
+    """A synced field rolled out side by side under writes: each direction's worst stall."""
+    directions = [k for k in r if k.endswith("_to_store") or k.endswith("_to_warehouse")]
+    parts = "; ".join(
+        f"{d.replace('_to_', '→')}: quiet p50 {r[d]['quiet'].get('p50_ms')} ms, worst during"
+        f" the store's step {r[d]['store_step_max_ms']} ms, the warehouse's"
+        f" {r[d]['warehouse_step_max_ms']} ms"
+        for d in directions
+    )
+    steps = ", ".join(f"{side} {s:.2f} s" for side, s in r["step_seconds"].items())
+    return (
+        f"Rollout of a synced field at {r['rate']:g} writes/s each way (steps took {steps}):"
+        f" {parts}."
+    )
+
+
 def rest(results: dict) -> str:
     """Idle CPU per component, and single requests beside the floor."""
     lines = []
@@ -216,6 +232,8 @@ def rest(results: dict) -> str:
                 f"{label}: {i['total_pct']:.1f} % of one core{spread_pct(i)} ({parts});"
                 f" target ≤ 5 %: {'met' if i['total_pct'] <= 5 else '**not met**'}."
             )
+    if "rollout_stall" in results:
+        lines.append(rollout_line(results["rollout_stall"]))
     if "single_requests" in results:
         r = results["single_requests"]
         api, floor = r["api"], r["floor"]

@@ -19,7 +19,7 @@ from tenacity import Retrying, retry_if_exception, wait_random_exponential
 
 from connectors.sink import eventlog, metrics
 from connectors.sink.deadletters import DeadLetters
-from connectors.sink.failures import Failure, classify
+from connectors.sink.failures import Failure, SchemaChanged, classify
 from connectors.sink.parking import ParkingLot
 from connectors.sink.processor import BatchReport, Processor, parse_ahead
 from connectors.sink.target import Target, origin_name
@@ -141,6 +141,13 @@ def consumer_settings(config: SinkConfig) -> dict:
         "session.timeout.ms": config.session_timeout_ms,
         "heartbeat.interval.ms": max(1000, config.session_timeout_ms // 4),
     }
+
+
+def wait_after(error: BaseException):
+    """How long to wait after a failed attempt: not at all when a migration moved the target on."""
+    if isinstance(error, SchemaChanged):
+        return lambda _state: 0  # the new field set is already read: merge the batch again now
+    return wait_for(classify(error))
 
 
 def wait_for(failure: Failure):
@@ -303,7 +310,7 @@ class Sink:
         """Retry a failing batch while running, backing off by failure class, polling meanwhile."""
         return Retrying(
             retry=retry_if_exception(lambda error: classify(error) is not Failure.DATA),
-            wait=lambda state: wait_for(classify(state.outcome.exception()))(state),
+            wait=lambda state: wait_after(state.outcome.exception())(state),
             stop=lambda _state: not self.running,
             sleep=self.idle,
             before_sleep=self.report_failure,
@@ -329,6 +336,8 @@ class Sink:
 
     def idle(self, seconds: float) -> None:
         """Wait between attempts with the partitions paused, still polling to stay in the group."""
+        if seconds <= 0:
+            return
         self.paused = self.consumer.assignment()
         self.consumer.pause(self.paused)
         deadline = time.monotonic() + seconds
