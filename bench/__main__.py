@@ -7,9 +7,9 @@ BENCH_CURVE_SECONDS (15) of the latency curve (one run a step); BENCH_IDLE_SECON
 idle CPU, split over the runs, and BENCH_SETTLE_SECONDS (300) at most of rest per run before
 the settled idle figure; BENCH_REQUESTS (200) single requests of each kind;
 BENCH_ROWS (100000), BENCH_EVENTS (100000), BENCH_JDBC_BATCH (4000) of the tuned JDBC sink,
-BENCH_API_SECONDS (20); BENCH_ROLLOUT_RATE (50) writes/s each way for BENCH_ROLLOUT_SECONDS (30)
-while a synced field is rolled out side by side; BENCH_WARMUP_SECONDS (120) of unmeasured writes each way before the
-first scenario on the stack's pipeline (0: none); BENCH_RESULTS
+BENCH_API_SECONDS (20); BENCH_ROLLOUT_RATE (50) writes/s each way for BENCH_ROLLOUT_SECONDS
+(30) while a synced field is rolled out side by side; BENCH_WARMUP_SECONDS (120) of unmeasured
+writes each way before the first scenario on the stack's pipeline (0: none); BENCH_RESULTS
 (bench/results); BENCH_ONLY and BENCH_SKIP, comma-separated scenario names to run alone or
 to leave out. Every size is checked before anything runs (bench/sizes.py): a value that is no
 finite number ≥ 0 (BENCH_RUNS ≥ 1) exits 1 naming the variable.
