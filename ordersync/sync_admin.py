@@ -73,34 +73,53 @@ def own_schema() -> tuple[FieldSet | None, str]:
         return None, f"{rollout.SCHEMA_TABLE} is malformed: {error}"
 
 
+# what a field the sink left alone means, by case: the note for people, and whether it is
+# mid-rollout (the sink remembers fields for a while: some cases are over by the time they show)
+FIELD_NOTES = {
+    "source behind": (
+        "Events from the {source} lack {name}, which this side syncs: the {source} has not "
+        "migrated to it yet (make migrate SIDE={source}).",
+        True,
+    ),
+    "no longer lacking": (
+        "Events from the {source} lacked {name} while this side synced it; it no longer does.",
+        False,
+    ),
+    "synced now": ("Events from the {source} carried {name} before this side synced it.", False),
+    "this side behind": (
+        "Events from the {source} carry {name}, which this side does not sync yet: "
+        "migrate this side (make migrate SIDE={side}).",
+        True,
+    ),
+    "retired here": (
+        "Events from the {source} still carry {name}, which this side no longer syncs: "
+        "the {source} has not migrated yet (make migrate SIDE={source}).",
+        True,
+    ),
+    "undeclared": (
+        "Events from the {source} carry {name}, which this code does not declare: the "
+        "{source} runs a newer schema; deploy that code here, then migrate this side.",
+        True,
+    ),
+}
+
+
+def field_case(own: FieldSet | None, left: LeftAlone) -> str:
+    """Which of FIELD_NOTES explains a field the sink left alone."""
+    synced = None if own is None else left.field in own.names
+    if left.why == EVENT_LACKS:
+        return "no longer lacking" if synced is False else "source behind"
+    if synced:
+        return "synced now"
+    if left.field in LATEST.names:
+        return "this side behind"
+    return "retired here" if left.field in EVER_DECLARED else "undeclared"
+
+
 def field_note(side: str, own: FieldSet | None, left: LeftAlone) -> tuple[str, bool]:
     """Say why the sink left one field alone and what to do; tell whether that is mid-rollout."""
-    source, name = other(side), left.field
-    if left.why == EVENT_LACKS:
-        return (
-            f"Events from the {source} lack {name}, which this side syncs: the {source} has "
-            f"not migrated to it yet (make migrate SIDE={source}).",
-            True,
-        )
-    if own is not None and name in own.names:  # the sink remembers events from before
-        return f"Events from the {source} carried {name} before this side synced it.", False
-    if name in LATEST.names:
-        return (
-            f"Events from the {source} carry {name}, which this side does not sync yet: "
-            f"migrate this side (make migrate SIDE={side}).",
-            True,
-        )
-    if name in EVER_DECLARED:
-        return (
-            f"Events from the {source} still carry {name}, which this side no longer syncs: "
-            f"the {source} has not migrated yet (make migrate SIDE={source}).",
-            True,
-        )
-    return (
-        f"Events from the {source} carry {name}, which this code does not declare: the "
-        f"{source} runs a newer schema; deploy that code here, then migrate this side.",
-        True,
-    )
+    text, mid = FIELD_NOTES[field_case(own, left)]
+    return text.format(side=side, source=other(side), name=left.field), mid
 
 
 def version_note(side: str, own: FieldSet) -> tuple[str, bool]:

@@ -2,9 +2,22 @@
 
 import socket
 import threading
+import time
 
+import pytest
+
+from connectors.sink import metrics
 from ordersync import sinkhealth
-from ordersync.sinkhealth import SinkHealth, describe, from_metrics, probe
+from ordersync.sinkhealth import (
+    LeftAlone,
+    SinkHealth,
+    SinkSchema,
+    describe,
+    from_metrics,
+    probe,
+    read_schema,
+)
+from tests.support.fake_sink import fake_sink
 
 METRICS = """\
 # HELP sink_consumer_lag Messages behind the end of the source topic
@@ -65,3 +78,92 @@ def test_every_replica_is_asked_at_once_and_answers_keep_their_order(monkeypatch
     monkeypatch.setattr(sinkhealth, "probe", slow_probe)
     answers = sinkhealth.probe_all(("http://replica-0", "http://replica-1"), 0.3)
     assert [a.state for a in answers] == ["http://replica-0", "http://replica-1"]
+
+
+MID_ROLLOUT = {
+    "version": 2,
+    "left_alone": [
+        {"field": "notes", "why": "event-lacks"},
+        {"field": "gift_note", "why": "target-lacks"},
+    ],
+}
+
+
+def test_the_schema_of_a_health_answer_is_read():
+    sink = from_metrics(True, METRICS, {"status": "ok", "schema": MID_ROLLOUT})
+    assert sink.schema == SinkSchema(
+        2, (LeftAlone("gift_note", "target-lacks"), LeftAlone("notes", "event-lacks"))
+    )
+
+
+def test_a_sink_that_has_not_written_yet_has_no_version():
+    assert read_schema({"schema": {"version": 0, "left_alone": []}}) == SinkSchema(None, ())
+
+
+@pytest.mark.parametrize("body", [None, "text", [], {}, {"schema": None}, {"schema": [1]}])
+def test_an_answer_without_a_schema_object_has_none(body):
+    assert read_schema(body) is None
+
+
+@pytest.mark.parametrize("version", ["2", 2.0, True, -1, 2**31, None, [2]])
+def test_a_malformed_version_is_unknown(version):
+    assert read_schema({"schema": {"version": version}}).version is None
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "gift_note",
+        ["gift_note", "target-lacks"],
+        {"field": "gift_note"},
+        {"field": "gift_note", "why": "because"},
+        {"field": "Gift_Note", "why": "target-lacks"},
+        {"field": "<b>x</b>", "why": "target-lacks"},
+        {"field": "x; DROP TABLE y", "why": "event-lacks"},
+        {"field": 7, "why": "event-lacks"},
+        {"field": "a" * 64, "why": "event-lacks"},
+    ],
+)
+def test_malformed_entries_are_left_out_and_the_rest_kept(entry):
+    good = {"field": "notes", "why": "event-lacks"}
+    schema = read_schema({"schema": {"version": 3, "left_alone": [entry, good, good]}})
+    assert schema == SinkSchema(3, (LeftAlone("notes", "event-lacks"),))
+
+
+def test_a_flood_of_entries_is_cut_short():
+    flood = [{"field": f"f{n}", "why": "target-lacks"} for n in range(1000)]
+    schema = read_schema({"schema": {"version": 1, "left_alone": flood}})
+    assert len(schema.left_alone) == sinkhealth.MAX_LEFT_ALONE
+
+
+def test_left_alone_that_is_not_a_list_is_nothing():
+    assert read_schema({"schema": {"version": 1, "left_alone": {"f": 1}}}) == SinkSchema(1, ())
+
+
+def test_what_the_sink_reports_is_read_back(monkeypatch):
+    """The sink's own /healthz body, as connectors.sink.metrics makes it, parses whole."""
+    now = time.time()
+    monkeypatch.setattr(
+        metrics,
+        "left_alone",
+        {
+            ("gift_note", "target-lacks"): now,
+            ("notes", "event-lacks"): now,
+            ("forgotten", "event-lacks"): now - metrics.ROLLOUT_MEMORY_SECONDS - 1,
+        },
+    )
+    before = metrics.SCHEMA_VERSION._value.get()
+    metrics.SCHEMA_VERSION.set(2)
+    try:
+        body = metrics.health()
+    finally:
+        metrics.SCHEMA_VERSION.set(before)
+    assert read_schema(body) == read_schema({"schema": MID_ROLLOUT})
+    assert sinkhealth.LEFT_ALONE_MINUTES * 60 == metrics.ROLLOUT_MEMORY_SECONDS
+
+
+def test_a_probe_reads_the_schema_over_http():
+    with fake_sink({"status": "stalled", "schema": MID_ROLLOUT}, "503 Service Unavailable") as url:
+        sink = probe(url, 2)
+    assert sink.available and not sink.healthy and sink.state == "stalled"
+    assert sink.schema.version == 2 and len(sink.schema.left_alone) == 2
