@@ -5,6 +5,7 @@ so every decision is unit-tested with fakes. The poll loop calls `process` and r
 whole on the failures it raises (see failures.py); a batch that returns is fully accounted for.
 """
 
+import contextlib
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -98,6 +99,7 @@ class Processor:
         self.parked: dict[tuple, tuple] = {}
         # where the group's replicas show each other what they parked (None: a lone processor)
         self.lot = lot
+        self.parsed_with = None  # the target's parser checks the parked changes were parsed with
 
     def parked_offsets(self) -> dict[tuple[str, int], int]:
         """The lowest parked offset per (topic, partition): no stored offset may pass it."""
@@ -116,6 +118,7 @@ class Processor:
         self.target.ensure_connected()  # also reads the field set the target syncs
         if parsed is not None and parsed.fields is not self.target.checks:
             parsed = None
+        self.reparse_parked()
         for message in messages:
             try:
                 event = self.read(message, parsed or {})
@@ -167,6 +170,17 @@ class Processor:
         middle = len(events) // 2
         self.apply_isolating(events[:middle], report)
         self.apply_isolating(events[middle:], report)
+
+    def reparse_parked(self) -> None:
+        """Parse parked changes again once a migration changed the fields the target syncs."""
+        if self.parsed_with is self.target.checks:
+            return
+        for where, (message, event, since) in list(self.parked.items()):
+            # it parsed before: should the new field set refuse it, it keeps its old parse
+            with contextlib.suppress(Exception):
+                event = parse(self.source, message.value(), self.target.checks) or event
+            self.parked[where] = (message, event, since)
+        self.parsed_with = self.target.checks
 
     def park(self, message, event) -> None:
         """Keep a change refused for a number clash, to retry after the changes that follow it."""

@@ -6,7 +6,7 @@ import pytest
 
 from connectors.sink import processor as processing
 from connectors.sink.deadletters import DeadLetters
-from connectors.sink.events import ChangeEvent, PoisonEvent
+from connectors.sink.events import ChangeEvent, PoisonEvent, checks
 from connectors.sink.failures import DeadLetterUnavailable, Failure, classify
 from connectors.sink.processor import Processor, parse_ahead
 from ordersync.mapping import STORE, WAREHOUSE
@@ -193,3 +193,19 @@ def test_purged_orders_stay_gone(processor, target):
     report = processor.process(batch(change("N1", order, 5)))
     assert target.rows == {}
     assert [o.reason for _, o in report.outcomes] == ["purged"]
+
+
+def test_parked_changes_are_parsed_again_when_the_target_moves_to_another_field_set(
+    processor, target
+):
+    messages = batch(change("N1"))
+    processor.park(messages[0], processing.parse(STORE, messages[0].value(), target.checks))
+    old = processor.parked[(messages[0].topic(), 0, 0)][1]
+    # the target now syncs one field fewer: the parked change no longer carries it
+    fewer = type(target.fields)(
+        target.fields.version + 1, target.fields.fields[:-2] + (target.fields.fields[-1],)
+    )
+    target.fields, target.checks = fewer, checks(fewer, STORE)
+    processor.reparse_parked()
+    new = processor.parked[(messages[0].topic(), 0, 0)][1]
+    assert "notes" in old.state.values and "notes" not in new.state.values
