@@ -7,7 +7,7 @@ newest row, so a side moves to a new version with one migration and nothing else
 
 import json
 
-from ordersync import schema_guard, triggers
+from ordersync import triggers
 from ordersync.mapping import LATEST, TABLES, FieldSet, SchemaVersion, SyncedField
 from ordersync.roles import SCHEMA_TABLE
 
@@ -111,6 +111,9 @@ def apply_step(cur, side: str, step: SchemaVersion) -> FieldSet:
     What a migration of a new schema version runs (through Alembic's connection), and what a
     test's own migration runs. Returns the side's new field set.
     """
+    # imported here: the parser behind the guard weighs ~30 MB, and the sink reads this module
+    from ordersync import schema_guard
+
     current = read(cur)
     after = current.after(step)
     # checked against both field sets and the code's: what the step adds is synced already

@@ -97,7 +97,7 @@ def decode_json(value):
     return exact_loads(value) if isinstance(value, str) else value
 
 
-def check_clock(clock, synced: dict) -> dict:
+def check_clock(clock, synced: dict, known: frozenset = frozenset()) -> dict:
     """Return the clock entries of the synced fields; refuse a malformed clock.
 
     Entries of other well-formed names are left out, not refused: the source may sync a field
@@ -108,7 +108,7 @@ def check_clock(clock, synced: dict) -> dict:
     if len(clock) > MAX_FIELDS:
         raise PoisonEvent(f"{CLOCK_COLUMN}: more than {MAX_FIELDS} fields")
     for name, version in clock.items():
-        if not NAME.fullmatch(name):
+        if name not in known and not NAME.fullmatch(name):  # a known name needs no pattern
             raise PoisonEvent(f"{CLOCK_COLUMN}: not a field name: {name[:64]!r}")
         if type(version) is not int or not 0 <= version <= MAX_VERSION:
             raise PoisonEvent(f"{CLOCK_COLUMN}.{name}: expected an integer in [0, {MAX_VERSION}]")
@@ -159,7 +159,7 @@ def row_state(row, fields: Checks) -> tuple[State, tuple, tuple]:
         raise PoisonEvent(f"row holds invalid JSON: {error}") from error
     if author not in SIDES:
         raise PoisonEvent(f"{SYNC_COLUMN}: not one of {', '.join(SIDES)}")
-    synced_clock = check_clock(clock, values)
+    synced_clock = check_clock(clock, values, fields.names)
     # the common case costs one comparison: every clock entry is a field the target syncs
     unsynced = () if len(synced_clock) == len(clock) else unsynced_names(clock, fields.names)
     state = State(id=check_id(order_id), values=values, clock=synced_clock, author=author)

@@ -70,6 +70,12 @@ def merge(
     state lacks (its side has no such column yet).
     """
     owners = fields.owners
+    if (
+        local is None
+        and remote.values.keys() == owners.keys()
+        and remote.clock.keys() <= owners.keys()
+    ):
+        return Merged(remote)  # a new row with every field: the common insert, nothing to fill
     if local is None:
         values = {n: remote.values.get(n, d) for n, d in fields.defaults.items()}
         clock = {n: v for n, v in remote.clock.items() if n in remote.values and n in owners}
