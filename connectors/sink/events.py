@@ -107,11 +107,16 @@ def check_clock(clock, synced: dict, known: frozenset = frozenset()) -> dict:
         raise PoisonEvent(f"{CLOCK_COLUMN}: expected an object")
     if len(clock) > MAX_FIELDS:
         raise PoisonEvent(f"{CLOCK_COLUMN}: more than {MAX_FIELDS} fields")
+    others = False
     for name, version in clock.items():
-        if name not in known and not NAME.fullmatch(name):  # a known name needs no pattern
-            raise PoisonEvent(f"{CLOCK_COLUMN}: not a field name: {name[:64]!r}")
+        if name not in synced:
+            others = True
+            if name not in known and not NAME.fullmatch(name):  # a known name needs no pattern
+                raise PoisonEvent(f"{CLOCK_COLUMN}: not a field name: {name[:64]!r}")
         if type(version) is not int or not 0 <= version <= MAX_VERSION:
             raise PoisonEvent(f"{CLOCK_COLUMN}.{name}: expected an integer in [0, {MAX_VERSION}]")
+    if not others:  # the common case: every entry is a field with its value here
+        return clock
     return {name: clock[name] for name in synced if name in clock}
 
 
@@ -130,6 +135,9 @@ def check_id(value) -> str:
         raise PoisonEvent("id: expected a UUID string") from error
 
 
+MISSING = object()  # a column the row does not have (None is a value: SQL null)
+
+
 def row_state(row, fields: Checks) -> tuple[State, tuple, tuple]:
     """Build a State from a source-side row as Debezium serialised it, checking every field.
 
@@ -145,12 +153,14 @@ def row_state(row, fields: Checks) -> tuple[State, tuple, tuple]:
         author, order_id = row[SYNC_COLUMN], row["id"]
         values = {}
         for name, column, check, is_json in fields.entries:
-            if column in row:
-                value = row[column]
-                values[name] = decode_json(value) if is_json else value
-                check(values[name])
-            else:
+            value = row.get(column, MISSING)
+            if value is MISSING:
                 absent += (name,)
+                continue
+            if is_json:
+                value = decode_json(value)
+            check(value)
+            values[name] = value
     except KeyError as error:
         raise PoisonEvent(f"row lacks column {error.args[0]!r}") from error
     except BadValue as error:
