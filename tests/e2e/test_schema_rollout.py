@@ -80,6 +80,21 @@ def drop_column(side: str, field: SyncedField) -> None:
         conn.close()
 
 
+# a field only the Warehouse has, added while both sides write
+LOCAL = ("dock_door", "varchar(8) DEFAULT 'A'")
+
+
+def add_local_column(side: str) -> None:
+    """A local field on one side: a plain migration of that side alone, through the guard."""
+    conn = connect(side, OWNER.name)
+    try:
+        with conn.cursor() as cur:
+            sql = f"ALTER TABLE {TABLES[side]} ADD COLUMN IF NOT EXISTS {LOCAL[0]} {LOCAL[1]}"
+            schema_guard.guarded_execute(cur, side, sql)
+    finally:
+        conn.close()
+
+
 def restart_sink(target: str) -> None:
     """Restart the sink writing into one side (a deploy of it, say), and wait until it is back."""
     name = f"sink-{other(target)}-to-{target}"
@@ -169,7 +184,9 @@ def assert_nothing_lost(load: WriteLoad, letters_before: dict) -> None:
 
 @pytest.fixture
 def gift_field():
-    """Leave the databases without the gift note however the test ends (retire, then drop)."""
+    """Leave the databases as they were however the test ends: field retired, column dropped,
+    and the test's schema versions forgotten (they are no product's history)."""
+    before = {side: current_version(side) for side in SIDES}
     yield GIFT
     for side in SIDES:
         conn = connect(side, OWNER.name)
@@ -182,6 +199,23 @@ def gift_field():
             migrate(side, next_step(retire=(GIFT.name,)))
         if GIFT.column(side) in by_id_columns(side):
             drop_column(side, GIFT)
+        forget_versions_after(side, before[side])
+    conn = connect(WAREHOUSE, OWNER.name)
+    with conn.cursor() as cur:
+        cur.execute(f"ALTER TABLE {TABLES[WAREHOUSE]} DROP COLUMN IF EXISTS {LOCAL[0]}")
+    conn.close()
+
+
+def forget_versions_after(side: str, version: int) -> None:
+    """Go back to an earlier schema version whose field set the side syncs again."""
+    conn = psycopg2.connect(database_url(side, OWNER.name))
+    try:
+        with conn, conn.cursor() as cur:
+            fields = rollout.read(cur)
+            cur.execute("DELETE FROM sync_schema WHERE version > %s", (version,))
+            assert rollout.read(cur).names == fields.names, "the side syncs other fields now"
+    finally:
+        conn.close()
 
 
 def by_id_columns(side: str) -> set[str]:
@@ -201,6 +235,7 @@ def test_a_synced_field_rolls_out_one_side_at_a_time_under_writes(apis, gift_fie
     with WriteLoad() as load:
         grow(load, 20)
         migrate(STORE, add)  # the Store first: the Warehouse has no column for it yet
+        add_local_column(WAREHOUSE)  # and a local field on the Warehouse, meanwhile
         grow(load, 10)
         early = write_gift(
             STORE, some_orders(load, STORE, 10) + some_orders(load, WAREHOUSE, 10), "s"
@@ -222,6 +257,9 @@ def test_a_synced_field_rolls_out_one_side_at_a_time_under_writes(apis, gift_fie
     assert {i: warehouse[i] for i in expected} == expected
     # the new field's clock is the same on both sides, for every order
     assert clocks(STORE, gift_field.name) == clocks(WAREHOUSE, gift_field.name)
+    # orders the sink inserted after the local field came take its default
+    doors = by_id(WAREHOUSE, LOCAL[0])
+    assert {doors[i] for i, side in load.acked.created.items() if side == STORE} == {"A"}
 
 
 def test_a_retired_field_stops_syncing_then_its_column_is_dropped(apis, gift_field):
