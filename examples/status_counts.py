@@ -8,7 +8,10 @@ per field, the higher version in `field_versions` wins, a tie goes to the field'
 warehouse owns `status`), and a deletion is final. That merge ignores duplicates and late
 arrivals, so replays and restarts change nothing. The projection and the consumed offsets are
 committed in the same SQLite transaction: a restart resumes exactly where the projection is.
-See docs/events.md.
+
+During a schema rollout a row may lack the `status` column, and rows and clocks may name fields
+this consumer does not know: such a row leaves the status as it is, and unknown names are
+ignored. See docs/events.md ("Schema versions").
 """
 
 import argparse
@@ -24,6 +27,9 @@ CREATE TABLE IF NOT EXISTS orders (
 CREATE TABLE IF NOT EXISTS position (topic TEXT, part INTEGER, next_offset INTEGER,
   PRIMARY KEY (topic, part));
 """
+# a row without a status column says nothing about the status: a version below any real one
+# keeps whatever status the projection has
+NO_STATUS = -1
 # the status of the side that owns it wins a tie; a deletion, once seen, stays
 MERGE = """
 INSERT INTO orders VALUES (:id, :status, :version, :by_owner, :deleted)
@@ -46,22 +52,40 @@ def change(topic: str, value: bytes | None) -> dict | None:
         if event["source"]["connector"] != "postgresql":  # only what Debezium wrote counts
             return None
         row = event["after"] or event["before"]
+        status, version = status_of(row)
         found = {
             "id": row["id"],
-            "status": row["status"],
-            "version": json.loads(row["field_versions"])["status"],
+            "status": status,
+            "version": version,
             "by_owner": int(topic.startswith("warehouse.")),
-            "deleted": int(event["op"] == "d" or row["deleted"] is True),
+            "deleted": int(event["op"] == "d" or row.get("deleted") is True),
         }
     except (TypeError, ValueError, KeyError, AttributeError):
         return None  # a Kafka tombstone, or not a change event: nothing to project
-    valid = isinstance(found["id"], str) and isinstance(found["status"], str)
-    return found if valid and type(found["version"]) is int else None
+    known = isinstance(status, str) or (status, version) == (None, NO_STATUS)
+    return found if known and isinstance(found["id"], str) and type(version) is int else None
+
+
+def status_of(row: dict) -> tuple:
+    """A row's status and its logical version; (None, NO_STATUS) when it lacks the column."""
+    if "status" not in row:
+        return None, NO_STATUS
+    # a field without a clock entry was never written: version 0, as the sinks read it
+    return row["status"], json.loads(row["field_versions"]).get("status", 0)
+
+
+def project(db, topic: str, value: bytes | None) -> None:
+    """Merge one message into the projection; anything that is not a change is skipped."""
+    if (found := change(topic, value)) is not None:
+        db.execute(MERGE, found)
 
 
 def counts(db) -> dict[str, int]:
     """Live orders per status."""
-    rows = db.execute("SELECT status, count(*) FROM orders WHERE NOT deleted GROUP BY status")
+    rows = db.execute(
+        "SELECT status, count(*) FROM orders WHERE NOT deleted AND status IS NOT NULL "
+        "GROUP BY status"
+    )
     return dict(rows.fetchall())
 
 
@@ -90,8 +114,7 @@ def run(bootstrap: str, state: str, once: bool) -> dict[str, int]:
             batch = [m for m in consumer.consume(500, 1.0) if not m.error()]
             with db:  # the projection and the positions move together, a batch at a time
                 for message in batch:
-                    if (found := change(message.topic(), message.value())) is not None:
-                        db.execute(MERGE, found)
+                    project(db, message.topic(), message.value())
                     done[(message.topic(), message.partition())] = message.offset() + 1
                 db.executemany(
                     "INSERT OR REPLACE INTO position VALUES (?, ?, ?)",

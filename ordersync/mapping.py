@@ -177,6 +177,8 @@ class FieldSet:
 
 # more synced fields than any order needs; bounds what a clock or a declaration may hold
 MAX_FIELDS = 64
+# a field is written at most once per local write: no honest clock gets near this
+MAX_VERSION = 2**31 - 1
 
 STATUS_KIND = Choice(STATUSES)
 

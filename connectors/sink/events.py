@@ -16,10 +16,17 @@ import orjson
 
 from connectors.sink.merge import State, tombstoned
 from ordersync.fieldkinds import BadValue, Items
-from ordersync.mapping import CLOCK_COLUMN, LATEST, MAX_FIELDS, NAME, SIDES, SYNC_COLUMN, FieldSet
+from ordersync.mapping import (
+    CLOCK_COLUMN,
+    LATEST,
+    MAX_FIELDS,
+    MAX_VERSION,
+    NAME,
+    SIDES,
+    SYNC_COLUMN,
+    FieldSet,
+)
 
-# a field is written at most once per local write: no honest clock gets near this
-MAX_VERSION = 2**31 - 1
 OPS = {"c", "u", "r", "d"}
 
 
