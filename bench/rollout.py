@@ -20,9 +20,15 @@ from ordersync.mapping import SIDES, STORE, TABLES, WAREHOUSE, SchemaVersion, Sy
 from ordersync.roles import OWNER
 from stack.probes import wait_until
 
-FIELD = SyncedField(
-    "bench_note", STORE, Text(64, nullable=True), columns={WAREHOUSE: "bench_message"}
-)
+
+def bench_field() -> SyncedField:
+    """A synced field of the bench's own, named afresh each run (clocks keep retired names)."""
+    tag = uuid.uuid4().hex[:8]
+    return SyncedField(
+        f"bench_{tag}", STORE, Text(64, nullable=True), columns={WAREHOUSE: f"bench_msg_{tag}"}
+    )
+
+
 # a write made this long before a step, up to AFTER seconds after it, counts as during the step
 BEFORE, AFTER = 0.5, 3.0
 
@@ -60,14 +66,18 @@ def newest_version(side: str) -> int:
         conn.close()
 
 
-def contract() -> None:
-    """Retire the field on both sides and drop its columns (the bench leaves no trace)."""
+def contract(field: SyncedField, before: dict[str, int]) -> None:
+    """Retire the field on both sides, drop its columns and forget the bench's versions.
+
+    The bench leaves no trace: each side is back at the version it had, with the same fields.
+    """
     for side in SIDES:
-        step(side, next_step(retire=(FIELD.name,)))
+        step(side, next_step(retire=(field.name,)))
     for side in SIDES:
         conn = connect(side, role=OWNER.name)
         with conn.cursor() as cur:
-            cur.execute(f"ALTER TABLE {TABLES[side]} DROP COLUMN {FIELD.column(side)}")
+            cur.execute(f"ALTER TABLE {TABLES[side]} DROP COLUMN {field.column(side)}")
+            cur.execute("DELETE FROM sync_schema WHERE version > %s", (before[side],))
         conn.close()
 
 
@@ -113,6 +123,7 @@ def rollout_stall(rate: float, seconds: float) -> dict:
 
     prefix = f"RS{uuid.uuid4().hex[:6]}"
     written, steps, took = {}, {}, {}
+    before = {side: newest_version(side) for side in SIDES}
 
     def write(side: str) -> None:
         written[side], _, _ = paced(api_writer(side, f"{prefix}{side[0]}"), rate, seconds)
@@ -120,7 +131,8 @@ def rollout_stall(rate: float, seconds: float) -> dict:
     writers = [threading.Thread(target=write, args=(side,)) for side in SIDES]
     for writer in writers:
         writer.start()
-    add = next_step(add=(FIELD,))
+    field = bench_field()
+    add = next_step(add=(field,))
     for side, at in ((STORE, 1 / 3), (WAREHOUSE, 2 / 3)):
         time.sleep(seconds * at - (seconds / 3 if side == WAREHOUSE else 0))  # the schedule
         steps[side], took[side] = step(side, add)
@@ -132,7 +144,7 @@ def rollout_stall(rate: float, seconds: float) -> dict:
             for source in SIDES
         }
     finally:
-        contract()
+        contract(field, before)
         for side in SIDES:
             retire(side, f"{prefix}{side[0]}")
     worst = max(v for r in result.values() for k, v in r.items() if k.endswith("_step_max_ms"))

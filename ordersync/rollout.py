@@ -8,7 +8,7 @@ newest row, so a side moves to a new version with one migration and nothing else
 import json
 
 from ordersync import triggers
-from ordersync.mapping import LATEST, TABLES, FieldSet, SchemaVersion, SyncedField
+from ordersync.mapping import CLOCK_COLUMN, LATEST, TABLES, FieldSet, SchemaVersion, SyncedField
 from ordersync.roles import SCHEMA_TABLE
 
 CREATE_TABLE = f"""
@@ -72,6 +72,21 @@ def add_column_sql(side: str, f: SyncedField) -> str:
     return sql
 
 
+def unused_name_sql(side: str, f: SyncedField) -> str:
+    """Refuse to add a field whose name clocks still hold (a retired field's versions).
+
+    Its clock would start from the old field's versions, differently on each side, and a tie
+    or a lower version would then lose a write.
+    """
+    table = TABLES[side]
+    return (
+        f"DO $$ BEGIN IF EXISTS (SELECT FROM {table} WHERE {CLOCK_COLUMN} ? '{f.name}') THEN "
+        f"RAISE EXCEPTION 'refused: {table}.{CLOCK_COLUMN} still holds versions of a field "
+        f"named {f.name} (retired earlier): declare the new field under another name' "
+        f"USING ERRCODE = 'check_violation'; END IF; END $$"
+    )
+
+
 def step_sql(side: str, current: FieldSet, step: SchemaVersion) -> list[str]:
     """The statements that take one side from its current field set through a schema step.
 
@@ -79,6 +94,7 @@ def step_sql(side: str, current: FieldSet, step: SchemaVersion) -> list[str]:
     """
     after = current.after(step)
     return [
+        *(unused_name_sql(side, f) for f in step.add),
         *(add_column_sql(side, f) for f in step.add),
         record_sql(after),
         triggers.create_sql(side, after),

@@ -31,15 +31,24 @@ from stack.probes import wait_until
 from stack.secrets import connect, database_url
 from tests.support.kafka import end_offset
 from tests.support.load import WriteLoad, lost_writes, notes_by_id
+from tests.support.metrics import sink_metric
 from tests.support.processes import reconcile
 from tests.support.sync import settled
 
 pytestmark = pytest.mark.stack
 
-# a gift note, named differently on each side, owned by the Store
-GIFT = SyncedField(
-    "gift_note", STORE, Text(200, nullable=True), columns={WAREHOUSE: "gift_message"}
-)
+
+def gift_note() -> SyncedField:
+    """A gift note, named differently on each side, owned by the Store.
+
+    A fresh name each time: the clocks keep a retired field's versions, so a name is used once.
+    """
+    tag = uuid.uuid4().hex[:8]
+    return SyncedField(
+        f"gift_{tag}", STORE, Text(200, nullable=True), columns={WAREHOUSE: f"gift_msg_{tag}"}
+    )
+
+
 COMPONENTS = {c.name: c for c in all_components()}
 
 
@@ -107,7 +116,7 @@ def dead_letters() -> dict[str, int]:
     return {side: end_offset(dead_letter_topic(side)) for side in SIDES}
 
 
-def write_gift(side: str, order_ids: list[str], tag: str) -> dict[str, str]:
+def write_gift(gift: SyncedField, side: str, order_ids: list[str], tag: str) -> dict[str, str]:
     """Set the gift note of some orders by plain SQL on one side; return what was written.
 
     The same statement sets the tracking number to the note too (the load never writes it): it
@@ -120,7 +129,7 @@ def write_gift(side: str, order_ids: list[str], tag: str) -> dict[str, str]:
             for order_id in order_ids:
                 note = f"{tag}-{uuid.uuid4().hex[:8]}"
                 cur.execute(
-                    f"UPDATE {TABLES[side]} SET {GIFT.column(side)} = %s, tracking_number = %s "
+                    f"UPDATE {TABLES[side]} SET {gift.column(side)} = %s, tracking_number = %s "
                     "WHERE id = %s AND NOT deleted",
                     (note, note, order_id),
                 )
@@ -187,18 +196,19 @@ def gift_field():
     """Leave the databases as they were however the test ends: field retired, column dropped,
     and the test's schema versions forgotten (they are no product's history)."""
     before = {side: current_version(side) for side in SIDES}
-    yield GIFT
+    gift = gift_note()
+    yield gift
     for side in SIDES:
         conn = connect(side, OWNER.name)
         try:
             with conn.cursor() as cur:
-                synced = GIFT.name in rollout.read(cur).names
+                synced = gift.name in rollout.read(cur).names
         finally:
             conn.close()
         if synced:
-            migrate(side, next_step(retire=(GIFT.name,)))
-        if GIFT.column(side) in by_id_columns(side):
-            drop_column(side, GIFT)
+            migrate(side, next_step(retire=(gift.name,)))
+        if gift.column(side) in by_id_columns(side):
+            drop_column(side, gift)
         forget_versions_after(side, before[side])
     conn = connect(WAREHOUSE, OWNER.name)
     with conn.cursor() as cur:
@@ -238,7 +248,7 @@ def test_a_synced_field_rolls_out_one_side_at_a_time_under_writes(apis, gift_fie
         add_local_column(WAREHOUSE)  # and a local field on the Warehouse, meanwhile
         grow(load, 10)
         early = write_gift(
-            STORE, some_orders(load, STORE, 10) + some_orders(load, WAREHOUSE, 10), "s"
+            gift_field, STORE, some_orders(load, STORE, 10) + some_orders(load, WAREHOUSE, 10), "s"
         )
         assert early, "no order to write a gift note to"
         restart_sink(WAREHOUSE)  # between the two sides' steps
@@ -246,11 +256,14 @@ def test_a_synced_field_rolls_out_one_side_at_a_time_under_writes(apis, gift_fie
         migrate(WAREHOUSE, add)
         done = reconcile("--catch-up", "--fields", gift_field.name)
         assert done.returncode == 0, done.stdout + done.stderr
-        late = write_gift(WAREHOUSE, some_orders(load, STORE, 5), "w")
-        late |= write_gift(STORE, some_orders(load, WAREHOUSE, 5), "s2")
+        late = write_gift(gift_field, WAREHOUSE, some_orders(load, STORE, 5), "w")
+        late |= write_gift(gift_field, STORE, some_orders(load, WAREHOUSE, 5), "s2")
         grow(load, 10)
     assert_nothing_lost(load, letters)
-    store, warehouse = by_id(STORE, "gift_note"), by_id(WAREHOUSE, "gift_message")
+    store, warehouse = (
+        by_id(STORE, gift_field.column(STORE)),
+        by_id(WAREHOUSE, gift_field.column(WAREHOUSE)),
+    )
     # the last write of each order wins on both sides, written before or after either step
     expected = early | late
     assert {i: store[i] for i in expected} == expected
@@ -280,12 +293,12 @@ def test_a_retired_field_stops_syncing_then_its_column_is_dropped(apis, gift_fie
         restart_sink(STORE)
         grow(load, 10)
         # the Store still syncs it, the Warehouse does not: a Store write stays on the Store
-        written = write_gift(STORE, some_orders(load, STORE, 5), "kept")
+        written = write_gift(gift_field, STORE, some_orders(load, STORE, 5), "kept")
         assert written
         wait_until(lambda: arrived(written), 60, "the store's writes on the warehouse")
-        warehouse = by_id(WAREHOUSE, "gift_message")
+        warehouse = by_id(WAREHOUSE, gift_field.column(WAREHOUSE))
         assert not set(written.values()) & set(warehouse.values())
-        with pytest.raises(schema_guard.ContractViolation, match="gift_note"):
+        with pytest.raises(schema_guard.ContractViolation, match=gift_field.name):
             drop_column(STORE, gift_field)  # the Store still syncs it: refused, nothing dropped
         assert gift_field.column(STORE) in by_id_columns(STORE)
         migrate(STORE, retire)
@@ -299,3 +312,51 @@ def test_a_retired_field_stops_syncing_then_its_column_is_dropped(apis, gift_fie
         with conn.cursor() as cur:
             assert gift_field.name not in rollout.read(cur).names
         conn.close()
+    # the clocks still hold the retired field's versions: its name cannot come back
+    with pytest.raises(psycopg2.errors.CheckViolation, match="still holds versions"):
+        migrate(STORE, next_step(add=(gift_field,)))
+
+
+def backfill(gift: SyncedField, side: str, step: SchemaVersion) -> None:
+    """A migration that adds the field and fills it in for existing orders, in one transaction."""
+    column = gift.column(side)
+    conn = psycopg2.connect(database_url(side, OWNER.name))
+    try:
+        with conn, conn.cursor() as cur:
+            rollout.apply_step(cur, side, step)
+            cur.execute(
+                f"UPDATE {TABLES[side]} SET {column} = 'for ' || order_number WHERE NOT deleted"
+            )
+    finally:
+        conn.close()
+
+
+def applied() -> dict[str, float]:
+    """Events each sink has applied (written) since it started."""
+    return {side: sink_metric(side, "sink_events_total", outcome="applied") for side in SIDES}
+
+
+def test_a_backfill_of_existing_orders_does_not_echo_back(apis, gift_field):
+    settled()
+    before = applied()
+    add = next_step(add=(gift_field,))
+    backfill(gift_field, STORE, add)
+    settled()  # the Store's backfill reached the Warehouse's sink: nothing to apply there yet
+    backfill(gift_field, WAREHOUSE, add)
+    settled()
+    # each side filled in its own orders; the other's events found the same value at the same
+    # version: no write in either direction, and so nothing to echo
+    assert applied() == before
+    store, warehouse = (
+        by_id(STORE, gift_field.column(STORE)),
+        by_id(WAREHOUSE, gift_field.column(WAREHOUSE)),
+    )
+    both = store.keys() & warehouse.keys()
+    assert {i: store[i] for i in both} == {i: warehouse[i] for i in both}
+    store_clocks, warehouse_clocks = (
+        clocks(STORE, gift_field.name),
+        clocks(WAREHOUSE, gift_field.name),
+    )
+    assert {i: store_clocks[i] for i in both} == {i: warehouse_clocks[i] for i in both}
+    done = reconcile("--catch-up", "--fields", gift_field.name)
+    assert done.returncode == 0 and "rewrote" not in done.stdout, done.stdout

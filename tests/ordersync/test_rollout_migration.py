@@ -1,6 +1,7 @@
 """A schema step as docs/schema-changes.md writes it, run by `flask db upgrade` for real."""
 
 import shutil
+import uuid
 
 import pytest
 from alembic.script import ScriptDirectory
@@ -22,8 +23,8 @@ from ordersync.mapping import SchemaVersion, SyncedField, field_set
 revision, down_revision = "rollout_probe", {head!r}
 STEP = SchemaVersion(
     2,
-    add=(SyncedField("gift_note", "store", Text(200, nullable=True),
-                     columns={{"warehouse": "gift_message"}}),),
+    add=(SyncedField("{name}", "store", Text(200, nullable=True),
+                     columns={{"warehouse": "{name}_msg"}}),),
 )
 
 
@@ -62,28 +63,32 @@ def migrations(tmp_path):
     directory = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS, directory, ignore=shutil.ignore_patterns("__pycache__"))
     head = ScriptDirectory(str(directory)).get_current_head()
-    (directory / "versions" / "9999_rollout_probe.py").write_text(MIGRATION.format(head=head))
-    return directory, head
+    # a fresh field name: the clocks keep a retired field's versions, so a name is used once
+    name = f"gift_{uuid.uuid4().hex[:8]}"
+    migration = MIGRATION.format(head=head, name=name)
+    (directory / "versions" / "9999_rollout_probe.py").write_text(migration)
+    return directory, head, name
 
 
 def test_a_schema_step_migrates_one_side_and_its_downgrade_undoes_it(apps, side, migrations):
-    migrations, head = migrations
-    column = "gift_note" if side == "store" else "gift_message"
+    migrations, head, name = migrations
+    column = name if side == "store" else f"{name}_msg"
     upgraded = flask_db(side, migrations, "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
     conn = connect(side, f"{side}_test", OWNER.name)
     try:
         newest = run(conn, "SELECT version, fields FROM sync_schema ORDER BY version DESC LIMIT 1")
         assert newest[0]["version"] == 2
-        assert [f["name"] for f in newest[0]["fields"]][-1] == "gift_note"
+        assert [f["name"] for f in newest[0]["fields"]][-1] == name
         # the regenerated trigger versions the new field like any other
         row = run(conn, f"SELECT id FROM {TABLES[side]} WHERE NOT deleted LIMIT 1")
         if row:
             bumped = run(
                 conn,
                 f"UPDATE {TABLES[side]} SET {column} = 'x' WHERE id = %s "
-                "RETURNING field_versions->>'gift_note' AS v",
+                "RETURNING field_versions->>%s AS v",
                 row[0]["id"],
+                name,
             )
             assert bumped == [{"v": "1"}]
     finally:
