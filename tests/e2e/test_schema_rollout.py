@@ -78,15 +78,19 @@ def next_step(**changes) -> SchemaVersion:
     return SchemaVersion(max(current_version(s) for s in SIDES) + 1, **changes)
 
 
-def drop_column(side: str, field: SyncedField) -> None:
-    """The contract step of one side: drop a retired field's column, through the guard."""
+def alter(side: str, change: str) -> None:
+    """A plain migration of one side's order table, as its owner, through the guard."""
     conn = connect(side, OWNER.name)
     try:
         with conn.cursor() as cur:
-            sql = f"ALTER TABLE {TABLES[side]} DROP COLUMN {field.column(side)}"
-            schema_guard.guarded_execute(cur, side, sql)
+            schema_guard.guarded_execute(cur, side, f"ALTER TABLE {TABLES[side]} {change}")
     finally:
         conn.close()
+
+
+def drop_column(side: str, field: SyncedField) -> None:
+    """The contract step of one side: drop a retired field's column."""
+    alter(side, f"DROP COLUMN {field.column(side)}")
 
 
 # a field only the Warehouse has, added while both sides write
@@ -94,14 +98,8 @@ LOCAL = ("dock_door", "varchar(8) DEFAULT 'A'")
 
 
 def add_local_column(side: str) -> None:
-    """A local field on one side: a plain migration of that side alone, through the guard."""
-    conn = connect(side, OWNER.name)
-    try:
-        with conn.cursor() as cur:
-            sql = f"ALTER TABLE {TABLES[side]} ADD COLUMN IF NOT EXISTS {LOCAL[0]} {LOCAL[1]}"
-            schema_guard.guarded_execute(cur, side, sql)
-    finally:
-        conn.close()
+    """A local field on one side: a plain migration of that side alone."""
+    alter(side, f"ADD COLUMN IF NOT EXISTS {LOCAL[0]} {LOCAL[1]}")
 
 
 def restart_sink(target: str) -> None:
