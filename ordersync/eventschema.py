@@ -12,7 +12,18 @@ import json
 import sys
 from pathlib import Path
 
-from ordersync.fieldkinds import MAX_ITEMS, Choice, Flag, Integer, Items, Kind, Text
+from ordersync.fieldkinds import (
+    LINE_KEYS,
+    MAX_ITEMS,
+    QUANTITY,
+    SKU_LENGTH,
+    Choice,
+    Flag,
+    Integer,
+    Items,
+    Kind,
+    Text,
+)
 from ordersync.mapping import (
     BOOKKEEPING,
     CLOCK_COLUMN,
@@ -149,13 +160,25 @@ def kind_schema(kind: Kind) -> dict:
         case Items():
             # a nullable jsonb column may hold JSON null as well as SQL null: both read as null
             content = ["array", "null"] if kind.nullable else "array"
-            lines = {"type": content, "minItems": 1, "maxItems": MAX_ITEMS}
+            lines = {"type": content, "minItems": 1, "maxItems": MAX_ITEMS, "items": LINE}
             rule = {"type": "string", "contentMediaType": JSON_TEXT, "contentSchema": lines}
         case _:
             raise TypeError(f"no event schema for {kind!r}")
     if kind.nullable:
         rule["type"] = [rule["type"], "null"]
     return rule
+
+
+# one order line, as ordersync/fieldkinds.py `check_line` takes it
+LINE = {
+    "type": "object",
+    "required": sorted(LINE_KEYS),
+    "additionalProperties": False,
+    "properties": {
+        "sku": {"type": "string", "minLength": 1, "maxLength": SKU_LENGTH, "pattern": NO_NUL},
+        "quantity": {"type": "integer", "minimum": QUANTITY[0], "maximum": QUANTITY[1]},
+    },
+}
 
 
 def describe(f: SyncedField, side: str) -> str:

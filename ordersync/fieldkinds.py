@@ -7,8 +7,12 @@ from `sql_type`, and a side's database keeps the declaration as `to_json` (read 
 
 from dataclasses import dataclass
 
-# order lines (issue 9's bound); the database's CHECK says the same (ordersync/models.py)
+# the order lines: 1 to MAX_ITEMS of {sku: 1 to SKU_LENGTH characters, quantity in QUANTITY},
+# nothing else. The API, the sink and the database (ITEMS_FUNCTION) all read these.
 MAX_ITEMS = 100
+SKU_LENGTH = 64
+QUANTITY = (1, 10_000)
+LINE_KEYS = frozenset({"sku", "quantity"})
 
 
 class BadValue(ValueError):
@@ -137,22 +141,21 @@ class Items:
     nullable: bool = False
 
     def check(self, value) -> None:
-        """Refuse anything but an array of 1 to MAX_ITEMS lines."""
+        """Refuse anything but an array of 1 to MAX_ITEMS valid lines."""
         if value is None and self.nullable:
             return
         if not isinstance(value, list) or not 1 <= len(value) <= MAX_ITEMS:
             raise BadValue(f"expected an array of 1 to {MAX_ITEMS} items")
+        for line in value:
+            check_line(line)
 
     def sql_type(self) -> str:
         """The column type."""
         return "jsonb"
 
     def sql_check(self, column: str) -> str | None:
-        """The database's form of the same rule."""
-        return (
-            f"jsonb_typeof({column}) = 'array' "
-            f"AND jsonb_array_length({column}) BETWEEN 1 AND {MAX_ITEMS}"
-        )
+        """The database's form of the same rule (a function: a CHECK cannot hold a query)."""
+        return f"public.{ITEMS_FUNCTION}({column})"
 
     def to_json(self) -> dict:
         """The kind as the database keeps it."""
@@ -160,6 +163,47 @@ class Items:
 
 
 Kind = Text | Choice | Flag | Integer | Items
+
+
+def check_line(line) -> None:
+    """Refuse an order line unless it is {sku, quantity} within their limits, nothing else."""
+    if not isinstance(line, dict) or line.keys() != LINE_KEYS:
+        raise BadValue("each item: expected an object of sku and quantity, nothing else")
+    sku, quantity = line["sku"], line["quantity"]
+    if not isinstance(sku, str) or not 1 <= len(sku) <= SKU_LENGTH or "\x00" in sku:
+        raise BadValue(f"item sku: expected 1 to {SKU_LENGTH} characters without NUL")
+    if type(quantity) is not int or not QUANTITY[0] <= quantity <= QUANTITY[1]:
+        raise BadValue(f"item quantity: expected an integer in [{QUANTITY[0]}, {QUANTITY[1]}]")
+
+
+ITEMS_FUNCTION = "order_items_valid"
+
+
+def items_function_sql() -> str:
+    """The function that checks order lines in the database, as `check_line` does.
+
+    Immutable and pinned to pg_catalog, so a CHECK constraint may call it and no session can
+    stand in a function of its own for one it calls.
+    """
+    low, high = QUANTITY
+    return f"""
+CREATE OR REPLACE FUNCTION public.{ITEMS_FUNCTION}(items jsonb) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog AS $$
+  SELECT CASE WHEN items IS NULL THEN true
+    WHEN jsonb_typeof(items) <> 'array' THEN false
+    WHEN jsonb_array_length(items) NOT BETWEEN 1 AND {MAX_ITEMS} THEN false
+    ELSE NOT EXISTS (
+      SELECT FROM jsonb_array_elements(items) AS line
+      WHERE CASE WHEN jsonb_typeof(line) <> 'object' THEN true
+        WHEN (SELECT count(*) FROM jsonb_object_keys(line)) <> 2 THEN true
+        WHEN jsonb_typeof(line->'sku') IS DISTINCT FROM 'string' THEN true
+        WHEN length(line->>'sku') NOT BETWEEN 1 AND {SKU_LENGTH} THEN true
+        WHEN jsonb_typeof(line->'quantity') IS DISTINCT FROM 'number' THEN true
+        WHEN line->>'quantity' !~ '^[0-9]{{1,5}}$' THEN true
+        ELSE (line->>'quantity')::int NOT BETWEEN {low} AND {high} END)
+  END
+$$"""
+
 
 # an integer column of ours is a bigint: a declared range must fit it
 BIGINT = 2**63 - 1

@@ -7,6 +7,7 @@ from sqlalchemy import CheckConstraint, DateTime, FetchedValue, String, false, n
 from sqlalchemy.dialects.postgresql import JSONB, ExcludeConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+from ordersync.fieldkinds import Items
 from ordersync.mapping import STATUSES
 
 # the versioning trigger writes these on every insert and update; the ORM reads them back
@@ -14,6 +15,8 @@ GENERATED = {"server_default": FetchedValue(), "server_onupdate": FetchedValue()
 
 STATUS_CHECK = "status IN (" + ", ".join(f"'{s}'" for s in STATUSES) + ")"
 ITEMS_CHECK = "jsonb_typeof(items) = 'array' AND jsonb_array_length(items) BETWEEN 1 AND 100"
+# every line as the API takes it (migration 0012 creates the function)
+ITEM_LINES_CHECK = Items().sql_check("items")
 
 
 class OrderMixin:
@@ -42,6 +45,7 @@ class OrderMixin:
         return (
             CheckConstraint(STATUS_CHECK, name=f"{table}_status_check"),
             CheckConstraint(ITEMS_CHECK, name=f"{table}_items_check"),
+            CheckConstraint(ITEM_LINES_CHECK, name=f"{table}_item_lines_check"),
             # a deleted order's number may be used again; the sink checks it at commit
             ExcludeConstraint(
                 ("order_number", "="),

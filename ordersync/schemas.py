@@ -3,7 +3,8 @@
 import pycountry
 from marshmallow import Schema, fields, validate
 
-from ordersync.mapping import STATUSES
+from ordersync.fieldkinds import MAX_ITEMS, QUANTITY, SKU_LENGTH, Choice, Items, Text
+from ordersync.mapping import LATEST, STATUSES
 
 CURRENCIES = sorted(currency.alpha_3 for currency in pycountry.currencies)
 # a OneOf, so the OpenAPI document lists the codes as an enum
@@ -24,10 +25,24 @@ def text(max_length: int, required: bool = False) -> fields.String:
 
 
 class ItemSchema(Schema):
-    """One order line."""
+    """One order line (limits from ordersync/fieldkinds.py, which the sink and database read)."""
 
-    sku = text(64, required=True)
-    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(1, 10000))
+    sku = text(SKU_LENGTH, required=True)
+    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(*QUANTITY))
+
+
+def synced(name: str) -> fields.Field:
+    """The API field of a synced field, with the limits its declaration gives (mapping.py)."""
+    declared = next(f for f in LATEST.fields if f.name == name)
+    kind = declared.kind
+    if isinstance(kind, Text):
+        return text(kind.max_length, required=not kind.nullable)
+    if isinstance(kind, Choice):
+        return fields.String(load_default=declared.default, validate=validate.OneOf(kind.choices))
+    if isinstance(kind, Items):
+        lines = validate.Length(1, MAX_ITEMS)
+        return fields.List(fields.Nested(ItemSchema), required=True, validate=lines)
+    raise TypeError(f"{name}: no API field for {type(kind).__name__}")
 
 
 class SyncStateSchema(Schema):
@@ -46,12 +61,12 @@ class OrderSchema(Schema):
     """Fields both sides expose under the same name; unknown fields are rejected."""
 
     id = fields.UUID(dump_only=True)
-    order_number = text(32, required=True)
-    shipping_address = text(500, required=True)
-    items = fields.List(fields.Nested(ItemSchema), required=True, validate=validate.Length(1, 100))
-    status = fields.String(load_default=STATUSES[0], validate=validate.OneOf(STATUSES))
-    tracking_number = text(64)
-    notes = text(2000)
+    order_number = synced("order_number")
+    shipping_address = synced("shipping_address")
+    items = synced("items")
+    status = synced("status")
+    tracking_number = synced("tracking_number")
+    notes = synced("notes")
     version = fields.Integer(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)

@@ -419,7 +419,7 @@ def migrate(argv: list[str]) -> int:
         return 1
     before = report.schema_versions()
     try:
-        provision.migrate(side)
+        print(provision.migrate(side), end="", flush=True)  # Alembic's steps and their findings
     except RuntimeError as error:  # a refused migration changed nothing: say why
         say(f"FAILED: {error}")
         return 1

@@ -155,8 +155,8 @@ def format_kafka() -> bool:
     return True
 
 
-def migrate(side: str) -> None:
-    """Apply the side's Alembic migrations (a no-op at head)."""
+def migrate(side: str) -> str:
+    """Apply the side's Alembic migrations (a no-op at head); return what they reported."""
     result = subprocess.run(
         [str(t.VENV_BIN / "flask"), "--app", side, "db", "upgrade"],
         env=os.environ | {"DATABASE_URL": database_url(side, OWNER.name), "APP_ENV": "development"},
@@ -165,6 +165,7 @@ def migrate(side: str) -> None:
     )
     if result.returncode:
         raise RuntimeError(f"migrations of {side} failed:\n{result.stderr[-3000:]}")
+    return result.stderr
 
 
 def create_admin(side: str, password: str) -> bool:

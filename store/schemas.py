@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from marshmallow import ValidationError, fields, validate
 
-from ordersync.schemas import OrderSchema, iso_currency, text
+from ordersync.schemas import OrderSchema, iso_currency, synced
 
 MAX_AMOUNT = Decimal("9999999999.99")  # NUMERIC(12, 2)
 
@@ -18,7 +18,7 @@ def amount_in_range(value: Decimal) -> None:
 class StoreOrderSchema(OrderSchema):
     """A Store order: the shared fields, the customer's name, and store-only fields."""
 
-    customer_name = text(200, required=True)
+    customer_name = synced("customer_name")
     customer_email = fields.Email(
         allow_none=True, load_default=None, validate=validate.Length(max=254)
     )

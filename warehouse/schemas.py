@@ -2,13 +2,13 @@
 
 from marshmallow import fields, validate
 
-from ordersync.schemas import OrderSchema, text
+from ordersync.schemas import OrderSchema, synced, text
 
 
 class WarehouseOrderSchema(OrderSchema):
     """A Warehouse order: the shared fields, the recipient, and warehouse-only fields."""
 
-    recipient_name = text(200, required=True)
+    recipient_name = synced("customer_name")
     weight_grams = fields.Integer(
         allow_none=True, load_default=None, strict=True, validate=validate.Range(0, 2**31 - 1)
     )

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from ordersync.eventschema import NO_NUL, VERSION
+from ordersync.fieldkinds import QUANTITY
 from ordersync.mapping import CLOCK_COLUMN, MAX_VERSION, topic
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
@@ -34,7 +35,10 @@ def value_schema(side: str, version: int = CURRENT) -> dict:
 CHARS = st.characters(codec="utf-8", exclude_characters="\x00")
 # the widest integer a PostgreSQL column (bigint) or Debezium's envelope holds
 BIGINT = 2**63 - 1
-LINE = st.fixed_dictionaries({"sku": st.text(CHARS, max_size=8), "quantity": st.integers()})
+# order lines as the API takes them (what v1's description of items promises)
+LINE = st.fixed_dictionaries(
+    {"sku": st.text(CHARS, min_size=1, max_size=8), "quantity": st.integers(*QUANTITY)}
+)
 LINES = st.lists(LINE, min_size=1, max_size=100)
 CLOCK_VERSIONS = st.integers(0, 3) | st.just(MAX_VERSION)
 

@@ -165,7 +165,28 @@ def test_checks_follow_the_column_lengths_of_the_models():
 @pytest.mark.parametrize(
     "items", [[{"sku": "X", "quantity": 10**30 + 1}], [{"sku": "Y", "quantity": -(2**64) - 1}]]
 )
-def test_integers_of_any_size_stay_exact(items):
-    as_text = parse(WAREHOUSE, hostile(items=json.dumps(items))).state.values["items"]
-    as_json = parse(WAREHOUSE, hostile(items=items)).state.values["items"]
-    assert as_text == items and as_json == items
+def test_integers_of_any_size_are_read_exactly_and_refused_as_quantities(items):
+    # read exactly (never rounded into a valid quantity), then refused as the API refuses them
+    for value in (hostile(items=json.dumps(items)), hostile(items=items)):
+        with pytest.raises(PoisonEvent, match="item quantity"):
+            parse(WAREHOUSE, value)
+
+
+@pytest.mark.parametrize(
+    "line, what",
+    [
+        ({"sku": "", "quantity": 1}, "item sku"),
+        ({"sku": "x" * 65, "quantity": 1}, "item sku"),
+        ({"sku": 5, "quantity": 1}, "item sku"),
+        ({"sku": "A", "quantity": 0}, "item quantity"),
+        ({"sku": "A", "quantity": 10_001}, "item quantity"),
+        ({"sku": "A", "quantity": 1.0}, "item quantity"),
+        ({"sku": "A", "quantity": True}, "item quantity"),
+        ({"sku": "A", "quantity": 1, "price": 3}, "each item"),
+        ({"sku": "A"}, "each item"),
+        ("A", "each item"),
+    ],
+)
+def test_item_lines_the_api_refuses_are_poison(line, what):
+    with pytest.raises(PoisonEvent, match=what):
+        parse(WAREHOUSE, hostile(items=json.dumps([{"sku": "ok", "quantity": 1}, line])))

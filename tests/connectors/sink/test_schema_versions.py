@@ -60,7 +60,9 @@ PROPERTY = settings(
 
 # PostgreSQL text holds no NUL and no lone surrogate
 CHARS = st.characters(codec="utf-8", exclude_characters="\x00")
-LINE = st.fixed_dictionaries({"sku": st.text(CHARS, max_size=8), "quantity": st.integers()})
+LINE = st.fixed_dictionaries(
+    {"sku": st.text(CHARS, min_size=1, max_size=8), "quantity": st.integers(1, 10_000)}
+)
 # small versions make ties and stale events common; the largest one is allowed too
 CLOCK_VERSIONS = st.integers(0, 3) | st.just(MAX_VERSION)
 # clock entries of any field, of this schema, another one, or one never declared here
