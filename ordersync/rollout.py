@@ -23,7 +23,7 @@ CURRENT = f"SELECT version, fields FROM {SCHEMA_TABLE} ORDER BY version DESC LIM
 
 
 class NoSchema(RuntimeError):
-    """The database records no schema version (its migrations have not run)."""
+    """The database records no usable schema version (migrations not run, or a bad row)."""
 
 
 def read(cur) -> FieldSet:
@@ -32,8 +32,11 @@ def read(cur) -> FieldSet:
     row = cur.fetchone()
     if row is None:
         raise NoSchema(f"{SCHEMA_TABLE} is empty: run the migrations")
-    fields = json.loads(row[1]) if isinstance(row[1], str) else row[1]
-    return FieldSet.from_json(row[0], fields)
+    try:
+        fields = json.loads(row[1]) if isinstance(row[1], str) else row[1]
+        return FieldSet.from_json(row[0], fields)
+    except ValueError as error:  # a row no migration of ours wrote
+        raise NoSchema(f"{SCHEMA_TABLE} version {row[0]} is malformed: {error}") from error
 
 
 def record_sql(fields: FieldSet) -> str:

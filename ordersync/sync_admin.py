@@ -69,8 +69,6 @@ def own_schema() -> tuple[FieldSet | None, str]:
             return rollout.read(cur), ""
     except (SQLAlchemyError, db.engine.dialect.loaded_dbapi.Error, rollout.NoSchema) as error:
         return None, str(error).strip()
-    except ValueError as error:  # a row the code cannot read back
-        return None, f"{rollout.SCHEMA_TABLE} is malformed: {error}"
 
 
 # what a field the sink left alone means, by case: the note for people, and whether it is

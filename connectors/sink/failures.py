@@ -4,6 +4,8 @@ import enum
 
 import psycopg2
 
+from ordersync.rollout import NoSchema
+
 
 class Failure(enum.Enum):
     """How the sink reacts to one kind of failure."""
@@ -34,6 +36,9 @@ def classify(error: BaseException) -> Failure:
     """Sort an exception raised while applying events into how the sink must react."""
     if isinstance(error, DeadLetterUnavailable | SchemaChanged):
         return Failure.TRANSIENT
+    if isinstance(error, NoSchema):
+        # the target's own declaration is missing or broken: no event is to blame
+        return Failure.SCHEMA
     if not isinstance(error, psycopg2.Error):
         # our own parsing, mapping or merging refused this input
         return Failure.DATA

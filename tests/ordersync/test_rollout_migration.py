@@ -3,12 +3,13 @@
 import shutil
 import uuid
 
+import psycopg2
 import pytest
 from alembic.script import ScriptDirectory
 
 from ordersync.app import MIGRATIONS
 from ordersync.mapping import TABLES
-from ordersync.roles import OWNER
+from ordersync.roles import APP, OWNER, READER, SINK
 from tests.support.db import connect, run, scratch_url
 from tests.support.processes import run_module
 
@@ -101,3 +102,20 @@ def test_a_schema_step_migrates_one_side_and_its_downgrade_undoes_it(apps, side,
         conn.close()
     assert downgraded.returncode == 0, downgraded.stderr
     assert column not in {c["column_name"] for c in columns}
+
+
+@pytest.mark.parametrize("role", [APP.name, SINK.name, READER.name])
+def test_only_migrations_write_the_schema_version(apps, side, role):
+    # a session of the API, the sink or reconcile cannot move its side to another field set
+    conn = connect(side, f"{side}_test", role)
+    try:
+        assert run(conn, "SELECT max(version) AS v FROM sync_schema")[0]["v"] >= 1
+        for sql in (
+            "INSERT INTO sync_schema (version, fields) VALUES (999, '[]')",
+            "UPDATE sync_schema SET fields = '[]'",
+            "DELETE FROM sync_schema",
+        ):
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                run(conn, sql)
+    finally:
+        conn.close()

@@ -11,6 +11,7 @@ from connectors.sink.processor import Processor
 from connectors.sink.target import Target
 from ordersync.mapping import STORE, WAREHOUSE
 from ordersync.roles import OWNER, SINK
+from ordersync.rollout import NoSchema, read
 from stack.secrets import database_url
 from tests.support import fakes
 from tests.support.db import connect
@@ -112,3 +113,29 @@ def test_a_swap_split_across_batches_waits_parked_for_its_partner(sink, owner, p
     second = sink.process([fakes.Message(change("X1", b, 2), 11)])
     assert numbers(owner) == {a: "X2", b: "X1"}
     assert sink.parked == {} and len(second.outcomes) == 2 and producer.stored == []
+
+
+def test_a_missing_or_broken_declaration_in_the_target_is_a_schema_failure():
+    # no event is to blame: the batch waits (and is retried slowly), nothing is dead-lettered
+    assert classify(NoSchema("sync_schema is empty: run the migrations")) is Failure.SCHEMA
+
+
+class OneRow:
+    """A cursor whose query returns one given row."""
+
+    def __init__(self, row):
+        self.row = row
+
+    def execute(self, sql):
+        pass
+
+    def fetchone(self):
+        return self.row
+
+
+@pytest.mark.parametrize(
+    "row", [(2, "not json"), (2, [{"name": "Bad Name"}]), (0, []), (2, {"fields": 1})]
+)
+def test_a_malformed_schema_row_reads_as_no_schema(row):
+    with pytest.raises(NoSchema, match="malformed"):
+        read(OneRow(row))
