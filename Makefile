@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: migrate bench-reconcile bench-scale up-cluster test-cluster up down status test test-fast prerequisites env clean lint bench reconcile restart topics tail dlq
+.PHONY: clean-kafka migrate bench-reconcile bench-scale up-cluster test-cluster up down status test test-fast prerequisites env clean lint bench reconcile restart topics tail dlq
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ env:  ## write .env for docker compose: a generated secret for each blank in .en
 
 clean: $(STAMP)  ## stop and wipe data and logs
 	$(PY) -m stack clean
+
+clean-kafka: $(STAMP)  ## stop and wipe only Kafka's data (the databases keep theirs)
+	$(PY) -m stack clean-kafka
 
 bench: $(STAMP)  ## benchmarks beside native logical replication (starts the stack if needed)
 	$(PY) -m stack run -- $(PY) -m bench

@@ -17,10 +17,11 @@ import psutil
 
 from bench import cost
 from bench.db import connect, scalar
+from ordersync.kafka_access import ADMIN
 from ordersync.roles import OWNER
 from stack import jars, topology
 from stack.components import java
-from stack.configs import properties
+from stack.configs import client_security, properties
 from stack.secrets import db_passwords
 
 VERSION = "3.5.0.Final"
@@ -156,6 +157,9 @@ def worker(directory: Path, plugins: Path, batch_size: int | None) -> dict:
         "listeners": f"http://{topology.HOST}:{topology.CONNECT_PORT + 100}",
         "consumer.auto.offset.reset": "earliest",
     }
+    # a benchmark, so the admin: its scratch topic and group belong to no job principal
+    login = client_security(ADMIN)
+    settings |= login | {f"consumer.{key}": value for key, value in login.items()}
     if batch_size:
         # the task gets at most max.poll.records per put(): a larger batch needs both
         settings["consumer.max.poll.records"] = batch_size

@@ -24,11 +24,12 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from bench import scenarios
 from bench.db import connect, migrated_scratch
 from bench.sizes import number
+from ordersync.kafka_access import ADMIN
 from ordersync.roles import SINK
 from stack import topology
 from stack.cli import CLUSTER_PORT_SHIFT, CLUSTER_TEST
 from stack.probes import free_port
-from stack.secrets import database_url
+from stack.secrets import database_url, kafka_client, kafka_env
 
 DRAIN_PARTITIONS = 3
 SCRATCH = "warehouse_bench"
@@ -48,7 +49,7 @@ def partitioned_topic(events: int) -> tuple[str, str]:
     """A scratch topic of DRAIN_PARTITIONS partitions filled with new-order events."""
     run = uuid.uuid4().hex[:8]
     topic = f"bench.scale.{run}"
-    admin = AdminClient({"bootstrap.servers": topology.BOOTSTRAP_SERVERS})
+    admin = AdminClient(kafka_client())
     new = NewTopic(topic, DRAIN_PARTITIONS, replication_factor=topology.REPLICATION_FACTOR)
     for future in admin.create_topics([new]).values():
         future.result(30)
@@ -63,7 +64,7 @@ def sink_replica(topic: str, group: str, url: str, replica: int, port: int) -> s
         env=os.environ
         | {
             "SINK_TOPIC": topic,
-            "SINK_BOOTSTRAP_SERVERS": topology.BOOTSTRAP_SERVERS,
+            **kafka_env(ADMIN),
             "SINK_GROUP_ID": group,
             "SINK_REPLICA": str(replica),
             "SINK_DATABASE_URL": url,

@@ -19,12 +19,13 @@ from bench import cost, jdbc, native
 from bench.client import PATHS, Tokens, order_body
 from bench.db import connect, created_at, insert_orders, migrated_scratch, retire, scalar
 from bench.pacing import paced, percentiles
+from ordersync.kafka_access import ADMIN
 from ordersync.mapping import SIDES, TABLES, columns, other
 from ordersync.roles import SINK
 from ordersync.sinkhealth import metric_totals
 from stack import topology
 from stack.probes import free_port, wait_until
-from stack.secrets import database_url
+from stack.secrets import database_url, kafka_client, kafka_env
 
 
 def api_writer(side: str, prefix: str):
@@ -265,8 +266,8 @@ def fill_topic(topic: str, events: int, prefix: str, schemas: bool = False) -> N
     With `schemas`, each key and value carries its Connect schema, as the JDBC sink needs.
     """
     producer = Producer(
-        {
-            "bootstrap.servers": topology.BOOTSTRAP_SERVERS,
+        kafka_client()
+        | {
             "linger.ms": 20,
             "batch.num.messages": 10000,
             "compression.type": "lz4",
@@ -307,7 +308,7 @@ def fill_topic(topic: str, events: int, prefix: str, schemas: bool = False) -> N
 
 def forget_scratch(topics: list[str], group: str) -> None:
     """Delete a run's scratch topics and consumer group, so runs do not pile up in Kafka."""
-    client = AdminClient({"bootstrap.servers": topology.BOOTSTRAP_SERVERS})
+    client = AdminClient(kafka_client())
     futures = [*client.delete_topics(topics).values()]
     futures += client.delete_consumer_groups([group]).values()
     for future in futures:
@@ -331,8 +332,8 @@ def sink_drain(events: int) -> dict:
         env=os.environ
         | {
             "SINK_TOPIC": topic,
-            # this stack's Kafka: the sink's own default ignores STACK_PORT_OFFSET
-            "SINK_BOOTSTRAP_SERVERS": topology.BOOTSTRAP_SERVERS,
+            # this stack's Kafka, as the admin: a scratch group no job principal may use
+            **kafka_env(ADMIN),
             "SINK_GROUP_ID": f"bench-{run}",
             "SINK_DATABASE_URL": url,
             "SINK_METRICS_PORT": str(port),

@@ -2,7 +2,8 @@
 
 What compose's one-shot `register-connectors` service runs, from the files the image already
 holds. `PUT /connectors/<name>/config` creates or updates, so running it again is harmless. Exits
-non-zero when it finds no config at all, or when Connect refuses one.
+non-zero when it finds no config at all, or when Connect refuses one. Logs in to Connect with
+CONNECT_USER and CONNECT_PASSWORD.
 """
 
 import json
@@ -13,6 +14,7 @@ from pathlib import Path
 import requests
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential
 
+from connectors.connect_rest import auth
 from ordersync.environment import PARTITIONS, REPLICATION, BadSetting, setting, whole
 
 CONFIG_DIR = Path(__file__).resolve().parent
@@ -32,10 +34,13 @@ def retryable(error: BaseException) -> bool:
     stop=stop_after_delay(120),
     reraise=True,
 )
-def put(url: str, spec: dict) -> int:
+def put(url: str, spec: dict, credentials: tuple[str, str] | None = None) -> int:
     """PUT one connector's config; return the HTTP status (201 created, 200 updated)."""
     response = requests.put(
-        f"{url}/connectors/{spec['name']}/config", json=spec["config"], timeout=60
+        f"{url}/connectors/{spec['name']}/config",
+        json=spec["config"],
+        timeout=60,
+        auth=credentials,
     )
     response.raise_for_status()
     return response.status_code
@@ -66,7 +71,7 @@ def main(argv: list[str]) -> int:
     url = argv[0] if argv else DEFAULT_URL
     folder = Path(os.environ.get("CONNECTOR_CONFIG_DIR", CONFIG_DIR))
     try:
-        specs = configs(folder)
+        specs, credentials = configs(folder), auth()
     except BadSetting as error:
         print(error, file=sys.stderr)
         return 1
@@ -75,7 +80,7 @@ def main(argv: list[str]) -> int:
         return 1
     for spec in specs:
         try:
-            status = put(url, spec)
+            status = put(url, spec, credentials)
         except requests.RequestException as error:
             detail = error.response.text if error.response is not None else error
             print(f"{spec['name']}: Connect refused the config: {detail}", file=sys.stderr)

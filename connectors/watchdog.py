@@ -13,6 +13,7 @@ import time
 import requests
 from prometheus_client import Counter, Gauge, start_http_server
 
+from connectors.connect_rest import auth
 from ordersync import topology
 from ordersync.environment import checked, seconds, whole
 
@@ -36,17 +37,27 @@ def failed(status: dict) -> bool:
 class Watchdog:
     """Polls Connect and restarts failed connectors, backing off per connector."""
 
-    def __init__(self, url: str, interval: float = INTERVAL, max_backoff: float = 60.0):
+    def __init__(
+        self, url: str, interval: float = INTERVAL, max_backoff: float = 60.0, credentials=None
+    ):
         # several workers of one group, comma-separated: any of them answers for the group
         self.urls = url.split(",")
         self.url, self.interval, self.max_backoff = self.urls[0], interval, max_backoff
         self.stopping = threading.Event()
+        self.http = requests.Session()
+        self.http.auth = credentials
         self.next_try: dict[str, float] = {}
         self.backoff: dict[str, float] = {}
 
     def check_once(self) -> None:
         """Look at every connector once and restart the failed ones that are due."""
-        statuses = requests.get(f"{self.url}/connectors?expand=status", timeout=10).json()
+        response = self.http.get(f"{self.url}/connectors?expand=status", timeout=10)
+        if response.status_code in (401, 403):
+            log.error(
+                "Connect at %s refused the watchdog's login (%s)", self.url, response.status_code
+            )
+        response.raise_for_status()
+        statuses = response.json()
         for name, body in statuses.items():
             status = body["status"]
             FAILED.labels(name).set(1 if failed(status) else 0)
@@ -59,7 +70,7 @@ class Watchdog:
     def restart(self, name: str) -> None:
         """Ask Connect to restart only what failed, then wait longer before the next attempt."""
         log.warning("connector %s has failed tasks; restarting them", name)
-        requests.post(
+        self.http.post(
             f"{self.url}/connectors/{name}/restart",
             params={"includeTasks": "true", "onlyFailed": "true"},
             timeout=30,
@@ -86,7 +97,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     interval = checked("WATCHDOG_INTERVAL_SECONDS", seconds(0.1, 3600), INTERVAL)
     url = os.environ.get("CONNECT_URL", ",".join(topology.CONNECT_URLS))
-    watchdog = Watchdog(url, interval=interval)
+    watchdog = Watchdog(url, interval=interval, credentials=auth())
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: watchdog.stopping.set())
     port = checked("WATCHDOG_METRICS_PORT", whole(1, 65535), topology.WATCHDOG_METRICS_PORT)

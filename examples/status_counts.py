@@ -1,6 +1,10 @@
 """An idempotent consumer of both change topics: live orders per status, kept in SQLite.
 
-    python examples/status_counts.py --state counts.db [--once]
+    KAFKA_USERNAME=example KAFKA_PASSWORD=... \
+        python examples/status_counts.py --state counts.db [--once]
+
+Kafka lets it in only with a principal of its own (README, "Security model"): `example` may read
+the two change topics and commit in its group, nothing else. KAFKA_CA_FILE turns on TLS.
 
 Each topic carries the changes authored on its own side only (what the sink applied there
 arrives on the other topic), so a full view reads both, and merges them the way the sinks do:
@@ -16,6 +20,7 @@ ignored. See docs/events.md ("Schema versions").
 
 import argparse
 import json
+import os
 import sqlite3
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
@@ -101,11 +106,28 @@ def assign(consumer, db) -> dict[tuple, int]:
     return ends
 
 
+def login() -> dict:
+    """librdkafka's SASL/SCRAM (and TLS) settings from KAFKA_USERNAME, _PASSWORD, _CA_FILE."""
+    settings = {}
+    if os.environ.get("KAFKA_CA_FILE"):
+        settings |= {"security.protocol": "SSL", "ssl.ca.location": os.environ["KAFKA_CA_FILE"]}
+    if os.environ.get("KAFKA_USERNAME"):
+        settings |= {
+            "security.protocol": "SASL_SSL" if settings else "SASL_PLAINTEXT",
+            "sasl.mechanism": "SCRAM-SHA-512",
+            "sasl.username": os.environ["KAFKA_USERNAME"],
+            "sasl.password": os.environ.get("KAFKA_PASSWORD", ""),
+        }
+    return settings
+
+
 def run(bootstrap: str, state: str, once: bool) -> dict[str, int]:
     """Consume (to the ends seen at start with `once`, else forever) and return the counts."""
     db = sqlite3.connect(state)
     db.executescript(SCHEMA)
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "example-status-counts"})
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "example-status-counts"} | login()
+    )
     try:
         ends = assign(consumer, db)
         done = {key: 0 for key in ends}

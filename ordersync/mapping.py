@@ -256,3 +256,11 @@ def topic(side: str) -> str:
 def dead_letter_topic(side: str) -> str:
     """Return the dead-letter topic for events from one side that could not be applied."""
     return f"{topic(side)}.dlq"
+
+
+def replay_topic(side: str) -> str:
+    """Return the topic dead letters of one side's events are replayed into (the sink reads it).
+
+    Not the change topic itself: only that side's Debezium may write there.
+    """
+    return f"{topic(side)}.replay"

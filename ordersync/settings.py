@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from ordersync import topology
 from ordersync.environment import UnsafeSettings, URLList, seconds, setting, whole
+from ordersync.kafka_client import client_settings
 
 # the only values of APP_ENV that may run with the development secrets below
 DEVELOPMENT = ("development", "test")
@@ -94,9 +95,8 @@ class ServiceSettings:
         self.JSON_SORT_KEYS = False
         self.LOG_LEVEL = environ.get("LOG_LEVEL", "INFO")
         # the admin's Sync page: the sink writing into this side, and its dead letters in Kafka
-        self.KAFKA_BOOTSTRAP_SERVERS = environ.get(
-            "KAFKA_BOOTSTRAP_SERVERS", topology.BOOTSTRAP_SERVERS
-        )
+        # (as this side's own Kafka principal: KAFKA_USERNAME, KAFKA_PASSWORD, KAFKA_CA_FILE)
+        self.KAFKA_CLIENT = client_settings(environ)
         # every replica of that sink, comma-separated: each has its own partitions and health
         default = f"http://{topology.HOST}:{topology.SINK_METRICS_PORTS[side]}"
         self.SYNC_SINK_URLS = setting(environ, "SYNC_SINK_URL", URLList(), (default,))

@@ -34,7 +34,7 @@ def queue() -> DeadLetterQueue:
     """The dead-letter topic of the direction writing into this side."""
     config = current_app.config
     topic = dead_letter_topic(other(config["SIDE"]))
-    return DeadLetterQueue(config["KAFKA_BOOTSTRAP_SERVERS"], topic, config["SYNC_PROBE_TIMEOUT"])
+    return DeadLetterQueue(config["KAFKA_CLIENT"], topic, config["SYNC_PROBE_TIMEOUT"])
 
 
 def pending() -> Pending:

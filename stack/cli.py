@@ -8,10 +8,12 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from confluent_kafka import KafkaException
+
 from ordersync import rollout
 from ordersync.environment import BadSetting, checked, seconds
 from ordersync.mapping import LATEST, SIDES
-from stack import configs, envfile, jars, probes, provision, report, supervisor, topics
+from stack import configs, envfile, jars, probes, provision, report, supervisor, tls, topics
 from stack import topology as t
 from stack.components import Component, all_components, brokers, connect_workers
 from stack.secrets import ADMIN_PASSWORD_FILE, admin_password, client_environment, db_passwords
@@ -99,6 +101,9 @@ def provision_all(components: list[Component]) -> tuple[bool, set[str]]:
     if jars.install():
         say(f"installed the Kafka, Connect and Debezium jars of {jars.LOCK_FILE.name}")
         changed = True
+    if t.CLUSTER and tls.ensure():
+        say(f"made the brokers' TLS certificate and its CA ({t.STATE_CA})")
+        changed = True
     if provision.format_kafka():
         say("formatted the KRaft log director" + ("ies" if t.CLUSTER else "y"))
         changed = True
@@ -172,6 +177,25 @@ def announce_admin_password(password: str) -> None:
         say(f"admin password generated into {ADMIN_PASSWORD_FILE} (readable by its owner only)")
 
 
+def setup_kafka() -> bool:
+    """Kafka's principals, ACLs and topics as declared (before anyone else logs in)."""
+    notes = probes.wait_until(
+        lambda: attempt(provision.setup_kafka), STARTUP_TIMEOUT, "Kafka to take the admin's login"
+    )
+    for note in notes[1]:
+        say(f"kafka: {note}")
+    return bool(notes[1])
+
+
+def attempt(step):
+    """Run a step that may fail while a broker is still joining: (True, result), or None."""
+    try:
+        return True, step()
+    except KafkaException as error:
+        say(f"kafka not ready yet: {error}")
+        return None
+
+
 def setup_connectors() -> bool:
     """Register the Debezium source connectors and wait until they and their tasks run."""
     changed = False
@@ -205,6 +229,7 @@ def up() -> int:
     changed |= setup_databases()
     # a KRaft quorum of three elects a leader only once two voters run: start them together
     changed |= start_together([by_name[name] for name in brokers()])
+    changed |= setup_kafka()
     changed |= start_together([by_name[name] for name in connect_workers()])
     changed |= setup_connectors()
     for component in components:
@@ -295,6 +320,15 @@ def clean() -> int:
     for folder in (t.DATA, t.LOGS, t.CONF, t.RUN):
         shutil.rmtree(folder, ignore_errors=True)
     say(f"wiped {t.DATA} and {t.LOGS}")
+    return 0
+
+
+def clean_kafka() -> int:
+    """Stop the stack and wipe only Kafka's data: the next `up` formats it afresh."""
+    down()
+    for node in range(1, t.BROKERS + 1):
+        shutil.rmtree(configs.kafka_data(node), ignore_errors=True)
+        say(f"wiped {configs.kafka_data(node)}")
     return 0
 
 
@@ -457,7 +491,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "command",
         choices=["up", "down", "status", "clean", "test", "run", "exec", "restart", "topics"]
-        + ["test-fast", "test-cluster", "tail", "provision", "lock", "env", "migrate"],
+        + ["test-fast", "test-cluster", "tail", "provision", "lock", "env", "migrate"]
+        + ["clean-kafka"],
     )
     args, rest = parser.parse_known_args(argv)
     try:
@@ -481,8 +516,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "migrate":
             return migrate(rest)
         commands = {"up": up, "down": down, "status": status, "clean": clean}
+        commands["clean-kafka"] = clean_kafka
         commands |= {"provision": provision_only, "lock": lock, "env": envfile.main}
         return commands[args.command]()
-    except (StartupError, jars.LockError, BadSetting) as error:
+    except (StartupError, jars.LockError, BadSetting, provision.KafkaDataTooOld) as error:
         say(f"FAILED: {error}")
         return 1

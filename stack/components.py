@@ -14,7 +14,14 @@ from ordersync.environment import BadSetting
 from ordersync.roles import APP, DEBEZIUM, SINK
 from stack import topology as t
 from stack.jars import JAVA
-from stack.secrets import app_secrets, database_url, db_passwords
+from stack.secrets import (
+    app_secrets,
+    connect_auth,
+    database_url,
+    db_passwords,
+    kafka_env,
+    kafka_passwords,
+)
 
 
 @dataclass(frozen=True)
@@ -61,10 +68,10 @@ def pg_ready(side: str) -> bool:
         return False
 
 
-def http_ok(url: str) -> bool:
+def http_ok(url: str, auth: tuple[str, str] | None = None) -> bool:
     """Tell whether a GET on the URL answers 200."""
     try:
-        return requests.get(url, timeout=2).status_code == 200
+        return requests.get(url, timeout=2, auth=auth).status_code == 200
     except requests.RequestException:
         return False
 
@@ -83,7 +90,7 @@ def jvm_gc(heap: str) -> tuple[str, ...]:
     return ("-XX:+UseSerialGC", f"-Xms{min(192, mb)}m", f"-Xmn{min(128, mb // 2)}m")
 
 
-def java(main_class: str, *args: str, heap: str = t.JVM_HEAP) -> list[str]:
+def java(main_class: str, *args: str, heap: str = t.JVM_HEAP, system: tuple = ()) -> list[str]:
     """Build the command line of a JVM on the resolved Kafka class path with a capped heap.
 
     Always the wheel's Java: whatever `java` is on PATH may be too old, or absent.
@@ -101,6 +108,7 @@ def java(main_class: str, *args: str, heap: str = t.JVM_HEAP) -> list[str]:
         # Java 25 allows but warns about at every start
         "--sun-misc-unsafe-memory-access=allow",
         f"-Dlog4j2.configurationFile={t.CONF / 'log4j2.properties'}",
+        *system,
         "-cp",
         str(t.LIB / "kafka" / "*"),
         main_class,
@@ -147,7 +155,10 @@ def kafka(node: int = 1) -> Component:
 
 
 def connect_env() -> dict[str, str]:
-    """Database coordinates the connector configs read through Connect's env config provider."""
+    """What the connector configs read through Connect's env config provider.
+
+    Each side's database coordinates and the password of that side's Kafka principal.
+    """
     env = {}
     for side, port in t.DATABASES.items():
         prefix = side.upper()
@@ -156,6 +167,7 @@ def connect_env() -> dict[str, str]:
             f"{prefix}_DB_PORT": str(port),
             f"{prefix}_DB_USER": DEBEZIUM.name,
             f"{prefix}_DB_PASSWORD": db_passwords()[DEBEZIUM.name],
+            f"{prefix}_KAFKA_PASSWORD": kafka_passwords()[f"debezium-{side}"],
         }
     return env
 
@@ -170,7 +182,8 @@ def connect(worker: int = 1) -> Component:
     """A Kafka Connect worker in distributed mode with the Debezium PostgreSQL plugin."""
     url = t.CONNECT_URLS[worker - 1]
     conf = t.CONF / f"{t.connect_name(worker)}.properties"
-    jvm = java("org.apache.kafka.connect.cli.ConnectDistributed", str(conf))
+    login = f"-Djava.security.auth.login.config={t.CONF / 'connect-jaas.conf'}"
+    jvm = java("org.apache.kafka.connect.cli.ConnectDistributed", str(conf), system=(login,))
     return Component(
         name=t.connect_name(worker),
         command=[
@@ -181,7 +194,7 @@ def connect(worker: int = 1) -> Component:
             "--",
             *jvm,
         ],
-        ready=lambda: http_ok(f"{url}/connectors"),
+        ready=lambda: http_ok(f"{url}/connectors", connect_auth()),
         url=url,
         env=connect_env(),
     )
@@ -216,12 +229,12 @@ def app(side: str) -> Component:
         env={
             "DATABASE_URL": database_url(side, APP.name),
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-            # the admin's Sync page reads the sink writing into this side and its dead letters
-            "KAFKA_BOOTSTRAP_SERVERS": t.BOOTSTRAP_SERVERS,
             "SYNC_SINK_URL": ",".join(
                 f"http://{t.HOST}:{t.sink_metrics_port(side, r)}" for r in range(t.SINK_REPLICAS)
             ),
         }
+        # the admin's Sync page reads and replays the dead letters of the sink writing here
+        | kafka_env(f"app-{side}")
         | app_env(side),
     )
 
@@ -244,7 +257,6 @@ def sink(source: str, target: str, replica: int = 0) -> Component:
         url=f"http://{t.HOST}:{port}/metrics",
         env={
             "SINK_DATABASE_URL": database_url(target, SINK.name),
-            "SINK_BOOTSTRAP_SERVERS": t.BOOTSTRAP_SERVERS,
             "SINK_METRICS_PORT": str(port),
             # each replica marks its writes with its own replication origin
             "SINK_REPLICA": str(replica),
@@ -256,7 +268,8 @@ def sink(source: str, target: str, replica: int = 0) -> Component:
             "SINK_PARK_SECONDS": os.environ.get(
                 "SINK_PARK_SECONDS", "30" if t.SINK_REPLICAS > 1 else "10"
             ),
-        },
+        }
+        | kafka_env(f"sink-{source}"),
     )
 
 
@@ -269,6 +282,8 @@ def watchdog() -> Component:
         url=f"http://{t.HOST}:{t.WATCHDOG_METRICS_PORT}/metrics",
         env={
             "CONNECT_URL": ",".join(t.CONNECT_URLS),
+            "CONNECT_USER": connect_auth("watchdog")[0],
+            "CONNECT_PASSWORD": connect_auth("watchdog")[1],
             "WATCHDOG_METRICS_PORT": str(t.WATCHDOG_METRICS_PORT),
         },
     )

@@ -2,11 +2,20 @@
 
 import shlex
 
+from ordersync.kafka_access import ADMIN
+from ordersync.kafka_client import MECHANISM
 from stack import topology as t
 from stack.components import Component
-from stack.secrets import write_private
+from stack.secrets import CONNECT_REST_USERS, kafka_passwords, write_private
 
 ENV_PROVIDER = "org.apache.kafka.common.config.provider.EnvVarConfigProvider"
+SCRAM_LOGIN = "org.apache.kafka.common.security.scram.ScramLoginModule"
+PLAIN_LOGIN = "org.apache.kafka.common.security.plain.PlainLoginModule"
+BASIC_AUTH = "org.apache.kafka.connect.rest.basic.auth.extension"
+# TLS on the cluster stack's listeners; the single node listens on loopback only
+PROTOCOL = "SASL_SSL" if t.CLUSTER else "SASL_PLAINTEXT"
+CONNECT_JAAS = t.CONF / "connect-jaas.conf"
+CONNECT_REST_USERS_FILE = t.CONF / "connect-rest-users.properties"
 
 LOG4J2 = """\
 status = warn
@@ -42,10 +51,11 @@ def kafka_properties(node: int = 1) -> str:
             "process.roles": "broker,controller",
             "node.id": node,
             "controller.quorum.voters": voters,
-            "listeners": f"PLAINTEXT://{t.HOST}:{port},CONTROLLER://{t.HOST}:{controller}",
-            "advertised.listeners": f"PLAINTEXT://{t.HOST}:{port}",
+            "listeners": f"BROKER://{t.HOST}:{port},CONTROLLER://{t.HOST}:{controller}",
+            "advertised.listeners": f"BROKER://{t.HOST}:{port}",
+            "listener.security.protocol.map": f"BROKER:{PROTOCOL},CONTROLLER:{PROTOCOL}",
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
+            "inter.broker.listener.name": "BROKER",
             "log.dirs": kafka_data(node),
             "num.partitions": t.TOPIC_PARTITIONS,
             "default.replication.factor": rf,
@@ -69,7 +79,96 @@ def kafka_properties(node: int = 1) -> str:
             "background.threads": 2,
             "group.coordinator.threads": 1,
         }
+        | broker_security()
     )
+
+
+def jaas(login_module: str, user: str, password: str, **more: str) -> str:
+    """One JAAS login entry, as Kafka reads it from a sasl.jaas.config property."""
+    options = {"username": user, "password": password} | more
+    return f"{login_module} required " + " ".join(f'{k}="{v}"' for k, v in options.items()) + ";"
+
+
+def broker_security() -> dict:
+    """Every client authenticates (SCRAM), every request is authorized; `admin` is the brokers.
+
+    The controller listener takes PLAIN with a static user: SCRAM credentials live in the
+    metadata log the controllers serve, so controllers cannot authenticate each other with them.
+    """
+    password = kafka_passwords()[ADMIN]
+    return {
+        "sasl.enabled.mechanisms": MECHANISM,
+        "sasl.mechanism.inter.broker.protocol": MECHANISM,
+        f"listener.name.broker.{MECHANISM.lower()}.sasl.jaas.config": jaas(
+            SCRAM_LOGIN, ADMIN, password
+        ),
+        "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        "listener.name.controller.plain.sasl.jaas.config": jaas(
+            PLAIN_LOGIN, ADMIN, password, **{f"user_{ADMIN}": password}
+        ),
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "allow.everyone.if.no.acl.found": "false",
+        "super.users": f"User:{ADMIN}",
+    } | (broker_tls() if t.CLUSTER else {})
+
+
+def broker_tls() -> dict:
+    """The brokers' certificate and the CA they check each other against (PEM, stack/tls.py)."""
+    from stack.tls import BROKER_FILE  # noqa: PLC0415 (cryptography only where TLS is used)
+
+    return {
+        "ssl.keystore.type": "PEM",
+        "ssl.keystore.location": BROKER_FILE,
+        "ssl.truststore.type": "PEM",
+        "ssl.truststore.location": t.STATE_CA,
+    }
+
+
+def client_security(user: str | None) -> dict:
+    """A Java client's SASL (in a cluster also TLS) settings; with no user, no login of its own."""
+    settings = {"security.protocol": PROTOCOL, "sasl.mechanism": MECHANISM}
+    if user:
+        settings["sasl.jaas.config"] = jaas(SCRAM_LOGIN, user, kafka_passwords()[user])
+    if t.CLUSTER:
+        settings |= {"ssl.truststore.type": "PEM", "ssl.truststore.location": t.STATE_CA}
+    return settings
+
+
+def connect_security() -> dict:
+    """The worker logs in as `connect`; its task clients log in as each connector's principal.
+
+    Task producers and admins get no credentials from the worker: a connector without its own
+    principal (producer.override.sasl.jaas.config) cannot write anything.
+    """
+    worker = client_security("connect")
+    tasks = client_security(None)
+    return (
+        worker
+        | {
+            f"{client}.{key}": value
+            for client in ("producer", "admin")
+            for key, value in tasks.items()
+        }
+        | {
+            # connectors may choose their principal, nothing else of the clients' settings
+            "connector.client.config.override.policy": "Principal",
+            "rest.extension.classes": f"{BASIC_AUTH}.BasicAuthSecurityRestExtension",
+        }
+    )
+
+
+def connect_rest_files() -> dict[str, str]:
+    """The JAAS file of Connect's REST login and the users file it reads (owner-only)."""
+    users = kafka_passwords()
+    jaas_file = (
+        "KafkaConnect {\n"
+        f"  {BASIC_AUTH}.PropertyFileLoginModule required\n"
+        f'  file="{CONNECT_REST_USERS_FILE}";\n'
+        "};\n"
+    )
+    lines = "".join(f"{user}: {users[f'rest:{user}']}\n" for user in CONNECT_REST_USERS)
+    return {CONNECT_JAAS.name: jaas_file, CONNECT_REST_USERS_FILE.name: lines}
 
 
 def kafka_data(node: int = 1):
@@ -122,6 +221,7 @@ def connect_properties(worker: int = 1) -> str:
             "producer.acks": "all",
             "producer.enable.idempotence": "true",
         }
+        | connect_security()
         | (CLUSTER_WORKER if t.CLUSTER else {})
     )
 
@@ -200,6 +300,7 @@ def write_all(components: list[Component]) -> set[str]:
         files[kafka_conf(node)] = kafka_properties(node)
     for worker in range(1, t.CONNECT_WORKERS + 1):
         files[connect_conf(worker)] = connect_properties(worker)
+    files |= connect_rest_files()
     changed = set()
     for name, text in files.items():
         path = t.CONF / name

@@ -49,6 +49,8 @@ JAR_SETS = (
             f"org.apache.kafka:connect-runtime:{KAFKA_VERSION}",
             f"org.apache.kafka:connect-json:{KAFKA_VERSION}",
             f"org.apache.kafka:connect-transforms:{KAFKA_VERSION}",
+            # HTTP basic authentication of Connect's REST API (rest.extension.classes)
+            f"org.apache.kafka:connect-basic-auth-extension:{KAFKA_VERSION}",
             f"org.apache.logging.log4j:log4j-core:{LOG4J_VERSION}",
             f"org.apache.logging.log4j:log4j-slf4j-impl:{LOG4J_VERSION}",
         ),

@@ -11,12 +11,14 @@ from pathlib import Path
 import psycopg2
 import requests
 
+from connectors import kafka_setup
 from connectors.register import put, with_topic_settings
+from ordersync.kafka_access import ADMIN
 from ordersync.roles import OWNER, apply_grants, setup_database
 from stack import topology as t
 from stack.components import java, pg_bin, pg_os_user
 from stack.configs import kafka_conf, kafka_data
-from stack.secrets import database_url, db_passwords
+from stack.secrets import connect_auth, database_url, db_passwords, kafka_client, kafka_passwords
 
 CONNECTOR_DIR = t.ROOT / "connectors"
 
@@ -124,9 +126,28 @@ def grant(side: str, database: str | None = None) -> None:
         conn.close()
 
 
+# written beside meta.properties by a format that created the SCRAM users
+AUTHENTICATED = ".scram-users"
+
+
+class KafkaDataTooOld(RuntimeError):
+    """Kafka's log directory was formatted before Kafka required logins."""
+
+
 def format_kafka() -> bool:
-    """Format each broker's KRaft log directory once, all with one fresh cluster id."""
-    nodes = [n for n in range(1, t.BROKERS + 1) if not (kafka_data(n) / "meta.properties").exists()]
+    """Format each broker's KRaft log directory once, all with one fresh cluster id.
+
+    The format creates every principal's SCRAM credential (kafka_setup upserts them later).
+    """
+    formatted = [n for n in range(1, t.BROKERS + 1) if (kafka_data(n) / "meta.properties").exists()]
+    old = [kafka_data(n) for n in formatted if not (kafka_data(n) / AUTHENTICATED).exists()]
+    if old:
+        raise KafkaDataTooOld(
+            f"Kafka's data in {', '.join(map(str, old))} predates Kafka logins (SASL/SCRAM): "
+            "`make clean-kafka` re-creates it (the databases keep their data; the connectors "
+            "take a new snapshot, which the sinks absorb; dead letters kept in Kafka are lost)"
+        )
+    nodes = [n for n in range(1, t.BROKERS + 1) if n not in formatted]
     if not nodes:
         return False
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
@@ -143,16 +164,36 @@ def format_kafka() -> bool:
                 f"--cluster-id={cluster_id}",
                 "-c",
                 str(t.CONF / kafka_conf(node)),
+                *scram_users(),
                 heap="256m",
             ),
             stdout=subprocess.DEVNULL,
         )
         for node in nodes
     ]
-    for process in formats:
+    for node, process in zip(nodes, formats, strict=True):
         if process.wait():
-            raise subprocess.CalledProcessError(process.returncode, process.args)
+            # not process.args: it holds the passwords
+            raise RuntimeError(f"formatting {kafka_data(node)} failed ({process.returncode})")
+        (kafka_data(node) / AUTHENTICATED).touch()
     return True
+
+
+def scram_users() -> list[str]:
+    """StorageTool arguments creating every principal's SCRAM-SHA-512 credential."""
+    return [
+        f"--add-scram=SCRAM-SHA-512=[name={name},password={password}]"
+        for name, password in kafka_passwords().items()
+        if not name.startswith("rest:")
+    ]
+
+
+def setup_kafka() -> list[str]:
+    """Principals, ACLs and topics as ordersync.kafka_access declares them; what changed."""
+    passwords = {n: p for n, p in kafka_passwords().items() if n != ADMIN and ":" not in n}
+    return kafka_setup.apply(
+        kafka_client(ADMIN), passwords, t.TOPIC_PARTITIONS, t.REPLICATION_FACTOR
+    )
 
 
 def migrate(side: str) -> str:
@@ -201,17 +242,19 @@ def connector_configs() -> list[dict]:
 def register_connector(spec: dict) -> bool:
     """PUT the connector config when it differs from what Connect has; return whether it changed."""
     url = f"{connect_url()}/connectors/{spec['name']}/config"
-    current = requests.get(url, timeout=10)
+    current = requests.get(url, timeout=10, auth=connect_auth())
     wanted = spec["config"] | {"name": spec["name"]}
     if current.status_code == 200 and current.json() | {"name": spec["name"]} == wanted:
         return False
-    put(connect_url(), spec)  # retried while the workers rebalance (409)
+    put(connect_url(), spec, connect_auth())  # retried while the workers rebalance (409)
     return True
 
 
 def connector_state(name: str) -> tuple[str, list[str]]:
     """Return the connector's state and its tasks' states, or ("MISSING", [])."""
-    response = requests.get(f"{connect_url()}/connectors/{name}/status", timeout=10)
+    response = requests.get(
+        f"{connect_url()}/connectors/{name}/status", timeout=10, auth=connect_auth()
+    )
     if response.status_code == 404:
         return "MISSING", []
     response.raise_for_status()

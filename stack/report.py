@@ -14,7 +14,7 @@ from ordersync.mapping import LATEST, SIDES, dead_letter_topic, other, topic
 from ordersync.roles import READER
 from stack import topology as t
 from stack.components import brokers, connect_workers
-from stack.secrets import database_url
+from stack.secrets import database_url, kafka_client
 
 
 @dataclass
@@ -62,7 +62,7 @@ def group_lag(source: str, consumer: Consumer, group: str | None = None) -> dict
     group = group or f"sink-{source}-to-{other(source)}"
     metadata = consumer.list_topics(topic(source), timeout=5).topics[topic(source)]
     partitions = [TopicPartition(topic(source), p) for p in metadata.partitions]
-    probe = Consumer({"bootstrap.servers": t.BOOTSTRAP_SERVERS, "group.id": group})
+    probe = Consumer(kafka_client("operator") | {"group.id": group})
     try:
         committed = probe.committed(partitions, timeout=5)
     finally:
@@ -76,7 +76,7 @@ def group_lag(source: str, consumer: Consumer, group: str | None = None) -> dict
 
 def kafka_checks() -> tuple[list[Check], bool]:
     """Consumer lag per partition and dead letters; also whether both sinks caught up."""
-    consumer = Consumer({"bootstrap.servers": t.BOOTSTRAP_SERVERS, "group.id": "stack-status"})
+    consumer = Consumer(kafka_client("operator") | {"group.id": "stack-status"})
     checks, caught_up = [], True
     try:
         for source in SIDES:
@@ -94,7 +94,7 @@ def dead_letter_checks() -> list[Check]:
     """Dead letters per direction since its last replay; new ones are a warning, not a failure."""
     checks = []
     for source in SIDES:
-        with DeadLetterQueue(t.BOOTSTRAP_SERVERS, dead_letter_topic(source), 5) as queue:
+        with DeadLetterQueue(kafka_client("operator"), dead_letter_topic(source), 5) as queue:
             partitions = queue.partitions()
         new = sum(p.pending for p in partitions)
         kept = sum(p.high - p.low for p in partitions)

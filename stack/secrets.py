@@ -6,6 +6,8 @@ import secrets
 
 import psycopg2
 
+from ordersync.kafka_access import ADMIN, USERS
+from ordersync.kafka_client import client_settings, credentials_env
 from ordersync.mapping import SIDES
 from ordersync.roles import APP, READER, ROLES, SINK
 from stack import topology as t
@@ -72,8 +74,45 @@ def connect(side: str, role: str = APP.name, database: str | None = None, **opti
 
 def client_environment() -> dict[str, str]:
     """What an operator's command needs to reach the dev stack: `stack exec` and `run` pass it."""
-    env = {"KAFKA_BOOTSTRAP_SERVERS": t.BOOTSTRAP_SERVERS, "CONNECT_URL": t.CONNECT_URL}
+    user, password = connect_auth()
+    env = {"CONNECT_URL": t.CONNECT_URL, "CONNECT_USER": user, "CONNECT_PASSWORD": password}
+    env |= kafka_env("dlq")  # `make dlq`
     for side in SIDES:
         env[f"{side.upper()}_DATABASE_URL"] = database_url(side, READER.name)
         env[f"{side.upper()}_REPAIR_DATABASE_URL"] = database_url(side, SINK.name)
     return env
+
+
+KAFKA_PASSWORDS_FILE = t.STATE / "kafka-passwords.json"
+# users of Connect's REST API (HTTP basic): the launcher and tools, and the task watchdog
+CONNECT_REST_USERS = ("launcher", "watchdog")
+
+
+def kafka_passwords() -> dict[str, str]:
+    """SCRAM passwords of every Kafka principal, generated once into a 0600 file.
+
+    A name deleted from the file gets a new password at the next `make up` (how to rotate one).
+    """
+    stored = json.loads(KAFKA_PASSWORDS_FILE.read_text()) if KAFKA_PASSWORDS_FILE.exists() else {}
+    names = [*USERS, *(f"rest:{user}" for user in CONNECT_REST_USERS)]
+    missing = [name for name in names if name not in stored]
+    if missing:
+        stored |= {name: secrets.token_urlsafe(24) for name in missing}
+        write_private(KAFKA_PASSWORDS_FILE, json.dumps(stored))
+    return stored
+
+
+def kafka_env(user: str) -> dict[str, str]:
+    """The environment a process of the stack reaches Kafka with, as `user`."""
+    env = credentials_env(user, kafka_passwords()[user], t.STATE_CA if t.CLUSTER else None)
+    return {"KAFKA_BOOTSTRAP_SERVERS": t.BOOTSTRAP_SERVERS} | env
+
+
+def kafka_client(user: str = ADMIN) -> dict:
+    """librdkafka settings of an in-process client of the stack (the launcher's, a tool's)."""
+    return client_settings(kafka_env(user))
+
+
+def connect_auth(user: str = "launcher") -> tuple[str, str]:
+    """HTTP basic credentials of Connect's REST API."""
+    return user, kafka_passwords()[f"rest:{user}"]

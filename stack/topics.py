@@ -7,22 +7,18 @@ import uuid
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from stack import topology as t
+from stack.secrets import kafka_client
 
 
 def admin() -> AdminClient:
     """An admin client of the stack's broker."""
-    return AdminClient({"bootstrap.servers": t.BOOTSTRAP_SERVERS})
+    return AdminClient(kafka_client("operator"))
 
 
 def probe() -> Consumer:
     """A consumer that only reads offsets, never commits."""
     return Consumer(
-        {
-            "bootstrap.servers": t.BOOTSTRAP_SERVERS,
-            "group.id": "stack-topics",
-            "enable.auto.commit": False,
-        }
+        kafka_client("operator") | {"group.id": "stack-topics", "enable.auto.commit": False}
     )
 
 
@@ -90,11 +86,8 @@ def tail(topic: str, last: int = 10, order: str | None = None, follow: bool = Tr
     Without `follow`, stop at the ends the topic had when the tail started.
     """
     consumer = Consumer(
-        {
-            "bootstrap.servers": t.BOOTSTRAP_SERVERS,
-            "group.id": f"stack-tail-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-        }
+        kafka_client("operator")
+        | {"group.id": f"stack-tail-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False}
     )
     try:
         parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions

@@ -14,6 +14,8 @@ DATA = STATE / "data"
 LOGS = STATE / "logs"
 CONF = STATE / "conf"
 RUN = STATE / "run"
+# the private CA of the cluster stack's TLS listeners (stack/tls.py writes it)
+STATE_CA = str(STATE / "tls" / "ca.pem")
 VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin"
 
 # initdb's superuser: only the launcher's provisioning logs in as it (see ordersync/roles.py)

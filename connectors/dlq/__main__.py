@@ -11,12 +11,11 @@ a replay was not confirmed.
 
 import argparse
 import logging
-import os
 import sys
 
-from ordersync import topology
 from ordersync.deadletters.kafka import DeadLetterError, DeadLetterQueue, ReplayResult
 from ordersync.deadletters.records import replay_group, table
+from ordersync.kafka_client import client_settings
 from ordersync.mapping import SIDES, dead_letter_topic, other
 
 
@@ -62,10 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # a failure is reported once, below; librdkafka would repeat it on every reconnect
     logging.getLogger("dlq.kafka").setLevel(logging.CRITICAL)
-    servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", topology.BOOTSTRAP_SERVERS)
+    kafka = client_settings()
     status = 0
     for source in [args.source] if args.source else SIDES:
-        with DeadLetterQueue(servers, dead_letter_topic(source)) as queue:
+        with DeadLetterQueue(kafka, dead_letter_topic(source)) as queue:
             try:
                 if args.replay:
                     replay(queue)

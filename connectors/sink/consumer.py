@@ -10,7 +10,7 @@ import signal
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg2
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
@@ -23,8 +23,8 @@ from connectors.sink.failures import Failure, SchemaChanged, classify
 from connectors.sink.parking import ParkingLot
 from connectors.sink.processor import BatchReport, Processor, parse_ahead
 from connectors.sink.target import Target, origin_name
-from ordersync import topology
 from ordersync.environment import PARTITIONS, REPLICATION, BadSetting, seconds, setting, whole
+from ordersync.kafka_client import client_settings
 from ordersync.mapping import topic
 
 log = logging.getLogger("sink")
@@ -37,7 +37,8 @@ class SinkConfig:
     source: str
     target: str
     dsn: str
-    bootstrap_servers: str = "127.0.0.1:9092"
+    # librdkafka's address and login settings (ordersync.kafka_client)
+    kafka: dict = field(default_factory=lambda: {"bootstrap.servers": "127.0.0.1:9092"})
     batch_size: int = 2000
     poll_timeout: float = 0.5
     group_id: str = ""  # the direction's own group unless set (replay, benchmarks)
@@ -66,7 +67,7 @@ class SinkConfig:
             source=source,
             target=target,
             dsn=env["SINK_DATABASE_URL"],
-            bootstrap_servers=env.get("SINK_BOOTSTRAP_SERVERS", topology.BOOTSTRAP_SERVERS),
+            kafka=client_settings(env, address="SINK_BOOTSTRAP_SERVERS"),
             batch_size=setting(env, "SINK_BATCH_SIZE", whole(1, 100_000), 2000),
             group_id=env.get("SINK_GROUP_ID", ""),
             topic=env.get("SINK_TOPIC", ""),
@@ -96,29 +97,44 @@ class SinkConfig:
         """Where events that cannot be applied go."""
         return f"{self.topic}.dlq"
 
+    @property
+    def replay_topic(self) -> str:
+        """Where the dead-letter tool replays this direction's dead letters (read like changes)."""
+        return f"{self.topic}.replay"
+
+
+# a sink may not create topics where Kafka authorizes (the launcher makes them): it waits instead
+NOT_MINE = {
+    KafkaError.TOPIC_ALREADY_EXISTS,
+    KafkaError.TOPIC_AUTHORIZATION_FAILED,
+    KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+}
+
 
 def ensure_topics(config: SinkConfig) -> None:
-    """Create the source and dead-letter topics if missing, so subscribing never waits on them."""
-    admin = AdminClient({"bootstrap.servers": config.bootstrap_servers})
-    wanted = [config.topic, config.dead_letter_topic]
+    """Create the topics this sink reads and writes if missing and allowed, so it need not wait."""
+    admin = AdminClient(config.kafka)
+    wanted = [config.topic, config.replay_topic, config.dead_letter_topic]
     existing = admin.list_topics(timeout=30).topics
     new = [
         NewTopic(name, config.partitions, replication_factor=config.replication_factor)
         for name in wanted
         if name not in existing
     ]
-    for future in admin.create_topics(new).values() if new else []:
+    for name, future in admin.create_topics(new).items() if new else []:
         try:
             future.result()
-        except Exception as error:  # a concurrent creator won the race: that is fine
-            if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+        except KafkaException as error:  # a concurrent creator won the race: that is fine
+            if error.args[0].code() not in NOT_MINE:
                 raise
+            if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                log.warning("topic %s is missing and not ours to create: waiting for it", name)
 
 
 def consumer_settings(config: SinkConfig) -> dict:
     """librdkafka settings of the sink's consumer."""
     return {
-        "bootstrap.servers": config.bootstrap_servers,
+        **config.kafka,
         "group.id": config.group_id,
         "auto.offset.reset": "earliest",
         # offsets are stored only after the database commit (at-least-once)
@@ -176,9 +192,7 @@ class Sink:
             config.lock_timeout_ms,
         )
         self.consumer = consumer or Consumer(consumer_settings(config))
-        producer = producer or Producer(
-            {"bootstrap.servers": config.bootstrap_servers, "enable.idempotence": True}
-        )
+        producer = producer or Producer(config.kafka | {"enable.idempotence": True})
         self.dead_letters = DeadLetters(producer, config.dead_letter_topic)
         # replicas share what they park through the target database (fakes share nothing)
         lot = ParkingLot(self.target, config.group_id, 3 * config.park_seconds) if real else None
@@ -198,7 +212,7 @@ class Sink:
         """Poll until stopped; each batch is retried until it is fully accounted for."""
         ensure_topics(self.config)
         self.consumer.subscribe(
-            [self.config.topic],
+            [self.config.topic, self.config.replay_topic],
             on_assign=self.assigned,
             on_revoke=self.revoked,
             on_lost=self.lost,
@@ -398,7 +412,7 @@ class Sink:
         for partition in self.consumer.position(self.consumer.assignment()):
             _, high = self.consumer.get_watermark_offsets(partition, cached=True)
             offset = done.get((partition.topic, partition.partition), partition.offset)
-            if offset >= 0 and high >= 0:
+            if partition.topic == self.config.topic and offset >= 0 and high >= 0:
                 metrics.CONSUMER_LAG.labels(str(partition.partition)).set(high - offset)
 
     def transport_error(self, message) -> bool:

@@ -14,6 +14,7 @@ from ordersync.deadletters.records import (
     pending,
     replay_group,
     replay_header,
+    replay_topic_of,
     start_offset,
 )
 
@@ -57,11 +58,13 @@ class ReplayResult:
 class DeadLetterQueue:
     """One dead-letter topic and its replay group."""
 
-    def __init__(self, bootstrap_servers: str, topic: str, timeout: float = 10.0):
-        self.bootstrap_servers, self.topic, self.timeout = bootstrap_servers, topic, timeout
+    def __init__(self, kafka: dict, topic: str, timeout: float = 10.0):
+        """`kafka`: librdkafka's address and login settings (ordersync.kafka_client)."""
+        self.kafka, self.topic, self.timeout = kafka, topic, timeout
+        self.bootstrap_servers = kafka["bootstrap.servers"]
         self.consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap_servers,
+            kafka
+            | {
                 "group.id": replay_group(topic),
                 # offsets move only when a replay was confirmed delivered
                 "enable.auto.commit": False,
@@ -179,8 +182,8 @@ class DeadLetterQueue:
         if not letters:
             return
         producer = Producer(
-            {
-                "bootstrap.servers": self.bootstrap_servers,
+            self.kafka
+            | {
                 "enable.idempotence": True,
                 "message.timeout.ms": max(1000, int(self.timeout * 1000)),
             },
@@ -192,7 +195,7 @@ class DeadLetterQueue:
             (failures if error is not None else delivered).append(error or message)
 
         for letter in letters:
-            send(producer, letter, on_delivery)
+            send(producer, replay_topic_of(self.topic), letter, on_delivery)
         undelivered = producer.flush(self.timeout + 5)
         if failures or undelivered or len(delivered) != len(letters):
             errors = f", errors: {'; '.join(map(str, failures))}" if failures else ""
@@ -216,8 +219,11 @@ class DeadLetterQueue:
             ) from error
 
 
-def send(producer: Producer, letter: DeadLetter, on_delivery) -> None:
-    """Queue one original event for its original topic and partition (-1: let Kafka choose)."""
+def send(producer: Producer, topic: str, letter: DeadLetter, on_delivery) -> None:
+    """Queue one original event for the replay topic, its original partition (-1: Kafka chooses).
+
+    Never the change topic itself: only Debezium may write there. The sink reads both alike.
+    """
     args = {
         "value": letter.original,
         "key": letter.key,
@@ -227,7 +233,7 @@ def send(producer: Producer, letter: DeadLetter, on_delivery) -> None:
         "on_delivery": on_delivery,
     }
     try:
-        producer.produce(letter.topic, **args)
+        producer.produce(topic, **args)
     except BufferError:  # the local queue is full: let deliveries drain, then queue it
         producer.flush()
-        producer.produce(letter.topic, **args)
+        producer.produce(topic, **args)

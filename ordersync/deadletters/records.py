@@ -50,6 +50,11 @@ def source_topic(dlq_topic: str) -> str:
     return dlq_topic.removesuffix(DLQ_SUFFIX)
 
 
+def replay_topic_of(dlq_topic: str) -> str:
+    """Where a dead-letter topic's letters are replayed to (ordersync.mapping.replay_topic)."""
+    return f"{source_topic(dlq_topic)}.replay"
+
+
 def original_value(record: dict) -> bytes | None:
     """The original message value: base64 when it was not UTF-8, else the event text."""
     if record.get("event_base64") is not None:

@@ -1,6 +1,5 @@
 """The watchdog's decisions: which connectors to restart, and how often."""
 
-from connectors import watchdog
 from connectors.watchdog import Watchdog, failed
 from tests.support.processes import run_module
 
@@ -24,7 +23,8 @@ class FakeConnect:
         self.statuses, self.restarts = statuses, []
 
     def get(self, url, timeout):
-        return type("R", (), {"json": lambda _: self.statuses})()
+        answer = {"json": lambda _: self.statuses, "raise_for_status": lambda _: None}
+        return type("R", (), answer | {"status_code": 200})()
 
     def post(self, url, params, timeout):
         self.restarts.append((url, params))
@@ -37,8 +37,8 @@ def test_only_failed_connectors_are_restarted_with_growing_backoff(monkeypatch):
             "b": {"status": status("RUNNING", "RUNNING")},
         }
     )
-    monkeypatch.setattr(watchdog, "requests", fake)
     dog = Watchdog("http://connect", interval=1.0)
+    monkeypatch.setattr(dog, "http", fake)
     dog.check_once()
     dog.check_once()  # still failed, but inside its backoff window
     assert fake.restarts == [

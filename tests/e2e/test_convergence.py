@@ -9,11 +9,12 @@ import uuid
 import requests
 
 from bench.client import order_body
+from ordersync.kafka_access import ADMIN
 from ordersync.mapping import dead_letter_topic
 from ordersync.roles import SINK
 from stack import topology
 from stack.probes import free_port, wait_until
-from stack.secrets import database_url
+from stack.secrets import database_url, kafka_env
 from tests.support.db import column_by_id, connect, fetch_row
 from tests.support.kafka import read_topic, sink_caught_up
 from tests.support.processes import reconcile, sinks_paused
@@ -73,8 +74,8 @@ def test_replaying_a_topic_from_the_beginning_changes_nothing(apis):
     before = snapshot("warehouse")
     env = os.environ | {
         "SINK_DATABASE_URL": database_url("warehouse", SINK.name),
-        # this stack's Kafka: the sink's own default ignores STACK_PORT_OFFSET
-        "SINK_BOOTSTRAP_SERVERS": topology.BOOTSTRAP_SERVERS,
+        # this stack's Kafka, as the admin: a scratch group no job principal may use
+        **kafka_env(ADMIN),
         "SINK_GROUP_ID": group,
         "SINK_METRICS_PORT": str(port),
     }

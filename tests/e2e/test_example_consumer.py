@@ -1,6 +1,7 @@
 """examples/status_counts.py against the live topics: its projection equals the databases."""
 
 import json
+import os
 import sqlite3
 import sys
 
@@ -8,6 +9,7 @@ from bench.client import order_body
 from ordersync.mapping import TABLES
 from ordersync.roles import READER
 from stack import topology
+from stack.secrets import kafka_env
 from tests.support.db import connect
 from tests.support.processes import run_module
 from tests.support.sync import arrives, settled
@@ -33,6 +35,8 @@ def projected(state) -> dict:
         text=True,
         timeout=300,
         check=True,
+        # its own principal: read-only on the change topics (ordersync.kafka_access)
+        env=os.environ | kafka_env("example"),
     )
     return json.loads(result.stdout)
 

@@ -18,6 +18,7 @@ from stack import supervisor, topology
 from stack.cli import start_component
 from stack.components import all_components
 from stack.probes import wait_until
+from stack.secrets import kafka_client
 from tests.support.db import connect
 from tests.support.load import WriteLoad, lost_writes
 from tests.support.processes import connector_status, reconcile, run_module
@@ -78,7 +79,7 @@ def rows(side: str) -> dict:
 
 def change_ends() -> int:
     """How many change events both order topics hold, over all partitions."""
-    consumer = Consumer({"bootstrap.servers": topology.BOOTSTRAP_SERVERS, "group.id": "t-ends"})
+    consumer = Consumer(kafka_client() | {"group.id": "t-ends"})
     try:
         return sum(
             consumer.get_watermark_offsets(TopicPartition(topic(side), p), timeout=10)[1]

@@ -15,6 +15,7 @@ from bench.client import order_body
 from ordersync.mapping import SIDES, TABLES, dead_letter_topic, other, topic
 from stack import topology
 from stack.probes import wait_until
+from stack.secrets import kafka_client
 from tests.support.db import connect
 from tests.support.kafka import decoded, row_of
 from tests.support.processes import frozen, reconcile
@@ -35,7 +36,7 @@ def scaled(stack):
 
 
 def admin() -> AdminClient:
-    return AdminClient({"bootstrap.servers": topology.BOOTSTRAP_SERVERS})
+    return AdminClient(kafka_client())
 
 
 def dead_letters(target: str) -> float:
@@ -54,9 +55,7 @@ def dead_letters(target: str) -> float:
 
 def partitions_of(source: str, ids: set[str]) -> dict[str, int]:
     """The partition each order's events travel on, read from the change topic."""
-    consumer = Consumer(
-        {"bootstrap.servers": topology.BOOTSTRAP_SERVERS, "group.id": f"t-{uuid.uuid4()}"}
-    )
+    consumer = Consumer(kafka_client() | {"group.id": f"t-{uuid.uuid4()}"})
     try:
         found, name = {}, topic(source)
         for part in range(topology.TOPIC_PARTITIONS):

@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 from bench.client import order_body
 from ordersync.mapping import FIELD_NAMES, SIDES, TABLES, columns, dead_letter_topic, other, topic
 from ordersync.roles import OWNER
-from stack import supervisor, topology
+from stack import supervisor
 from stack.probes import wait_until
+from stack.secrets import kafka_client
 from tests.support.db import connect, fetch_row
-from tests.support.kafka import end_offset, read_topic
+from tests.support.kafka import end_offset, read_topic, writer
 from tests.support.metrics import sink_health, sink_metric
 from tests.support.processes import frozen, reconcile, run_module
 from tests.support.sync import arrives, settled
@@ -55,7 +56,27 @@ HOSTILE = {
     "id": [None, 5, "nope", "x" * 100],
     "order_number": ["", "x" * 33, "a\x00b", 7, None, ["x"]],
     "shipping_address": ["", "z" * 100_000, None],
-    "items": ["[]", "{}", "not json", 3, json.dumps([1] * 101)],
+    "items": [
+        "[]",
+        "{}",
+        "not json",
+        3,
+        json.dumps([1] * 101),
+        json.dumps([{"sku": "F", "quantity": 1}] * 101),
+        # item lines the API refuses, one rule each
+        '[{"sku": "", "quantity": 1}]',
+        json.dumps([{"sku": "s" * 65, "quantity": 1}]),
+        '[{"sku": "F", "quantity": 0}]',
+        '[{"sku": "F", "quantity": 10001}]',
+        '[{"sku": "F", "quantity": 1000000000000}]',
+        '[{"sku": "F", "quantity": "1"}]',
+        '[{"sku": "F", "quantity": 1.5}]',
+        '[{"sku": "F", "quantity": true}]',
+        '[{"sku": 5, "quantity": 1}]',
+        '[{"sku": "F", "quantity": 1, "price": 3}]',
+        '[{"sku": "F"}]',
+        '[{"sku": "F", "quantity": 1}, 7]',
+    ],
     "status": ["lost", None, 1, "PENDING"],
     "tracking_number": ["t" * 65, 5, ["x"]],
     "notes": ["n" * 2001, "bad\x00", {}],
@@ -125,7 +146,8 @@ def test_hostile_messages_never_stop_or_fork_the_sync(apis):
     pids = {name: supervisor.states()[name]["pid"] for name in SINKS.values()}
     counted = {side: handled(side) for side in SIDES}
     ends = {side: end_offset(topic(side)) for side in SIDES}
-    producer = Producer({"bootstrap.servers": topology.BOOTSTRAP_SERVERS})
+    # as each side's Debezium: no other principal may write a change topic (test_kafka_access)
+    producers = {side: Producer(writer(topic(side))) for side in SIDES}
     conns = {side: connect(side) for side in SIDES}
     real = {side: [] for side in SIDES}
     garbage = {side: 0 for side in SIDES}
@@ -139,14 +161,14 @@ def test_hostile_messages_never_stop_or_fork_the_sync(apis):
     @given(data=st.data(), side=st.sampled_from(SIDES))
     def produce(data, side):
         for value in data.draw(st.lists(hostile_message(side), min_size=5, max_size=25)):
-            producer.produce(topic(side), key=b'{"id": "fuzz"}', value=value)
+            producers[side].produce(topic(side), key=b'{"id": "fuzz"}', value=value)
             garbage[side] += 1
         with conns[side].cursor() as cur:  # a real change between the garbage
             cur.execute(insert_sql(side, f"RL-{uuid.uuid4().hex[:10]}"))
             real[side].append(cur.fetchone()["id"])
 
     produce()
-    assert producer.flush(60) == 0
+    assert all(producer.flush(60) == 0 for producer in producers.values())
     for conn in conns.values():
         conn.close()
     assert sum(garbage.values()) >= 1000
@@ -207,7 +229,7 @@ def test_swaps_and_cycles_converge_through_a_paused_sink(apis, source):
 
 def set_topic_config(name: str, key: str, value: str | None) -> None:
     """Set (or, with None, reset to the default) one config entry of a topic."""
-    admin = AdminClient({"bootstrap.servers": topology.BOOTSTRAP_SERVERS})
+    admin = AdminClient(kafka_client())
     op = AlterConfigOpType.SET if value is not None else AlterConfigOpType.DELETE
     entry = ConfigEntry(key, value or "", incremental_operation=op)
     resource = ConfigResource(ConfigResource.Type.TOPIC, name, incremental_configs=[entry])
@@ -221,7 +243,7 @@ def test_no_offset_moves_past_a_dead_letter_kafka_did_not_store(apis):
     poison_offset = end_offset(topic("store"))
     set_topic_config(dlq, "max.message.bytes", "64")  # every dead letter is now refused
     try:
-        producer = Producer({"bootstrap.servers": topology.BOOTSTRAP_SERVERS})
+        producer = Producer(writer(topic("store")))
         producer.produce(topic("store"), key=b'{"id": "p"}', value=b'{"op": "c", "after": 1}')
         assert producer.flush(30) == 0
         behind = apis["store"].create(order_body("store"))
@@ -273,7 +295,7 @@ def test_a_broker_outage_while_dead_lettering_neither_loses_nor_duplicates(apis)
     poison_offset = end_offset(topic("warehouse"))
     set_topic_config(dlq, "max.message.bytes", "64")
     try:
-        producer = Producer({"bootstrap.servers": topology.BOOTSTRAP_SERVERS})
+        producer = Producer(writer(topic("warehouse")))
         producer.produce(topic("warehouse"), key=b'{"id": "q"}', value=b"\xff not json")
         assert producer.flush(30) == 0
         behind = apis["warehouse"].create(order_body("warehouse"))

@@ -49,19 +49,35 @@ def test_development_has_safe_local_defaults():
 def test_the_sync_page_reads_the_sink_writing_into_this_side_by_default():
     settings = ServiceSettings("store", {"APP_ENV": "development"})
     assert settings.SYNC_SINK_URLS == (f"http://127.0.0.1:{topology.SINK_METRICS_PORTS['store']}",)
-    assert settings.KAFKA_BOOTSTRAP_SERVERS == topology.BOOTSTRAP_SERVERS
+    assert settings.KAFKA_CLIENT == {"bootstrap.servers": topology.BOOTSTRAP_SERVERS}
 
 
 def test_the_sync_page_settings_come_from_the_environment():
     env = {
         "SYNC_SINK_URL": "http://sink:9102/, http://sink-2:9112",
         "KAFKA_BOOTSTRAP_SERVERS": "kafka:29092",
+        "KAFKA_USERNAME": "app-warehouse",
+        "KAFKA_PASSWORD": "pw",
     }
     env |= {"APP_ENV": "development"}
     settings = ServiceSettings("warehouse", env | {"SYNC_PROBE_TIMEOUT": "0.5"})
     assert settings.SYNC_SINK_URLS == ("http://sink:9102", "http://sink-2:9112")
-    assert settings.KAFKA_BOOTSTRAP_SERVERS == "kafka:29092"
+    assert settings.KAFKA_CLIENT == {
+        "bootstrap.servers": "kafka:29092",
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "app-warehouse",
+        "sasl.password": "pw",
+    }
     assert settings.SYNC_PROBE_TIMEOUT == 0.5
+
+
+def test_a_kafka_login_without_its_password_stops_the_app_by_name():
+    env = {"APP_ENV": "development", "KAFKA_USERNAME": "app-store"}
+    with pytest.raises(BadSetting, match="KAFKA_PASSWORD must be set"):
+        ServiceSettings("store", env)
+    with pytest.raises(BadSetting, match="KAFKA_CA_FILE="):
+        ServiceSettings("store", {"APP_ENV": "development", "KAFKA_CA_FILE": "/nowhere/ca.pem"})
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ def admin_client(apps, side: str, sink_urls):
         {
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": tested.config["SQLALCHEMY_DATABASE_URI"],
-            "KAFKA_BOOTSTRAP_SERVERS": nobody_listens(),
+            "KAFKA_CLIENT": {"bootstrap.servers": nobody_listens()},
             "SYNC_SINK_URLS": tuple(sink_urls),
             "SYNC_PROBE_TIMEOUT": 0.3,
         }

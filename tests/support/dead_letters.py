@@ -9,9 +9,9 @@ from confluent_kafka import Producer
 from bench.client import order_body
 from ordersync.deadletters.kafka import DeadLetterQueue
 from ordersync.mapping import dead_letter_topic, topic
-from stack import topology
 from stack.probes import wait_until
-from tests.support.kafka import decoded, end_offset, read_messages, row_of
+from stack.secrets import kafka_client
+from tests.support.kafka import decoded, end_offset, read_messages, row_of, writer
 from tests.support.processes import run_module
 from tests.support.sync import arrives
 
@@ -39,14 +39,14 @@ def forged(key: bytes, envelope: dict, order_id: str, order_number: str) -> tupl
 def produce(name: str, key: bytes, value: bytes) -> None:
     """Produce one message and wait until Kafka confirms it."""
     errors = []
-    producer = Producer({"bootstrap.servers": topology.BOOTSTRAP_SERVERS})
+    producer = Producer(writer(name))
     producer.produce(name, key=key, value=value, on_delivery=lambda e, _: errors.append(e))
     assert producer.flush(10) == 0 and errors == [None], errors
 
 
 def pending_letters(source: str) -> list:
     """The dead letters of the direction reading `source` since its last replay."""
-    with DeadLetterQueue(topology.BOOTSTRAP_SERVERS, dead_letter_topic(source)) as queue:
+    with DeadLetterQueue(kafka_client(), dead_letter_topic(source)) as queue:
         return queue.read()
 
 

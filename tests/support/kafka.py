@@ -6,9 +6,16 @@ import uuid
 
 from confluent_kafka import Consumer, TopicPartition
 
-from ordersync.mapping import TABLES, topic
-from stack import topology
+from ordersync.kafka_access import ADMIN
+from ordersync.mapping import SIDES, TABLES, topic
 from stack.report import group_lag
+from stack.secrets import kafka_client
+
+
+def writer(name: str) -> dict:
+    """Settings of a producer allowed to write a topic: a change topic takes its Debezium only."""
+    side = next((side for side in SIDES if topic(side) == name), None)
+    return kafka_client(f"debezium-{side}" if side else ADMIN)
 
 
 def decoded(value: bytes | None):
@@ -30,8 +37,8 @@ def iter_messages(name: str, since: int = 0):
     A dev stack that ran `make bench` holds millions of events: a scan must not keep them all.
     """
     consumer = Consumer(
-        {
-            "bootstrap.servers": topology.BOOTSTRAP_SERVERS,
+        kafka_client()
+        | {
             "group.id": f"test-reader-{uuid.uuid4()}",
             "enable.auto.commit": False,
         }
@@ -77,9 +84,7 @@ def row_of(event) -> dict:
 
 def sink_caught_up(source: str, group: str | None = None) -> bool:
     """Tell whether the sink reading `source` has committed every event in its topic."""
-    consumer = Consumer(
-        {"bootstrap.servers": topology.BOOTSTRAP_SERVERS, "group.id": "test-lag-probe"}
-    )
+    consumer = Consumer(kafka_client() | {"group.id": "test-lag-probe"})
     try:
         return all(lag == 0 for lag in group_lag(source, consumer, group).values())
     finally:
@@ -89,8 +94,8 @@ def sink_caught_up(source: str, group: str | None = None) -> bool:
 def quiet_for(seconds: float, order_id) -> list[dict]:
     """Watch both change topics for a while; return any event about the order that appears."""
     consumer = Consumer(
-        {
-            "bootstrap.servers": topology.BOOTSTRAP_SERVERS,
+        kafka_client()
+        | {
             "group.id": f"test-watch-{uuid.uuid4()}",
             "enable.auto.commit": False,
         }
@@ -117,7 +122,7 @@ def quiet_for(seconds: float, order_id) -> list[dict]:
 
 def end_offset(name: str) -> int:
     """The end offset of a single-partition topic."""
-    consumer = Consumer({"bootstrap.servers": topology.BOOTSTRAP_SERVERS, "group.id": "test-end"})
+    consumer = Consumer(kafka_client() | {"group.id": "test-end"})
     try:
         return consumer.get_watermark_offsets(TopicPartition(name, 0), timeout=10)[1]
     finally:

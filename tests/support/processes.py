@@ -11,7 +11,7 @@ import requests
 from ordersync.roles import DEBEZIUM
 from stack import topology
 from stack.probes import wait_until
-from stack.secrets import database_url
+from stack.secrets import connect_auth, database_url
 from tests.support.db import connect
 
 
@@ -67,7 +67,9 @@ def frozen(name: str):
 
 def connector_status(name: str) -> dict:
     """The connector's status document."""
-    return requests.get(f"{topology.CONNECT_URL}/connectors/{name}/status", timeout=10).json()
+    return requests.get(
+        f"{topology.CONNECT_URL}/connectors/{name}/status", timeout=10, auth=connect_auth()
+    ).json()
 
 
 def tasks_running(name: str) -> bool:
@@ -80,10 +82,12 @@ def tasks_running(name: str) -> bool:
 def forget_capture(side: str) -> None:
     """Stop a connector and erase its offsets and slot, as if it had never been registered."""
     name = f"{side}-source"
-    requests.put(f"{topology.CONNECT_URL}/connectors/{name}/stop", timeout=30).raise_for_status()
+    requests.put(
+        f"{topology.CONNECT_URL}/connectors/{name}/stop", timeout=30, auth=connect_auth()
+    ).raise_for_status()
     wait_until(lambda: connector_status(name)["connector"]["state"] == "STOPPED", 60, "stopped")
     requests.delete(
-        f"{topology.CONNECT_URL}/connectors/{name}/offsets", timeout=30
+        f"{topology.CONNECT_URL}/connectors/{name}/offsets", timeout=30, auth=connect_auth()
     ).raise_for_status()
     conn = connect(side, role=DEBEZIUM.name)  # the role that owns replication
     with conn.cursor() as cur:
@@ -108,7 +112,7 @@ def recaptured(side: str):
         yield
     finally:
         url = f"{topology.CONNECT_URL}/connectors/{name}/resume"
-        requests.put(url, timeout=30).raise_for_status()
+        requests.put(url, timeout=30, auth=connect_auth()).raise_for_status()
     wait_until(lambda: tasks_running(name), 60, f"{name} running again")
 
 

@@ -15,7 +15,7 @@ def test_an_undelivered_replay_fails_loudly_and_commits_nothing(monkeypatch):
     event = {"topic": "store.public.store_order", "partition": 0, "offset": 1, "event": "{}"}
     letters = [from_message((DLQ, 0, 5), b"k", json.dumps(event).encode())]
     commits = []
-    with DeadLetterQueue(nobody_listens(), DLQ, timeout=1) as queue:
+    with DeadLetterQueue({"bootstrap.servers": nobody_listens()}, DLQ, timeout=1) as queue:
         monkeypatch.setattr(queue, "read", lambda: letters)
         monkeypatch.setattr(queue, "commit", commits.append)
         with pytest.raises(DeadLetterError, match="0 of 1 delivered"):
@@ -24,7 +24,7 @@ def test_an_undelivered_replay_fails_loudly_and_commits_nothing(monkeypatch):
 
 
 def test_an_unreachable_kafka_is_a_dead_letter_error_not_a_crash():
-    with DeadLetterQueue(nobody_listens(), DLQ, timeout=1) as queue:
+    with DeadLetterQueue({"bootstrap.servers": nobody_listens()}, DLQ, timeout=1) as queue:
         with pytest.raises(DeadLetterError, match="Kafka at"):
             queue.pending_count()
 
@@ -36,7 +36,7 @@ def test_a_letter_without_its_event_is_skipped_and_reported_but_not_left_pending
         from_message((DLQ, 0, 6), b"k", json.dumps(whole).encode()),
     ]
     produced, commits = [], []
-    with DeadLetterQueue(nobody_listens(), DLQ, timeout=1) as queue:
+    with DeadLetterQueue({"bootstrap.servers": nobody_listens()}, DLQ, timeout=1) as queue:
         monkeypatch.setattr(queue, "read", lambda: letters)
         monkeypatch.setattr(queue, "produce", produced.extend)
         monkeypatch.setattr(queue, "commit", commits.append)
