@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: clean-kafka migrate bench-reconcile bench-scale up-cluster test-cluster up down status test test-fast prerequisites env clean lint bench reconcile restart topics tail dlq
+.PHONY: rotate-kafka-password clean-kafka migrate bench-reconcile bench-scale up-cluster test-cluster up down status test test-fast prerequisites env clean lint bench reconcile restart topics tail dlq
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ clean: $(STAMP)  ## stop and wipe data and logs
 
 clean-kafka: $(STAMP)  ## stop and wipe only Kafka's data (the databases keep theirs)
 	$(PY) -m stack clean-kafka
+
+rotate-kafka-password: $(STAMP)  ## a new password for one Kafka principal: NAME=sink-store
+	$(PY) -m stack rotate-kafka-password $(NAME)
 
 bench: $(STAMP)  ## benchmarks beside native logical replication (starts the stack if needed)
 	$(PY) -m stack run -- $(PY) -m bench

@@ -15,13 +15,12 @@ from pathlib import Path
 
 import psutil
 
-from bench import cost
+from bench import cost, kafka
 from bench.db import connect, scalar
-from ordersync.kafka_access import ADMIN
 from ordersync.roles import OWNER
 from stack import jars, topology
 from stack.components import java
-from stack.configs import client_security, properties
+from stack.configs import properties
 from stack.secrets import db_passwords
 
 VERSION = "3.5.0.Final"
@@ -158,7 +157,7 @@ def worker(directory: Path, plugins: Path, batch_size: int | None) -> dict:
         "consumer.auto.offset.reset": "earliest",
     }
     # a benchmark, so the admin: its scratch topic and group belong to no job principal
-    login = client_security(ADMIN)
+    login = kafka.java()
     settings |= login | {f"consumer.{key}": value for key, value in login.items()}
     if batch_size:
         # the task gets at most max.poll.records per put(): a larger batch needs both

@@ -21,15 +21,14 @@ from pathlib import Path
 import psutil
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from bench import scenarios
+from bench import kafka, scenarios
 from bench.db import connect, migrated_scratch
 from bench.sizes import number
-from ordersync.kafka_access import ADMIN
 from ordersync.roles import SINK
 from stack import topology
 from stack.cli import CLUSTER_PORT_SHIFT, CLUSTER_TEST
 from stack.probes import free_port
-from stack.secrets import database_url, kafka_client, kafka_env
+from stack.secrets import database_url
 
 DRAIN_PARTITIONS = 3
 SCRATCH = "warehouse_bench"
@@ -49,7 +48,7 @@ def partitioned_topic(events: int) -> tuple[str, str]:
     """A scratch topic of DRAIN_PARTITIONS partitions filled with new-order events."""
     run = uuid.uuid4().hex[:8]
     topic = f"bench.scale.{run}"
-    admin = AdminClient(kafka_client())
+    admin = AdminClient(kafka.client())
     new = NewTopic(topic, DRAIN_PARTITIONS, replication_factor=topology.REPLICATION_FACTOR)
     for future in admin.create_topics([new]).values():
         future.result(30)
@@ -64,7 +63,7 @@ def sink_replica(topic: str, group: str, url: str, replica: int, port: int) -> s
         env=os.environ
         | {
             "SINK_TOPIC": topic,
-            **kafka_env(ADMIN),
+            **kafka.env(),
             "SINK_GROUP_ID": group,
             "SINK_REPLICA": str(replica),
             "SINK_DATABASE_URL": url,
@@ -101,7 +100,7 @@ def drain(events: int, replicas: int) -> dict:
             process.terminate()
         for process in processes:
             process.wait(30)
-    scenarios.forget_scratch([topic, f"{topic}.dlq"], group)
+    scenarios.forget_scratch([topic, f"{topic}.dlq", f"{topic}.replay"], group)
     if done is None:
         raise TimeoutError("the replicas did not drain the topic in 600 s")
     seconds = max(done - first, 1e-3)

@@ -15,17 +15,16 @@ import requests
 from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
-from bench import cost, jdbc, native
+from bench import cost, jdbc, kafka, native
 from bench.client import PATHS, Tokens, order_body
 from bench.db import connect, created_at, insert_orders, migrated_scratch, retire, scalar
 from bench.pacing import paced, percentiles
-from ordersync.kafka_access import ADMIN
 from ordersync.mapping import SIDES, TABLES, columns, other
 from ordersync.roles import SINK
 from ordersync.sinkhealth import metric_totals
 from stack import topology
 from stack.probes import free_port, wait_until
-from stack.secrets import database_url, kafka_client, kafka_env
+from stack.secrets import database_url
 
 
 def api_writer(side: str, prefix: str):
@@ -266,7 +265,7 @@ def fill_topic(topic: str, events: int, prefix: str, schemas: bool = False) -> N
     With `schemas`, each key and value carries its Connect schema, as the JDBC sink needs.
     """
     producer = Producer(
-        kafka_client()
+        kafka.client()
         | {
             "linger.ms": 20,
             "batch.num.messages": 10000,
@@ -308,7 +307,7 @@ def fill_topic(topic: str, events: int, prefix: str, schemas: bool = False) -> N
 
 def forget_scratch(topics: list[str], group: str) -> None:
     """Delete a run's scratch topics and consumer group, so runs do not pile up in Kafka."""
-    client = AdminClient(kafka_client())
+    client = AdminClient(kafka.client())
     futures = [*client.delete_topics(topics).values()]
     futures += client.delete_consumer_groups([group]).values()
     for future in futures:
@@ -333,7 +332,7 @@ def sink_drain(events: int) -> dict:
         | {
             "SINK_TOPIC": topic,
             # this stack's Kafka, as the admin: a scratch group no job principal may use
-            **kafka_env(ADMIN),
+            **kafka.env(),
             "SINK_GROUP_ID": f"bench-{run}",
             "SINK_DATABASE_URL": url,
             "SINK_METRICS_PORT": str(port),
@@ -367,7 +366,7 @@ def sink_drain(events: int) -> dict:
     with target.cursor() as cur:
         cur.execute("TRUNCATE warehouse_order")
     target.close()
-    forget_scratch([topic, f"{topic}.dlq"], f"bench-{run}")
+    forget_scratch([topic, f"{topic}.dlq", f"{topic}.replay"], f"bench-{run}")
     if done is None:
         raise TimeoutError("the sink did not drain the topic in 600 s")
     return cost.drain_result(events, first, done, peak, meter.used)

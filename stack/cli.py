@@ -9,11 +9,25 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
 
+from connectors import kafka_setup
 from ordersync import rollout
 from ordersync.environment import BadSetting, checked, seconds
+from ordersync.kafka_access import ADMIN, USERS
 from ordersync.mapping import LATEST, SIDES
-from stack import configs, envfile, jars, probes, provision, report, supervisor, tls, topics
+from stack import (
+    configs,
+    envfile,
+    jars,
+    probes,
+    provision,
+    report,
+    secrets,
+    supervisor,
+    tls,
+    topics,
+)
 from stack import topology as t
 from stack.components import Component, all_components, brokers, connect_workers
 from stack.secrets import ADMIN_PASSWORD_FILE, admin_password, client_environment, db_passwords
@@ -137,10 +151,12 @@ def prepare(components: list[Component]) -> bool:
     """Provision, start supervisord and restart a broker or worker whose properties changed."""
     changed, stale = provision_all(components)
     changed |= start_supervisor()
-    # a running broker or worker only reads its properties at start
+    # a running broker or worker only reads its properties (and its REST users) at start
+    rest_users = {configs.CONNECT_JAAS.name, configs.CONNECT_REST_USERS_FILE.name} & stale
     for name in (*brokers(), *connect_workers()):
-        if f"{name}.properties" in stale and supervisor.states()[name]["statename"] == "RUNNING":
-            say(f"{name}.properties changed: restarting {name}")
+        read = {f"{name}.properties"} | (rest_users if name in connect_workers() else set())
+        if read & stale and supervisor.states()[name]["statename"] == "RUNNING":
+            say(f"{', '.join(sorted(read & stale))} changed: restarting {name}")
             supervisor.stop(name)
             changed = True
     return changed
@@ -438,6 +454,25 @@ def restart(names: list[str]) -> int:
     return 0
 
 
+def rotate_kafka_password(argv: list[str]) -> int:
+    """`python -m stack rotate-kafka-password NAME`: a new password for one Kafka principal.
+
+    Kafka takes the new credential first (set by the admin with its current login), then the
+    password file changes and `up` restarts whatever logs in as that principal.
+    """
+    parser = argparse.ArgumentParser(prog="python -m stack rotate-kafka-password")
+    parser.add_argument("name", choices=USERS)
+    name = parser.parse_args(argv).name
+    new = secrets.new_kafka_password()
+    kafka_setup.upsert_users(AdminClient(secrets.kafka_client(ADMIN)), {name: new})
+    secrets.store_kafka_password(name, new)
+    say(f"kafka: {name} has a new password (in {secrets.KAFKA_PASSWORDS_FILE})")
+    if name == ADMIN:
+        say("the brokers read it at start, all together: run `make down` then `make up` now")
+        return 0
+    return up()
+
+
 def migrate(argv: list[str]) -> int:
     """`python -m stack migrate SIDE`: one side's migrations while the stack runs, then catch up.
 
@@ -492,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
         "command",
         choices=["up", "down", "status", "clean", "test", "run", "exec", "restart", "topics"]
         + ["test-fast", "test-cluster", "tail", "provision", "lock", "env", "migrate"]
-        + ["clean-kafka"],
+        + ["clean-kafka", "rotate-kafka-password"],
     )
     args, rest = parser.parse_known_args(argv)
     try:
@@ -515,6 +550,8 @@ def main(argv: list[str] | None = None) -> int:
             return tail(rest)
         if args.command == "migrate":
             return migrate(rest)
+        if args.command == "rotate-kafka-password":
+            return rotate_kafka_password(rest)
         commands = {"up": up, "down": down, "status": status, "clean": clean}
         commands["clean-kafka"] = clean_kafka
         commands |= {"provision": provision_only, "lock": lock, "env": envfile.main}

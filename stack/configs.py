@@ -151,8 +151,9 @@ def connect_security() -> dict:
             for key, value in tasks.items()
         }
         | {
-            # connectors may choose their principal, nothing else of the clients' settings
-            "connector.client.config.override.policy": "Principal",
+            # connectors may choose their login, nothing else of their clients' settings
+            "connector.client.config.override.policy": "Allowlist",
+            "connector.client.config.override.allowlist": "sasl.jaas.config",
             "rest.extension.classes": f"{BASIC_AUTH}.BasicAuthSecurityRestExtension",
         }
     )

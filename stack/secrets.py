@@ -97,9 +97,19 @@ def kafka_passwords() -> dict[str, str]:
     names = [*USERS, *(f"rest:{user}" for user in CONNECT_REST_USERS)]
     missing = [name for name in names if name not in stored]
     if missing:
-        stored |= {name: secrets.token_urlsafe(24) for name in missing}
+        stored |= {name: new_kafka_password() for name in missing}
         write_private(KAFKA_PASSWORDS_FILE, json.dumps(stored))
     return stored
+
+
+def new_kafka_password() -> str:
+    """A fresh password (URL-safe: it goes into JAAS strings and properties files as is)."""
+    return secrets.token_urlsafe(24)
+
+
+def store_kafka_password(name: str, password: str) -> None:
+    """Replace one principal's password in the file."""
+    write_private(KAFKA_PASSWORDS_FILE, json.dumps(kafka_passwords() | {name: password}))
 
 
 def kafka_env(user: str) -> dict[str, str]:

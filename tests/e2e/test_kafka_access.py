@@ -2,6 +2,9 @@
 Connect's REST API takes no request without a login. Run in the single-node and cluster passes.
 """
 
+import subprocess
+import sys
+
 import pytest
 import requests
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
@@ -11,7 +14,7 @@ from bench.client import order_body
 from ordersync.kafka_access import EXAMPLE_GROUP, PRINCIPALS, sink_group
 from ordersync.mapping import SIDES, dead_letter_topic, other, replay_topic, topic
 from stack import topology
-from stack.secrets import connect_auth, kafka_client, kafka_passwords
+from stack.secrets import connect_auth, db_passwords, kafka_client, kafka_passwords
 from tests.support.sync import arrives
 
 # the same cases on the single node (SASL_PLAINTEXT) and on the cluster (SASL_SSL)
@@ -168,3 +171,26 @@ def test_connector_configs_hold_no_secrets(stack_pass):
         ).text
         assert "${env:" in config
         assert not [s for s in secrets if s in config]
+
+
+def test_no_password_of_the_stack_reaches_a_log(stack_pass):
+    passwords = [*kafka_passwords().values(), *db_passwords().values()]
+    for log in topology.LOGS.glob("*.log"):
+        text = log.read_text(errors="replace")
+        assert not [p for p in passwords if p in text], f"a password is in {log}"
+
+
+def test_a_rotated_password_replaces_the_old_one(stack_pass):
+    old = kafka_client("example")
+    command = [sys.executable, "-m", "stack", "rotate-kafka-password", "example"]
+    rotated = subprocess.run(
+        command, cwd=topology.ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert rotated.returncode == 0, rotated.stdout + rotated.stderr
+    new = kafka_client("example")
+    assert new["sasl.password"] != old["sasl.password"]
+    assert old["sasl.password"] not in rotated.stdout + rotated.stderr
+    message = read_one("example", topic("store"), EXAMPLE_GROUP)
+    assert message is not None and not isinstance(message, KafkaError), message
+    error, events = produce(old, topic("store"))
+    assert any(e.code() == KafkaError._AUTHENTICATION for e in events), events
