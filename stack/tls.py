@@ -1,11 +1,14 @@
 """The cluster stack's TLS: a private CA and one broker certificate for loopback, made once.
 
 Generated with `cryptography`; Kafka reads both as PEM (no keytool, no JDK). The single-node stack
-listens on loopback only and stays on SASL_PLAINTEXT (README, "Security model").
+listens on loopback only and stays on SASL_PLAINTEXT (README, "Security model"). docker compose's
+brokers, TLS on every listener, get theirs from `python -m stack.tls` (docker-compose.yml).
 """
 
+import argparse
 import datetime
 import ipaddress
+import sys
 from pathlib import Path
 
 from cryptography import x509
@@ -68,25 +71,74 @@ def expiring(path) -> bool:
     return cert.not_valid_after_utc - datetime.datetime.now(datetime.UTC) < RENEW_BEFORE
 
 
-def ensure() -> bool:
-    """Make the CA and the broker certificate unless both exist and are far from expiry."""
-    if not expiring(CA_FILE) and not expiring(BROKER_FILE):
+def alt_names(hosts) -> list[x509.GeneralName]:
+    """Subject alternative names: an IP address as such, anything else as a DNS name."""
+    names = []
+    for host in hosts:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    return names
+
+
+def names_of(path) -> set[x509.GeneralName]:
+    """The subject alternative names of the certificate in a PEM file (its first certificate)."""
+    cert = x509.load_pem_x509_certificate(path.read_bytes())
+    return set(cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
+
+
+def issue(ca_file: Path, ca_key: Path, broker_file: Path, hosts) -> bool:
+    """Make a CA and a broker certificate for `hosts` unless both exist, fit and are not expiring.
+
+    The broker file is Kafka's PEM keystore: its key, its certificate and the CA's.
+    """
+    sans = alt_names(hosts)
+    if not expiring(ca_file) and not expiring(broker_file) and names_of(broker_file) == set(sans):
         return False
-    if expiring(CA_FILE) or not CA_KEY.exists():
-        ca_key = ec.generate_private_key(ec.SECP256R1())
+    if expiring(ca_file) or not ca_key.exists():
+        new_key = ec.generate_private_key(ec.SECP256R1())
         ca = certificate(
             name("cdc-order-sync dev CA"),
             name("cdc-order-sync dev CA"),
-            ca_key.public_key(),
-            ca_key,
+            new_key.public_key(),
+            new_key,
             ca=True,
         )
-        write_private(CA_KEY, pem_key(ca_key))
-        write_private(CA_FILE, pem_cert(ca))
-    ca_key = serialization.load_pem_private_key(CA_KEY.read_bytes(), None)
-    ca = x509.load_pem_x509_certificate(CA_FILE.read_bytes())
+        write_private(ca_key, pem_key(new_key))
+        write_private(ca_file, pem_cert(ca))
+    signer = serialization.load_pem_private_key(ca_key.read_bytes(), None)
+    ca = x509.load_pem_x509_certificate(ca_file.read_bytes())
     key = ec.generate_private_key(ec.SECP256R1())
-    sans = (x509.IPAddress(ipaddress.ip_address(t.HOST)), x509.DNSName("localhost"))
-    cert = certificate(name("kafka"), ca.subject, key.public_key(), ca_key, ca=False, sans=sans)
-    write_private(BROKER_FILE, pem_key(key) + pem_cert(cert) + pem_cert(ca))
+    cert = certificate(name("kafka"), ca.subject, key.public_key(), signer, ca=False, sans=sans)
+    write_private(broker_file, pem_key(key) + pem_cert(cert) + pem_cert(ca))
     return True
+
+
+def ensure() -> bool:
+    """Make the native cluster's CA and broker certificate (loopback) unless both are current."""
+    return issue(CA_FILE, CA_KEY, BROKER_FILE, (t.HOST, "localhost"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m stack.tls --out DIR --hosts kafka,localhost`: docker compose's certificates.
+
+    Writes DIR/ca.pem, DIR/ca-key.pem and DIR/broker.pem; only ca.pem is readable by all, as
+    the clients in other containers (other users) read it.
+    """
+    parser = argparse.ArgumentParser(prog="python -m stack.tls", description=main.__doc__)
+    parser.add_argument("--out", type=Path, required=True, help="the folder to write to")
+    parser.add_argument(
+        "--hosts", required=True, help="comma-separated names and addresses the brokers answer to"
+    )
+    args = parser.parse_args(argv)
+    hosts = [host.strip() for host in args.hosts.split(",") if host.strip()]
+    ca_file = args.out / "ca.pem"
+    made = issue(ca_file, args.out / "ca-key.pem", args.out / "broker.pem", hosts)
+    ca_file.chmod(0o644)
+    print(f"[tls] {'made' if made else 'kept'} the CA and the broker certificate in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,7 +9,13 @@ import yaml
 from stack import jars, topology
 from tests.support.compose import SERVICES, env, published
 
-ONE_SHOT = {"store-migrate", "warehouse-migrate", "register-connectors"}
+ONE_SHOT = {
+    "kafka-certs",
+    "kafka-setup",
+    "store-migrate",
+    "warehouse-migrate",
+    "register-connectors",
+}
 # compose publishes the default ports; this checkout's native stack may run shifted beside it
 NATIVE_PORTS = {
     "store-db": topology.DATABASES["store"],

@@ -1,20 +1,16 @@
 """docker-compose.yml's `cluster` profile: the native cluster mode's three-broker topology."""
 
 import json
-import os
-import subprocess
-import sys
 
 from stack import envfile, topology
 from tests.support.compose import (
-    ASIDE,
     SERVICES,
+    comparable,
     env,
     kafka_image_properties,
     load,
-    native_properties,
+    native_cluster,
     published,
-    without,
 )
 
 CLUSTER_ENV = topology.ROOT / "cluster.env"
@@ -25,20 +21,6 @@ NODES = {"kafka": 1, "kafka-2": 2, "kafka-3": 3}
 def cluster_settings() -> dict[str, str]:
     """The variables cluster.env sets."""
     return envfile.assignments(CLUSTER_ENV.read_text())
-
-
-def native_cluster_kafka() -> dict[str, str]:
-    """What the native launcher writes for broker 1 in cluster mode (STACK_BROKERS=3)."""
-    code = "from stack import configs; print(configs.kafka_properties(1))"
-    text = subprocess.run(
-        [sys.executable, "-c", code],
-        env=os.environ | {"STACK_BROKERS": "3"},
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=topology.ROOT,
-    ).stdout
-    return native_properties(text)
 
 
 def test_only_the_extra_brokers_and_worker_are_in_the_profile():
@@ -64,11 +46,29 @@ def test_the_three_nodes_are_the_three_voters_of_one_cluster():
 
 
 def test_each_node_configures_what_native_cluster_mode_configures():
-    native = without(native_cluster_kafka(), ASIDE["kafka"] | {"node.id"})
+    """TLS included: the native cluster speaks it too."""
+    native = native_cluster("kafka_properties(1)")
     assert native["default.replication.factor"] == "3" and native["min.insync.replicas"] == "2"
     for name in NODES:
         compose = kafka_image_properties(env(name, cluster_settings()))
-        assert without(compose, ASIDE["kafka"] | {"node.id"}) == native, name
+        compose, expected = comparable("kafka", compose, native)
+        assert compose.pop("node.id") == str(NODES[name])
+        assert compose == without_node(expected), name
+
+
+def without_node(properties: dict[str, str]) -> dict[str, str]:
+    """The properties minus the node id, the one setting that differs between nodes."""
+    return {key: value for key, value in properties.items() if key != "node.id"}
+
+
+def test_kafka_setup_waits_for_every_node_of_the_profile():
+    """A topic replicated three times cannot be created before the third broker is up."""
+    depends = SERVICES["kafka-setup"]["depends_on"]
+    assert {name: depends[name]["condition"] for name in NODES} == dict.fromkeys(
+        NODES, "service_healthy"
+    )
+    # outside the profile the other two do not exist: compose then goes on without them
+    assert all(depends[name].get("required") is False for name in PROFILED & set(NODES))
 
 
 def test_the_second_worker_joins_the_first_with_replicated_internal_topics():
@@ -92,6 +92,7 @@ def test_the_loader_starts_the_profile_only_when_cluster_env_asks(composeload, t
     assert result.returncode == 0, result.stderr
     services = json.loads(result.stdout)["services"]
     assert PROFILED <= set(services)
-    register = services["register-connectors"]["environment"]
-    assert (register["TOPIC_PARTITIONS"], register["TOPIC_REPLICATION_FACTOR"]) == ("3", "3")
+    for name in ("register-connectors", "kafka-setup"):
+        sizes = services[name]["environment"]
+        assert (sizes["TOPIC_PARTITIONS"], sizes["TOPIC_REPLICATION_FACTOR"]) == ("3", "3"), name
     assert services["kafka-3"]["environment"]["KAFKA_MIN_INSYNC_REPLICAS"] == "2"

@@ -4,7 +4,10 @@ existing one's values."""
 import re
 import stat
 
+from connectors.kafka_setup import env_name
+from ordersync.kafka_access import USERS
 from stack import envfile
+from stack.secrets import CONNECT_REST_USERS
 
 EXAMPLE = envfile.assignments(envfile.EXAMPLE.read_text())
 SECRET = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -44,3 +47,14 @@ def test_a_complete_env_is_left_as_it_is(tmp_path):
     before = target.read_text()
     assert envfile.write(target) == []
     assert target.read_text() == before
+
+
+def test_the_example_has_a_blank_kafka_password_for_each_principal_and_no_other():
+    """make env generates them; kafka-setup creates each principal from its own."""
+    kafka = {name: value for name, value in EXAMPLE.items() if name.startswith("KAFKA_PASSWORD_")}
+    assert kafka == dict.fromkeys((env_name(user) for user in USERS), "")
+
+
+def test_the_example_has_a_blank_password_for_each_connect_rest_user():
+    for user in CONNECT_REST_USERS:
+        assert EXAMPLE[f"CONNECT_REST_PASSWORD_{user.upper()}"] == "", user

@@ -4,6 +4,7 @@ import hashlib
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -78,7 +79,7 @@ CONNECT_ALIASES = {
 }
 
 
-# where each side runs rather than how: addresses, listener names, ports and directories
+# where each side runs rather than how: addresses, listener names, ports, directories and files
 ASIDE = {
     "kafka": {
         "listeners",
@@ -87,6 +88,8 @@ ASIDE = {
         "inter.broker.listener.name",
         "controller.quorum.voters",
         "log.dirs",
+        "ssl.keystore.location",
+        "ssl.truststore.location",
     },
     "connect": {
         "bootstrap.servers",
@@ -96,6 +99,9 @@ ASIDE = {
         "rest.host.name",
         "rest.port",
         "plugin.path",
+        "ssl.truststore.location",
+        "producer.ssl.truststore.location",
+        "admin.ssl.truststore.location",
     },
 }
 
@@ -131,6 +137,102 @@ def without(properties: dict[str, str], keys: set[str]) -> dict[str, str]:
     return {key: value for key, value in properties.items() if key not in keys}
 
 
+def native_cluster(expression: str) -> dict[str, str]:
+    """What stack/configs.py renders in cluster mode (STACK_BROKERS=3), e.g. "kafka_properties(1)".
+
+    In a process of its own: the mode is read once, when stack.topology is imported.
+    """
+    code = f"from stack import configs; print(configs.{expression})"
+    text = subprocess.run(
+        [sys.executable, "-c", code],
+        env=os.environ | {"STACK_BROKERS": "3"},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=topology.ROOT,
+    ).stdout
+    return native_properties(text)
+
+
+# a value compose must be given: `${NAME:?message}`, and the name it demands
+DEMANDED = re.compile(r"\$\{(\w+):\?[^}]*\}")
+
+
+def demanded(value: str) -> str | None:
+    """The variable a value is made of alone (`${NAME:?...}`), or None."""
+    match = DEMANDED.fullmatch(value)
+    return match[1] if match else None
+
+
+def interpolated(text: str, secret=lambda name: f"pw-{name}") -> str:
+    """A string as compose hands it over: `$$` is `$`, each `${NAME:?...}` is `secret(NAME)`,
+    each `${NAME:-default}` its default."""
+    parts = (DEFAULTED.sub(lambda m: m[2], part) for part in text.split("$$"))
+    return "$".join(DEMANDED.sub(lambda m: secret(m[1]), part) for part in parts)
+
+
+# a JAAS login's secrets: `password` is the username's, `user_<name>` is <name>'s (PLAIN's users)
+JAAS_SECRET = re.compile(r'\b(password|user_([\w-]+))="([^"]*)"')
+JAAS_USER = re.compile(r'\busername="([^"]*)"')
+
+
+def owner(secret: re.Match, value: str) -> str:
+    """Whose secret a JAAS option holds: a PLAIN user's own, else the entry's username's."""
+    user = JAAS_USER.search(value)
+    return secret[2] or (user[1] if user else "?")
+
+
+def jaas_secrets(value: str) -> list[tuple[str, str]]:
+    """Each secret of a JAAS login entry as (whose it is, the value written)."""
+    return [(owner(match, value), match[3]) for match in JAAS_SECRET.finditer(value)]
+
+
+def jaas_users(values) -> set[str]:
+    """The usernames every JAAS login entry among the values logs in as."""
+    return {user for value in values for user in JAAS_USER.findall(str(value))}
+
+
+def masked(properties: dict[str, str]) -> dict[str, str]:
+    """The properties with each JAAS secret replaced by whose it is: compose's are variables."""
+
+    def mask(value: str) -> str:
+        return JAAS_SECRET.sub(lambda m: f'{m[1]}="<{owner(m, value)}>"', value)
+
+    return {key: mask(value) for key, value in properties.items()}
+
+
+def is_tls(key: str) -> bool:
+    """Whether a client or server property configures TLS (ssl.*, producer.ssl.*, ...)."""
+    return "ssl" in key.split(".")
+
+
+def plaintext(properties: dict[str, str]) -> dict[str, str]:
+    """What the same settings are without TLS: no ssl.* keys, SASL_SSL said as SASL_PLAINTEXT."""
+    return {
+        key: value.replace("SASL_SSL", "SASL_PLAINTEXT")
+        for key, value in properties.items()
+        if not is_tls(key)
+    }
+
+
+def listener_settings(properties: dict[str, str], listener: str) -> dict[str, str]:
+    """The listener.name.<listener>.* settings, keyed by what follows that prefix."""
+    prefix = f"listener.name.{listener.lower()}."
+    return {k.removeprefix(prefix): v for k, v in properties.items() if k.startswith(prefix)}
+
+
+def renamed_listener(properties: dict[str, str], old: str, new: str | None) -> dict[str, str]:
+    """The properties with listener `old`'s settings under listener `new` (dropped if None)."""
+    prefix = f"listener.name.{old.lower()}."
+    renamed = {k: v for k, v in properties.items() if not k.startswith(prefix)}
+    if new:
+        renamed |= {
+            f"listener.name.{new.lower()}.{k}": v
+            for k, v in listener_settings(properties, old).items()
+        }
+    return renamed
+
+
 COMPOSE_FILE = topology.ROOT / "docker-compose.yml"
 # the Go loader of tests/stack/test_compose_loader.py
 SOURCE = topology.ROOT / "tests" / "stack" / "composeload"
@@ -160,3 +262,22 @@ def load(binary: Path, env_file: Path) -> subprocess.CompletedProcess:
         text=True,
         timeout=120,
     )
+
+
+# compose's brokers have a listener for the host beside the inter-broker one; natively there is one
+HOST_LISTENER = "EXTERNAL"
+
+
+def under_native_listeners(compose: dict[str, str], native: dict[str, str]) -> dict[str, str]:
+    """A compose broker's settings with its inter-broker listener under the native one's name and
+    its host listener, which the native stack has not, left out."""
+    inter = compose["inter.broker.listener.name"]
+    renamed = renamed_listener(compose, inter, native["inter.broker.listener.name"])
+    return renamed_listener(renamed, HOST_LISTENER, None)
+
+
+def comparable(service: str, compose: dict, native: dict) -> tuple[dict, dict]:
+    """Both sides' properties as they should be equal: listeners, secrets and places aside."""
+    if service == "kafka":
+        compose = under_native_listeners(compose, native)
+    return tuple(without(masked(side), ASIDE[service]) for side in (compose, native))
