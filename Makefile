@@ -11,8 +11,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
-up: $(STAMP)  ## start everything (idempotent)
-	$(PY) -m stack up
+up: $(STAMP)  ## start everything (idempotent); the single-node shape
+	STACK_BROKERS=1 SINK_REPLICAS=$(or $(SINK_REPLICAS),1) $(PY) -m stack up
 
 up-cluster: $(STAMP)  ## three brokers, two Connect workers, 3 partitions, 2 sink replicas a side
 	STACK_BROKERS=3 SINK_REPLICAS=$(or $(SINK_REPLICAS),2) $(PY) -m stack up
@@ -26,7 +26,8 @@ down: $(STAMP)  ## stop every process the stack started
 status: $(STAMP)  ## show what runs where; non-zero when unhealthy
 	$(PY) -m stack status
 
-test: prerequisites $(STAMP)  ## run the whole suite against the real stack
+test: prerequisites $(STAMP)  ## lint, then the whole suite against the real stack
+	$(MAKE) --no-print-directory lint
 	$(PY) -m stack test $(PYTEST_ARGS)
 
 test-fast: $(STAMP)  ## the tests that need only PostgreSQL: starts the two databases alone
@@ -52,7 +53,7 @@ rotate-kafka-password: $(STAMP)  ## a new password for one Kafka principal: NAME
 bench: $(STAMP)  ## benchmarks beside native logical replication (starts the stack if needed)
 	$(PY) -m stack run -- $(PY) -m bench
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff check, ruff format --check, import-linter contracts
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports

@@ -19,6 +19,9 @@ from confluent_kafka.admin import (
     AclOperation,
     AclPermissionType,
     AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
     NewTopic,
     ResourcePatternType,
     ResourceType,
@@ -28,7 +31,7 @@ from confluent_kafka.admin import (
 )
 
 from ordersync.environment import PARTITIONS, REPLICATION, BadSetting, setting, whole
-from ordersync.kafka_access import PRINCIPALS, Principal, topics
+from ordersync.kafka_access import PRINCIPALS, Principal, topic_settings, topics
 from ordersync.kafka_client import client_settings
 
 log = logging.getLogger("kafka-setup")
@@ -113,7 +116,11 @@ def upsert_users(admin: AdminClient, passwords: dict[str, str]) -> None:
 def create_topics(admin: AdminClient, partitions: int, replication: int) -> list[str]:
     """Create the declared topics that are missing; return their names."""
     existing = admin.list_topics(timeout=30).topics
-    new = [NewTopic(n, partitions, replication) for n in topics() if n not in existing]
+    new = [
+        NewTopic(n, partitions, replication, config=topic_settings(n))
+        for n in topics()
+        if n not in existing
+    ]
     created = []
     for name, future in admin.create_topics(new).items() if new else []:
         try:
@@ -125,12 +132,31 @@ def create_topics(admin: AdminClient, partitions: int, replication: int) -> list
     return created
 
 
+def configure_topics(admin: AdminClient) -> None:
+    """Give every declared topic its own settings, also one created before they were declared."""
+    resources = [
+        ConfigResource(
+            ConfigResource.Type.TOPIC,
+            name,
+            incremental_configs=[
+                ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET)
+                for key, value in topic_settings(name).items()
+            ],
+        )
+        for name in topics()
+        if topic_settings(name)
+    ]
+    for future in admin.incremental_alter_configs(resources).values():
+        future.result(timeout=30)
+
+
 def apply(kafka: dict, passwords: dict[str, str], partitions: int, replication: int) -> list[str]:
     """Users, ACLs and topics as declared; return what changed, for people."""
     admin = AdminClient(kafka)
     upsert_users(admin, passwords)
     added, removed = sync_acls(admin)
     created = create_topics(admin, partitions, replication)
+    configure_topics(admin)
     notes = [f"{n} ACLs added" for n in [added] if n] + [
         f"{n} ACLs removed" for n in [removed] if n
     ]

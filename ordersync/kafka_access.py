@@ -120,7 +120,7 @@ def operator() -> Principal:
         "operator",
         "read-only tools: make status, make topics, make tail",
         (
-            Allow("topic", "*", ("READ", "DESCRIBE")),
+            Allow("topic", "*", ("READ", "DESCRIBE", "DESCRIBE_CONFIGS")),
             Allow("group", "*", ("DESCRIBE",)),
             Allow("group", OPERATOR_GROUPS, ("READ",), prefixed=True),
         ),
@@ -150,6 +150,16 @@ PRINCIPALS = (
 )
 BY_NAME = {p.name: p for p in PRINCIPALS}
 USERS = (ADMIN, *BY_NAME)
+
+
+# dead letters stay until replayed or discarded (make dlq), never deleted by age or size: a letter
+# nobody looked at within a week must not vanish. What they take is watched instead (make status).
+DEAD_LETTER_SETTINGS = {"retention.ms": "-1", "retention.bytes": "-1"}
+
+
+def topic_settings(name: str) -> dict[str, str]:
+    """A declared (or scratch) topic's own settings: the broker's defaults but for dead letters."""
+    return DEAD_LETTER_SETTINGS if name.endswith(".dlq") else {}
 
 
 def topics() -> tuple[str, ...]:

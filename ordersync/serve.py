@@ -40,7 +40,7 @@ LOGGING = {
 
 # read once by the app factory; granian then copies this process's environment into every request's
 # WSGI environ, where an error reporter or a debug page that dumps the environ would show them
-SECRETS = ("DATABASE_URL", "SECRET_KEY", "JWT_SECRET_KEY")
+SECRETS = ("DATABASE_URL", "SECRET_KEY", "JWT_SECRET_KEY", "KAFKA_PASSWORD")
 
 
 def load_without_secrets(target: str):

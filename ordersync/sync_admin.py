@@ -13,7 +13,7 @@ from wtforms.validators import ValidationError
 from ordersync import rollout, sinkhealth
 from ordersync.admin import signed_in_admin
 from ordersync.deadletters.kafka import DeadLetterError, DeadLetterQueue
-from ordersync.deadletters.records import when
+from ordersync.deadletters.records import distinct, when
 from ordersync.extensions import db
 from ordersync.mapping import LATEST, VERSIONS, FieldSet, dead_letter_topic, other
 from ordersync.sinkhealth import EVENT_LACKS, LEFT_ALONE_MINUTES, LeftAlone
@@ -41,7 +41,8 @@ def pending() -> Pending:
     """Read the pending dead letters, newest first; Kafka being down is a state, not an error."""
     try:
         with queue() as dlq:
-            return Pending(dlq.pending_count(), list(reversed(dlq.read(limit=SHOWN))))
+            newest = distinct(dlq.read(limit=SHOWN))
+            return Pending(dlq.pending_count(), list(reversed(newest)))
     except (DeadLetterError, KafkaException) as error:
         return Pending(error=str(error))
 

@@ -24,6 +24,7 @@ from stack import (
     provision,
     report,
     secrets,
+    shape,
     supervisor,
     tls,
     topics,
@@ -235,8 +236,33 @@ def connector_running(name: str) -> bool:
     return state == "RUNNING" and tasks and all(task == "RUNNING" for task in tasks)
 
 
+def check_shape() -> None:
+    """Refuse to switch between single node and cluster over a running stack, or onto Kafka
+    data the other shape's run has made stale (sink replicas and partitions may change)."""
+    known = shape.remembered()  # nothing before the first `up` that kept it
+    running, wanted = shape.effective(known), shape.effective(os.environ)
+    if not known or running["brokers"] == wanted["brokers"]:
+        return
+    if supervisor.running():
+        started = "make up-cluster" if running["brokers"] == "3" else "make up"
+        raise StartupError(
+            f"the stack running here has another shape ({started}: {running}); "
+            "`make down` first, then start the one you want"
+        )
+    if (configs.kafka_data(1) / "meta.properties").exists():
+        # its Connect offsets point into WAL the other shape's connectors have consumed since
+        raise StartupError(
+            f"switching from {running['brokers']} broker(s) to {wanted['brokers']}: this shape's "
+            "Kafka data is older than what the databases' replication slots kept. "
+            "`make clean-kafka` wipes the Kafka data (the databases keep theirs; the connectors "
+            "take a fresh snapshot, which the sinks absorb), then start again"
+        )
+
+
 def up() -> int:
     """Bring every component up in order; say so when nothing had to change."""
+    check_shape()
+    shape.remember()
     components = all_components()
     started = time.monotonic()
     changed = prepare(components)
@@ -340,11 +366,11 @@ def clean() -> int:
 
 
 def clean_kafka() -> int:
-    """Stop the stack and wipe only Kafka's data: the next `up` formats it afresh."""
+    """Stop the stack and wipe Kafka's data of either shape: the next `up` formats it afresh."""
     down()
-    for node in range(1, t.BROKERS + 1):
-        shutil.rmtree(configs.kafka_data(node), ignore_errors=True)
-        say(f"wiped {configs.kafka_data(node)}")
+    for folder in sorted(t.DATA.glob("kafka*")):
+        shutil.rmtree(folder, ignore_errors=True)
+        say(f"wiped {folder}")
     return 0
 
 

@@ -7,6 +7,7 @@ from ordersync.kafka_client import MECHANISM
 from stack import topology as t
 from stack.components import Component
 from stack.secrets import CONNECT_REST_USERS, kafka_passwords, write_private
+from stack.tls import BROKER_FILE
 
 ENV_PROVIDER = "org.apache.kafka.common.config.provider.EnvVarConfigProvider"
 SCRAM_LOGIN = "org.apache.kafka.common.security.scram.ScramLoginModule"
@@ -115,8 +116,6 @@ def broker_security() -> dict:
 
 def broker_tls() -> dict:
     """The brokers' certificate and the CA they check each other against (PEM, stack/tls.py)."""
-    from stack.tls import BROKER_FILE  # noqa: PLC0415 (cryptography only where TLS is used)
-
     return {
         "ssl.keystore.type": "PEM",
         "ssl.keystore.location": BROKER_FILE,

@@ -14,17 +14,23 @@ import logging
 import sys
 
 from ordersync.deadletters.kafka import DeadLetterError, DeadLetterQueue, ReplayResult
-from ordersync.deadletters.records import replay_group, table
+from ordersync.deadletters.records import distinct, replay_group, table
 from ordersync.kafka_client import client_settings
 from ordersync.mapping import SIDES, dead_letter_topic, other
 
 
 def show(queue: DeadLetterQueue, source: str, everything: bool) -> None:
     """Print one direction's counts and its dead letters."""
-    letters = queue.read(everything=everything)
+    records = queue.read(everything=everything)
+    letters = distinct(records)
+    twice = (
+        f" ({len(records) - len(letters)} dead-lettered twice)"
+        if len(records) > len(letters)
+        else ""
+    )
     print(
         f"{queue.topic} ({source} → {other(source)}): {queue.pending_count()} since the last "
-        f"replay, {queue.total_count()} kept"
+        f"replay, {queue.total_count()} kept{twice}"
     )
     if letters:
         print("\n".join("  " + line for line in table(letters)))

@@ -24,6 +24,7 @@ from connectors.sink.parking import ParkingLot
 from connectors.sink.processor import BatchReport, Processor, parse_ahead
 from connectors.sink.target import Target, origin_name
 from ordersync.environment import PARTITIONS, REPLICATION, BadSetting, seconds, setting, whole
+from ordersync.kafka_access import topic_settings
 from ordersync.kafka_client import client_settings
 from ordersync.mapping import topic
 
@@ -117,7 +118,12 @@ def ensure_topics(config: SinkConfig) -> None:
     wanted = [config.topic, config.replay_topic, config.dead_letter_topic]
     existing = admin.list_topics(timeout=30).topics
     new = [
-        NewTopic(name, config.partitions, replication_factor=config.replication_factor)
+        NewTopic(
+            name,
+            config.partitions,
+            replication_factor=config.replication_factor,
+            config=topic_settings(name),
+        )
         for name in wanted
         if name not in existing
     ]

@@ -9,6 +9,7 @@ from confluent_kafka import TopicPartition as TP
 
 from ordersync.deadletters.records import (
     DeadLetter,
+    distinct,
     from_message,
     next_offsets,
     pending,
@@ -162,9 +163,10 @@ class DeadLetterQueue:
     def replay(self) -> ReplayResult:
         """Produce every pending dead letter's original event again, then mark them replayed."""
         letters = self.read()
+        unique = distinct(letters)
         result = ReplayResult(
-            replayed=[x for x in letters if x.replayable],
-            unreplayable=[x for x in letters if not x.replayable],
+            replayed=[x for x in unique if x.replayable],
+            unreplayable=[x for x in unique if not x.replayable],
         )
         self.produce(result.replayed)
         result.committed = next_offsets(letters)

@@ -33,6 +33,13 @@ class DeadLetter:
         return self.original is not None
 
     @property
+    def origin(self) -> tuple:
+        """What identifies the original message: its place, or this record's when unknown."""
+        if self.topic and self.partition is not None and self.offset is not None:
+            return (self.topic, self.partition, self.offset)
+        return (self.dlq_topic, self.dlq_partition, self.dlq_offset)
+
+    @property
     def source(self) -> str:
         """Where the original event was read: topic[partition]@offset."""
         partition = "?" if self.partition is None else self.partition
@@ -169,6 +176,21 @@ def one_line(text: str, width: int) -> str:
     """Squeeze text to one line of at most `width` characters."""
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def distinct(letters: list[DeadLetter]) -> list[DeadLetter]:
+    """Each original message once, as its latest dead letter that holds it, in DLQ order.
+
+    A batch retried after a lost confirmation, or a broker failover, can dead-letter one message
+    twice; both records stay in the topic (and replayed twice would change nothing), but people
+    and replays need it once.
+    """
+    latest: dict[tuple, DeadLetter] = {}
+    for letter in letters:
+        kept = latest.get(letter.origin)
+        if kept is None or letter.replayable or not kept.replayable:  # keep one with its event
+            latest[letter.origin] = letter
+    return sorted(latest.values(), key=lambda letter: (letter.dlq_partition, letter.dlq_offset))
 
 
 def table(letters: list[DeadLetter], error_width: int = 100) -> list[str]:

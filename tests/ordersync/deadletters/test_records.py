@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from ordersync.deadletters.records import (
+    distinct,
     from_message,
     next_offsets,
     pending,
@@ -130,3 +131,19 @@ def test_table_shows_time_reason_order_source_and_a_one_line_error():
     assert row.startswith("2026-11-27 10:49:17 rejected-by-database")
     assert ORDER in row and "store.public.store_order[0]@41" in row
     assert row.endswith("…") and "\n" not in row
+
+
+def test_a_message_dead_lettered_twice_is_listed_once_as_its_latest_letter():
+    first, again = letter(record(), offset=7), letter(record(reason="unparseable"), offset=9)
+    other = letter(record(offset=42), offset=8)
+    assert distinct([first, other, again]) == [other, again]
+
+
+def test_a_later_letter_without_the_event_does_not_hide_one_with_it():
+    whole, bare = letter(record(), offset=7), letter(record(event=None), offset=9)
+    assert distinct([whole, bare]) == [whole]
+
+
+def test_letters_whose_original_place_is_unknown_are_never_merged():
+    unknown = [letter(record(partition=None, offset=None), offset=n) for n in (3, 4)]
+    assert distinct(unknown) == unknown

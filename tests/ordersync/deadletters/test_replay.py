@@ -33,7 +33,7 @@ def test_a_letter_without_its_event_is_skipped_and_reported_but_not_left_pending
     whole = {"topic": "store.public.store_order", "partition": 0, "offset": 1, "event": "{}"}
     letters = [
         from_message((DLQ, 0, 5), b"k", json.dumps(whole | {"event": None}).encode()),
-        from_message((DLQ, 0, 6), b"k", json.dumps(whole).encode()),
+        from_message((DLQ, 0, 6), b"k", json.dumps(whole | {"offset": 2}).encode()),
     ]
     produced, commits = [], []
     with DeadLetterQueue({"bootstrap.servers": nobody_listens()}, DLQ, timeout=1) as queue:
