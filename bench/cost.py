@@ -65,11 +65,20 @@ def stack_pids() -> dict[str, int]:
     """The pid of every running component, by its name in the figures."""
     states = supervisor.states()
     pids = {
-        label: states[name]["pid"]
-        for name, label in COMPONENTS.items()
-        if name in states and states[name]["pid"]
+        label(name): info["pid"]
+        for name, info in states.items()
+        if label(name) and info["pid"]
     }
     return pids | {SUPERVISOR: supervisor.call("getPID")}
+
+
+def label(name: str) -> str | None:
+    """A component's name in the figures; a cluster's brokers, workers and sink replicas by number
+    (kafka-2 → kafka_2, sink-store-to-warehouse-1 → sink_to_warehouse_1)."""
+    if name in COMPONENTS:
+        return COMPONENTS[name]
+    base, _, number = name.rpartition("-")
+    return f"{COMPONENTS[base]}_{number}" if number.isdigit() and base in COMPONENTS else None
 
 
 def seconds(label: str, pid: int) -> float:

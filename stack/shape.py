@@ -47,15 +47,12 @@ def recall() -> None:
 
 
 def remember() -> None:
-    """Record the shape this process runs with, the defaults spelled out."""
-    chosen = effective(os.environ)
-    shape = {
-        "STACK_BROKERS": chosen["brokers"],
-        "SINK_REPLICAS": chosen["sink replicas"],
-        "STACK_TOPIC_PARTITIONS": chosen["partitions"],
-    } | (
-        {"STACK_JVM_HEAP": os.environ["STACK_JVM_HEAP"]} if os.environ.get("STACK_JVM_HEAP") else {}
-    )
+    """Record the shape this process runs with: the brokers always, the rest where chosen.
+
+    Only what was chosen: a partition count left to its default follows the brokers' count.
+    """
+    shape = {name: os.environ[name] for name in VARIABLES if os.environ.get(name)}
+    shape["STACK_BROKERS"] = effective(os.environ)["brokers"]
     path = shape_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(shape))

@@ -24,7 +24,7 @@ def show(queue: DeadLetterQueue, source: str, everything: bool) -> None:
     records = queue.read(everything=everything)
     letters = distinct(records)
     twice = (
-        f" ({len(records) - len(letters)} dead-lettered twice)"
+        f" ({len(records) - len(letters)} of them dead-lettered twice)"
         if len(records) > len(letters)
         else ""
     )

@@ -138,14 +138,17 @@ def without(properties: dict[str, str], keys: set[str]) -> dict[str, str]:
 
 
 def native_cluster(expression: str) -> dict[str, str]:
-    """What stack/configs.py renders in cluster mode (STACK_BROKERS=3), e.g. "kafka_properties(1)".
+    """What stack/configs.py renders in cluster mode (make up-cluster), e.g. "kafka_properties(1)".
 
     In a process of its own: the mode is read once, when stack.topology is imported.
     """
     code = f"from stack import configs; print(configs.{expression})"
     text = subprocess.run(
         [sys.executable, "-c", code],
-        env=os.environ | {"STACK_BROKERS": "3"},
+        # the whole shape spelled out: neither our environment nor the shape the dev stack
+        # remembers (stack/shape.py) may leak into it
+        env=os.environ
+        | {"STACK_BROKERS": "3", "SINK_REPLICAS": "2", "STACK_TOPIC_PARTITIONS": "3"},
         capture_output=True,
         text=True,
         check=True,
