@@ -65,9 +65,7 @@ def stack_pids() -> dict[str, int]:
     """The pid of every running component, by its name in the figures."""
     states = supervisor.states()
     pids = {
-        label(name): info["pid"]
-        for name, info in states.items()
-        if label(name) and info["pid"]
+        label(name): info["pid"] for name, info in states.items() if label(name) and info["pid"]
     }
     return pids | {SUPERVISOR: supervisor.call("getPID")}
 
