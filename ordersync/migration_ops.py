@@ -7,7 +7,7 @@ from sqlalchemy.dialects import postgresql
 from ordersync import triggers
 from ordersync.mapping import TABLES, field_set
 from ordersync.models import ITEMS_CHECK, STATUS_CHECK
-from ordersync.roles import HEARTBEAT_TABLE, PARKED_TABLE, PURGED_TABLE
+from ordersync.roles import HEARTBEAT_TABLE, PARKED_TABLE, PURGED_TABLE, SNAPSHOT_TABLE
 
 
 def order_columns_v1() -> list[sa.Column]:
@@ -135,6 +135,25 @@ def create_parked_table() -> None:
         sa.Column(
             "parked_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.text("now()")
         ),
+    )
+
+
+def create_snapshot_table() -> None:
+    """One row per snapshot of the other side the sink applied: a run is its snapshot's LSN.
+
+    Not published: it never leaves its database.
+    """
+    now = sa.text("now()")
+    op.create_table(
+        SNAPSHOT_TABLE,
+        sa.Column("source", sa.String(16), primary_key=True),
+        # every record of one Debezium snapshot carries the LSN the snapshot was taken at
+        sa.Column("lsn", sa.BigInteger(), primary_key=True),
+        sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False, server_default=now),
+        sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False, server_default=now),
+        sa.Column("records", sa.BigInteger(), nullable=False, server_default="0"),
+        sa.CheckConstraint("source IN ('store', 'warehouse')", name="snapshot_source_known"),
+        sa.CheckConstraint("lsn >= 0 AND records >= 0", name="snapshot_counts_sane"),
     )
 
 

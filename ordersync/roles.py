@@ -16,6 +16,8 @@ HEARTBEAT_TABLE = "debezium_heartbeat"
 USER_TABLE = "user_account"
 # the schema version each side syncs (ordersync/rollout.py); written by migrations alone
 SCHEMA_TABLE = "sync_schema"
+# the snapshots of the other side each sink applied (ordersync/migration_ops.py)
+SNAPSHOT_TABLE = "sync_snapshot"
 
 
 @dataclass(frozen=True)
@@ -77,15 +79,15 @@ def grant_statements(side: str) -> list:
     orders = sql.Identifier(TABLES[side])
     users, purged = sql.Identifier(USER_TABLE), sql.Identifier(PURGED_TABLE)
     heartbeat, parked = sql.Identifier(HEARTBEAT_TABLE), sql.Identifier(PARKED_TABLE)
-    schema = sql.Identifier(SCHEMA_TABLE)
+    schema, snapshots = sql.Identifier(SCHEMA_TABLE), sql.Identifier(SNAPSHOT_TABLE)
     app, sink = sql.Identifier(APP.name), sql.Identifier(SINK.name)
     debezium, reader = sql.Identifier(DEBEZIUM.name), sql.Identifier(READER.name)
     every = sql.SQL(", ").join(sql.Identifier(r.name) for r in ROLES if r is not OWNER)
     grant = sql.SQL
     return [
         # start from nothing, so a privilege removed here is removed from the database too
-        grant("REVOKE ALL ON {}, {}, {}, {}, {}, {} FROM PUBLIC, {}").format(
-            orders, users, purged, heartbeat, parked, schema, every
+        grant("REVOKE ALL ON {}, {}, {}, {}, {}, {}, {} FROM PUBLIC, {}").format(
+            orders, users, purged, heartbeat, parked, schema, snapshots, every
         ),
         grant("GRANT SELECT, INSERT, UPDATE, DELETE ON {}, {} TO {}").format(orders, users, app),
         grant("GRANT USAGE ON SEQUENCE user_account_id_seq TO {}").format(app),
@@ -96,6 +98,8 @@ def grant_statements(side: str) -> list:
         grant("GRANT INSERT, UPDATE ON {} TO {}").format(heartbeat, debezium),
         grant("GRANT SELECT ON {}, {} TO {}").format(orders, purged, reader),
         grant("GRANT SELECT ON {} TO {}, {}, {}").format(schema, app, sink, reader),
+        grant("GRANT SELECT, INSERT, UPDATE ON {} TO {}").format(snapshots, sink),
+        grant("GRANT SELECT ON {} TO {}, {}").format(snapshots, app, reader),
     ]
 
 

@@ -20,6 +20,9 @@ REPLICATION_FACTOR = 3 if CLUSTER else 1
 MIN_INSYNC_REPLICAS = 2 if CLUSTER else 1
 # partitions of the change and dead-letter topics (only ever raised: Kafka cannot shrink a topic)
 TOPIC_PARTITIONS = checked("STACK_TOPIC_PARTITIONS", whole(*PARTITIONS), 3 if CLUSTER else 1)
+# WAL a replication slot may hold before PostgreSQL invalidates it (max_slot_wal_keep_size): an
+# outage that outlasts it ends in a new snapshot instead of a full disk (connectors/slots.py)
+MAX_SLOT_WAL_KEEP_MB = checked("STACK_MAX_SLOT_WAL_KEEP_MB", whole(64, 1_048_576), 4096)
 # sink processes per direction, in one consumer group
 SINK_REPLICAS = checked("SINK_REPLICAS", whole(1, 8), 1)
 

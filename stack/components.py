@@ -126,6 +126,7 @@ def postgres(side: str) -> Component:
         "wal_level": "logical",
         "max_wal_senders": 10,
         "max_replication_slots": 10,
+        "max_slot_wal_keep_size": f"{t.MAX_SLOT_WAL_KEEP_MB}MB",
         # one origin per sink replica writing into this side, plus tests' and benchmarks' groups
         "max_active_replication_origins": 20,
         "max_connections": 200,
@@ -285,6 +286,11 @@ def watchdog() -> Component:
             "CONNECT_USER": connect_auth("watchdog")[0],
             "CONNECT_PASSWORD": connect_auth("watchdog")[1],
             "WATCHDOG_METRICS_PORT": str(t.WATCHDOG_METRICS_PORT),
+            # the connector's own role: it may read and drop its replication slot
+            **{
+                f"WATCHDOG_{side.upper()}_DATABASE_URL": database_url(side, DEBEZIUM.name)
+                for side in t.DATABASES
+            },
         },
     )
 

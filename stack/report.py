@@ -2,6 +2,7 @@
 
 import time
 from dataclasses import dataclass
+from datetime import UTC
 
 import psycopg2
 import requests
@@ -11,7 +12,7 @@ from connectors.reconcile.chunks import compare_chunked
 from ordersync import rollout, sinkhealth
 from ordersync.deadletters.kafka import DeadLetterQueue
 from ordersync.mapping import LATEST, SIDES, dead_letter_topic, other, topic
-from ordersync.roles import READER
+from ordersync.roles import READER, SNAPSHOT_TABLE
 from stack import topology as t
 from stack.components import brokers, connect_workers
 from stack.secrets import database_url, kafka_client
@@ -39,22 +40,53 @@ def slot_checks(max_retained_mb: float = 256) -> list[Check]:
         with psycopg2.connect(database_url(side, READER.name), connect_timeout=3) as conn:
             with conn.cursor() as cur:
                 cur.execute(
-                    "SELECT slot_name, active, pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)"
-                    " FROM pg_replication_slots"
+                    "SELECT slot_name, active, pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn),"
+                    " wal_status FROM pg_replication_slots"
                 )
                 rows = cur.fetchall()
         conn.close()
-        for slot, active, retained in rows:
+        for slot, active, retained, wal_status in rows:
             mb = float(retained or 0) / 1e6
             state = "active" if active else "INACTIVE"
+            lost = " LOST (invalidated: the watchdog drops it, a new snapshot follows)"
             checks.append(
                 Check(
                     f"slot {side}/{slot}",
-                    f"{mb:.1f} MB retained, {state}",
-                    active and mb < max_retained_mb,
+                    f"{mb:.1f} MB retained, {state}{lost if wal_status == 'lost' else ''}",
+                    active and mb < max_retained_mb and wal_status != "lost",
                 )
             )
     return checks
+
+
+def snapshot_checks() -> list[Check]:
+    """The snapshots each sink applied: the first is the initial load, later ones re-snapshots."""
+    checks = []
+    for target in SIDES:
+        source = other(target)
+        with psycopg2.connect(database_url(target, READER.name), connect_timeout=3) as conn:
+            with conn.cursor() as cur:
+                cur.execute(
+                    f"SELECT first_seen, records FROM {SNAPSHOT_TABLE} WHERE source = %s"
+                    " ORDER BY first_seen",
+                    (source,),
+                )
+                runs = cur.fetchall()
+        conn.close()
+        checks.append(Check(f"snapshots of {source}", describe_snapshots(runs)))
+    return checks
+
+
+def describe_snapshots(runs: list[tuple]) -> str:
+    """Say how many snapshots were applied, when the last began and how many rows it read."""
+    if not runs:
+        return "none applied yet"
+    when, rows = runs[-1]
+    stamp = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if len(runs) == 1:
+        return f"1 applied, begun {stamp} ({rows} rows)"
+    # the first is the initial load (or the first since this table exists): the rest re-snapshots
+    return f"{len(runs)} applied; the last (a re-snapshot) began {stamp} ({rows} rows)"
 
 
 def group_lag(source: str, consumer: Consumer, group: str | None = None) -> dict[int, int]:
@@ -216,7 +248,8 @@ def all_checks(states: dict | None = None) -> list[Check]:
     """Run every check; a failing probe becomes an unhealthy line, not a crash."""
     checks = redundancy_checks(states) if states is not None else []
     caught_up = False
-    for probe in (sink_checks, slot_checks, kafka_checks, freshness_checks, schema_checks):
+    probes = (sink_checks, slot_checks, snapshot_checks, kafka_checks, freshness_checks)
+    for probe in (*probes, schema_checks):
         try:
             result = probe()
         except Exception as error:  # the screen must still show what it could find out

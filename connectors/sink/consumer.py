@@ -458,6 +458,14 @@ class Sink:
         eventlog.write(
             events, [o for _, o in report.outcomes], self.config.source, self.config.target
         )
+        if report.snapshot_reads:
+            metrics.SNAPSHOT_READS.inc(report.snapshot_reads)
+        if report.snapshots_begun:
+            metrics.SNAPSHOTS.inc(report.snapshots_begun)
+            metrics.LAST_SNAPSHOT.set(now)
+            log.warning(
+                "applying a new snapshot of %s (all its rows, read again)", self.config.source
+            )
         if report.partners_applied:
             log.info("applied %d change(s) other replicas parked", report.partners_applied)
         if report.dead_letters:

@@ -47,6 +47,7 @@ class ChangeEvent:
     source_ts_ms: int | None
     unsynced: tuple[str, ...] = ()
     absent: tuple[str, ...] = ()
+    snapshot: int | None = None  # a snapshot read ("r"): the LSN its snapshot was taken at
 
 
 class Checks(NamedTuple):
@@ -195,6 +196,13 @@ def source_time(envelope: dict) -> int | None:
     return ts_ms if type(ts_ms) is int and ts_ms >= 0 else None
 
 
+def snapshot_lsn(envelope: dict) -> int:
+    """The LSN a snapshot read was taken at (every read of one snapshot shares it); 0 if unsaid."""
+    source = envelope.get("source")
+    lsn = source.get("lsn") if isinstance(source, dict) else None
+    return lsn if type(lsn) is int and 0 <= lsn < 2**63 else 0
+
+
 def items_as_text(row) -> bool:
     """Tell whether a row carries its items as JSON text, as Debezium sends them."""
     return not isinstance(row, dict) or isinstance(row.get("items"), str)
@@ -221,7 +229,8 @@ def parse(side: str, value: bytes | None, fields: Checks | None = None) -> Chang
     state, unsynced, absent = row_state(row, fields)
     if op == "d":
         state = replace(tombstoned(state), author=side)
-    return ChangeEvent(op, state, source_time(envelope), unsynced, absent)
+    snapshot = snapshot_lsn(envelope) if op == "r" else None
+    return ChangeEvent(op, state, source_time(envelope), unsynced, absent, snapshot)
 
 
 def loads_envelope(value: bytes, exact: bool = False) -> dict:

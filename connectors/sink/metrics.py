@@ -43,6 +43,15 @@ PARKED = Gauge(
     "sink_parked_changes", "Changes refused for a number clash, waiting for their partner"
 )
 STUCK = Gauge("sink_stuck", "1 while the same batch keeps failing (see /healthz for why)")
+SNAPSHOT_READS = Counter(
+    "sink_snapshot_reads_total", "Rows applied from snapshots of the source (op r)"
+)
+SNAPSHOTS = Counter(
+    "sink_snapshots_total", "Snapshots of the source whose first read this sink applied"
+)
+LAST_SNAPSHOT = Gauge(
+    "sink_last_snapshot_timestamp_seconds", "When this sink applied the first read of a snapshot"
+)
 SCHEMA_VERSION = Gauge("sink_target_schema_version", "The schema version the target syncs")
 FIELDS_NOT_APPLIED = Counter(
     "sink_fields_not_applied_total",

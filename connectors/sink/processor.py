@@ -73,6 +73,8 @@ class BatchReport:
     unsynced: Counter = field(default_factory=Counter)  # fields the target does not sync
     absent: Counter = field(default_factory=Counter)  # fields the target syncs, events lack
     partners_applied: int = 0  # other replicas' parked changes this batch committed with its own
+    snapshot_reads: int = 0  # events of a snapshot (op "r") among the applied ones
+    snapshots_begun: int = 0  # snapshots of the source whose first read this batch applied
 
     @property
     def messages(self) -> int:
@@ -289,7 +291,13 @@ class Processor:
         )
         if writes:
             self.target.write(cur, list(writes.values()))
+        snapshots = Counter(e.snapshot for _, e in events if e.snapshot is not None)
+        begun = 0
+        if snapshots:  # recorded with the rows it wrote: a retried batch counts once
+            begun = self.target.record_snapshots(cur, self.source, snapshots)
         self.target.commit()
+        report.snapshot_reads += sum(snapshots.values())
+        report.snapshots_begun += begun
         report.outcomes.extend(zip(events, outcomes[: len(events)], strict=True))
         report.partners_applied += sum(o.write for o in outcomes[len(events) :])
         report.rows_written += len(writes)

@@ -18,7 +18,7 @@ from connectors.sink.merge import State
 from ordersync import rollout
 from ordersync.fieldkinds import Items
 from ordersync.mapping import CLOCK_COLUMN, SYNC_COLUMN, TABLES, FieldSet
-from ordersync.roles import PURGED_TABLE, SCHEMA_TABLE
+from ordersync.roles import PURGED_TABLE, SCHEMA_TABLE, SNAPSHOT_TABLE
 
 log = logging.getLogger(__name__)
 
@@ -313,6 +313,18 @@ class Target:
             return
         cur.copy_expert(f"COPY {STAGE} ({cols}) FROM STDIN", self.copy_rows(states))
         cur.execute(f"INSERT INTO {self.table} ({cols}) SELECT {cols} FROM {STAGE} {upsert}")
+
+    def record_snapshots(self, cur, source: str, reads: dict[int, int]) -> int:
+        """Count snapshot reads per snapshot (by its LSN); return how many snapshots began here."""
+        execute_values(
+            cur,
+            f"INSERT INTO {SNAPSHOT_TABLE} AS s (source, lsn, records) VALUES %s "
+            "ON CONFLICT (source, lsn) DO UPDATE "
+            "SET records = s.records + EXCLUDED.records, last_seen = now() "
+            "RETURNING xmax = 0",  # xmax 0: the row was inserted, not updated
+            [(source, lsn, n) for lsn, n in sorted(reads.items())],
+        )
+        return sum(inserted for (inserted,) in cur.fetchall())
 
     def _end(self, statement: str) -> None:
         if self.conn.info.transaction_status != TRANSACTION_STATUS_IDLE:

@@ -22,7 +22,7 @@ class FakeConnect:
     def __init__(self, statuses):
         self.statuses, self.restarts = statuses, []
 
-    def get(self, url, timeout):
+    def get(self, url, timeout, params=None):
         answer = {"json": lambda _: self.statuses, "raise_for_status": lambda _: None}
         return type("R", (), answer | {"status_code": 200})()
 

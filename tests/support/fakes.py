@@ -78,6 +78,7 @@ class Target:
         self.pending: dict[str, State] = {}
         self.refusals = []
         self.commits = 0
+        self.snapshots: dict[tuple[str, int], int] = {}  # (source, snapshot LSN) -> reads
         self.fields = LATEST
         self.checks = checks(LATEST, STORE)
 
@@ -97,6 +98,12 @@ class Target:
 
     def write(self, cur, states):
         self.pending.update({s.id: s for s in states})
+
+    def record_snapshots(self, cur, source, reads):
+        new = [lsn for lsn in reads if (source, lsn) not in self.snapshots]
+        for lsn, n in reads.items():
+            self.snapshots[(source, lsn)] = self.snapshots.get((source, lsn), 0) + n
+        return len(new)
 
     def commit(self):
         end = self.rows | self.pending

@@ -1,5 +1,6 @@
 """The sink's batch decisions with fakes: parse, apply, isolate, dead-letter, and what escapes."""
 
+import json
 import uuid
 
 import pytest
@@ -209,3 +210,28 @@ def test_parked_changes_are_parsed_again_when_the_target_moves_to_another_field_
     processor.reparse_parked()
     new = processor.parked[(messages[0].topic(), 0, 0)][1]
     assert "notes" in old.state.values and "notes" not in new.state.values
+
+
+def snapshot_read(order_number: str, lsn) -> bytes:
+    """A snapshot read of an order, as Debezium sends it: op r, the snapshot's LSN in source."""
+    envelope = json.loads(change(order_number))
+    envelope["op"] = "r"
+    envelope["source"] = {"ts_ms": 1, "snapshot": "true", "lsn": lsn}
+    return json.dumps(envelope).encode()
+
+
+def test_snapshot_reads_are_counted_per_snapshot_with_the_rows_they_wrote(processor, target):
+    first = processor.process(batch(snapshot_read("N-1", 100), snapshot_read("N-2", 100)))
+    again = processor.process(batch(snapshot_read("N-3", 100), snapshot_read("N-4", 900)))
+    streamed = processor.process(batch(change("N-5")))
+    assert (first.snapshot_reads, first.snapshots_begun) == (2, 1)
+    assert (again.snapshot_reads, again.snapshots_begun) == (2, 1)  # 900 is a new snapshot
+    assert (streamed.snapshot_reads, streamed.snapshots_begun) == (0, 0)
+    assert target.snapshots == {(STORE, 100): 3, (STORE, 900): 1}
+    assert len(target.rows) == 5
+
+
+@pytest.mark.parametrize("lsn", [None, "100", -1, 2**63, 1.5, True])
+def test_a_snapshot_read_without_a_sane_lsn_counts_under_zero(lsn):
+    event = processing.parse(STORE, snapshot_read("N-1", lsn))
+    assert event.snapshot == 0
