@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: rotate-kafka-password clean-kafka migrate bench-reconcile bench-scale up-cluster test-cluster up down status test test-fast prerequisites env clean lint bench reconcile restart topics tail dlq
+.PHONY: promtool rotate-kafka-password clean-kafka migrate bench-reconcile bench-scale up-cluster test-cluster up down status test test-fast prerequisites env clean lint bench reconcile restart topics tail dlq
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,12 +26,24 @@ down: $(STAMP)  ## stop every process the stack started
 status: $(STAMP)  ## show what runs where; non-zero when unhealthy
 	$(PY) -m stack status
 
-test: prerequisites $(STAMP)  ## lint, then the whole suite against the real stack
+test: prerequisites $(PROMTOOL) $(STAMP)  ## lint, then the whole suite against the real stack
 	$(MAKE) --no-print-directory lint
-	$(PY) -m stack test $(PYTEST_ARGS)
+	PROMTOOL=$(CURDIR)/$(PROMTOOL) $(PY) -m stack test $(PYTEST_ARGS)
 
 test-fast: $(STAMP)  ## the tests that need only PostgreSQL: starts the two databases alone
 	$(PY) -m stack test-fast $(PYTEST_ARGS)
+
+# promtool, Prometheus's rule checker, tests monitoring/alerts.yml; built once from the Go module
+# proxy (for the tests only: the stack itself needs nothing but Python and make)
+PROMTOOL_VERSION := v0.316.0
+PROMTOOL := .stack/tools/promtool-$(PROMTOOL_VERSION)
+
+$(PROMTOOL):
+	@command -v go >/dev/null || { echo "building promtool needs Go; or run the tests with PROMTOOL=<a promtool binary>"; exit 1; }
+	GOBIN=$(CURDIR)/.stack/tools/go go install github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION)
+	mv .stack/tools/go/promtool $@
+
+promtool: $(PROMTOOL)  ## build promtool (Prometheus's rule checker) for the alert tests
 
 # Debian's Chromium and wrk: installed when missing if we are root on Debian/Ubuntu, otherwise
 # named with the one command to run (stack/prerequisites.py; standard library, so no venv yet)
@@ -79,5 +91,5 @@ topics: $(STAMP)  ## topics with partitions and end offsets, consumer groups and
 tail: $(STAMP)  ## print a topic's latest events as they arrive: TOPIC=... [ORDER=<id>]
 	$(PY) -m stack tail $(or $(TOPIC),store.public.store_order) $(if $(ORDER),--order $(ORDER),)
 
-dlq: $(STAMP)  ## list dead letters since the last replay; REPLAY=1 to re-drive them (SOURCE=store)
-	$(PY) -m stack exec -- $(PY) -m connectors.dlq $(if $(SOURCE),--source $(SOURCE),) $(if $(REPLAY),--replay,)
+dlq: $(STAMP)  ## list dead letters since the last replay; REPLAY=1 re-drives them, TRIM=1 deletes replayed ones (SOURCE=store)
+	$(PY) -m stack exec -- $(PY) -m connectors.dlq $(if $(SOURCE),--source $(SOURCE),) $(if $(REPLAY),--replay,) $(if $(TRIM),--trim,)

@@ -48,10 +48,10 @@ def sink_group(source: str) -> str:
 
 
 def dead_letter_handling(source: str) -> tuple[Allow, ...]:
-    """Read one direction's dead letters, replay them, and mark what was replayed."""
+    """Read one direction's dead letters, replay them, mark what was replayed, delete that."""
     dlq = dead_letter_topic(source)
     return (
-        Allow("topic", dlq, ("READ", "DESCRIBE")),
+        Allow("topic", dlq, ("READ", "DESCRIBE", "DELETE")),
         Allow("topic", replay_topic(source), ("WRITE", "DESCRIBE")),
         Allow("group", replay_group(dlq), ("READ", "DESCRIBE")),
     )

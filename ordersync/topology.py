@@ -37,6 +37,7 @@ APP_PORTS = {"store": 5001 + PORT_OFFSET, "warehouse": 5002 + PORT_OFFSET}
 # replica r of the sink into a side serves its metrics 10 * r above replica 0's port
 SINK_METRICS_PORTS = {"store": 9101 + PORT_OFFSET, "warehouse": 9102 + PORT_OFFSET}
 WATCHDOG_METRICS_PORT = 9103 + PORT_OFFSET
+MONITOR_METRICS_PORT = 9104 + PORT_OFFSET
 
 BOOTSTRAP_SERVERS = ",".join(f"{HOST}:{port}" for port in KAFKA_PORTS)
 CONNECT_URLS = [f"http://{HOST}:{port}" for port in CONNECT_PORTS]

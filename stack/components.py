@@ -11,7 +11,7 @@ import psycopg2
 import requests
 
 from ordersync.environment import BadSetting
-from ordersync.roles import APP, DEBEZIUM, SINK
+from ordersync.roles import APP, DEBEZIUM, READER, SINK
 from stack import topology as t
 from stack.jars import JAVA
 from stack.secrets import (
@@ -295,6 +295,24 @@ def watchdog() -> Component:
     )
 
 
+def monitor() -> Component:
+    """Exports lag, dead letters, under-replicated partitions and drift for the alert rules."""
+    return Component(
+        name="pipeline-monitor",
+        command=[str(t.VENV_BIN / "python"), "-m", "connectors.monitor"],
+        ready=lambda: port_open(t.MONITOR_METRICS_PORT),
+        url=f"http://{t.HOST}:{t.MONITOR_METRICS_PORT}/metrics",
+        env={
+            "MONITOR_METRICS_PORT": str(t.MONITOR_METRICS_PORT),
+            **{
+                f"MONITOR_{side.upper()}_DATABASE_URL": database_url(side, READER.name)
+                for side in t.DATABASES
+            },
+        }
+        | kafka_env("operator"),
+    )
+
+
 def all_components() -> list[Component]:
     """Every component in start order; stop runs it backwards."""
     return [
@@ -303,6 +321,7 @@ def all_components() -> list[Component]:
         *(kafka(node) for node in range(1, t.BROKERS + 1)),
         *(connect(worker) for worker in range(1, t.CONNECT_WORKERS + 1)),
         watchdog(),
+        monitor(),
         app("store"),
         app("warehouse"),
         *(sink("store", "warehouse", r) for r in range(t.SINK_REPLICAS)),

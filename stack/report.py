@@ -6,8 +6,9 @@ from datetime import UTC
 
 import psycopg2
 import requests
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer
 
+from connectors import monitor
 from connectors.reconcile.chunks import compare_chunked
 from ordersync import rollout, sinkhealth
 from ordersync.deadletters.kafka import DeadLetterQueue
@@ -91,19 +92,7 @@ def describe_snapshots(runs: list[tuple]) -> str:
 
 def group_lag(source: str, consumer: Consumer, group: str | None = None) -> dict[int, int]:
     """Messages a consumer group (the sink's by default) has not committed yet, per partition."""
-    group = group or f"sink-{source}-to-{other(source)}"
-    metadata = consumer.list_topics(topic(source), timeout=5).topics[topic(source)]
-    partitions = [TopicPartition(topic(source), p) for p in metadata.partitions]
-    probe = Consumer(kafka_client("operator") | {"group.id": group})
-    try:
-        committed = probe.committed(partitions, timeout=5)
-    finally:
-        probe.close()
-    lag = {}
-    for tp in committed:
-        low, high = consumer.get_watermark_offsets(tp, timeout=5)
-        lag[tp.partition] = high - (tp.offset if tp.offset >= 0 else low)
-    return lag
+    return monitor.group_lag(kafka_client("operator"), consumer, source, group)
 
 
 def kafka_checks() -> tuple[list[Check], bool]:

@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--replay", action="store_true", help="replay the pending dead letters")
     action.add_argument("--discard", action="store_true", help="mark them handled, no replay")
+    action.add_argument(
+        "--trim", action="store_true", help="delete the ones already replayed or discarded"
+    )
     args = parser.parse_args(argv)
     # a failure is reported once, below; librdkafka would repeat it on every reconnect
     logging.getLogger("dlq.kafka").setLevel(logging.CRITICAL)
@@ -74,6 +77,11 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 if args.replay:
                     replay(queue)
+                elif args.trim:
+                    starts = ", ".join(f"[{p}]@{o}" for p, o in sorted(queue.trim().items()))
+                    print(
+                        f"{queue.topic}: deleted what was replayed or discarded ({starts or '-'})"
+                    )
                 elif args.discard:
                     marks = ", ".join(f"[{p}]@{o}" for p, o in sorted(queue.discard().items()))
                     print(f"{queue.topic}: discarded what was pending (now at {marks or '-'})")

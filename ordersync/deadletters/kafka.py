@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka import TopicPartition as TP
+from confluent_kafka.admin import AdminClient
 
 from ordersync.deadletters.records import (
     DeadLetter,
@@ -178,6 +179,24 @@ class DeadLetterQueue:
         offsets = next_offsets(self.read())
         self.commit(offsets)
         return offsets
+
+    def trim(self) -> dict[int, int]:
+        """Delete the dead letters already replayed or discarded; return the new log starts."""
+        # what lies before the replay group's offset was replayed or discarded
+        done = {p.number: p.committed for p in self.partitions() if p.committed > p.low}
+        if not done:
+            return {}
+        admin = AdminClient(self.kafka)
+        futures = admin.delete_records(
+            [TP(self.topic, p, offset) for p, offset in done.items()],
+            request_timeout=self.timeout,
+        )
+        try:
+            for future in futures.values():
+                future.result()
+        except KafkaException as error:
+            raise DeadLetterError(f"could not trim {self.topic}: {error}") from error
+        return done
 
     def produce(self, letters: list[DeadLetter]) -> None:
         """Produce the original key and value to the original topic; wait for every delivery."""

@@ -2,6 +2,7 @@
 
 from confluent_kafka.admin import AdminClient, ConfigResource
 
+from ordersync.deadletters.kafka import DeadLetterQueue
 from ordersync.mapping import SIDES, dead_letter_topic, replay_topic, topic
 from stack import report
 from stack.secrets import kafka_client
@@ -94,3 +95,29 @@ def test_dead_letters_are_kept_until_replayed_or_discarded():
         settings = future.result(timeout=30)
         assert settings["retention.ms"].value == "-1"  # never deleted by age
         assert settings["retention.bytes"].value == "-1"  # nor by size
+
+
+def dlq_partitions(source: str) -> list:
+    """The dead-letter topic's partitions with their log start, end and replayed offset."""
+    with DeadLetterQueue(kafka_client(), dead_letter_topic(source), 10) as queue:
+        return queue.partitions()
+
+
+def test_trimming_deletes_what_was_replayed_and_keeps_what_waits(apis):
+    order_id, blocker, number = dead_lettered_collision(apis)  # waits for a replay
+    before = dlq_partitions("store")
+    trimmed = dlq("--trim")
+    assert trimmed.returncode == 0, trimmed.stderr
+    after = dlq_partitions("store")
+    for old, new in zip(before, after, strict=True):
+        assert new.low == max(old.low, old.committed)  # only the handled ones are gone
+        assert new.pending == old.pending and new.high == old.high
+    assert pending_letter("store", order_id) is not None
+    kept = sum(p.pending for p in after)
+    assert dead_letter_check("store").value.split(", ")[1].startswith(f"{kept} kept")
+    apis["warehouse"].patch(blocker["id"], {"order_number": f"{number}-old"})
+    assert dlq("--replay").returncode == 0
+    arrives("warehouse", order_id, order_number=number)
+    apis["warehouse"].delete(order_id)
+    arrives("store", order_id, deleted=True)
+    settled()

@@ -45,5 +45,5 @@ def test_admin_is_the_only_super_user_and_not_a_job():
 
 def test_every_process_of_the_stack_logs_in_as_a_declared_principal():
     users = {c.env["KAFKA_USERNAME"] for c in all_components() if "KAFKA_USERNAME" in c.env}
-    assert users == {*(f"sink-{s}" for s in SIDES), *(f"app-{s}" for s in SIDES)}
+    assert users == {*(f"sink-{s}" for s in SIDES), *(f"app-{s}" for s in SIDES), "operator"}
     assert users <= set(BY_NAME)

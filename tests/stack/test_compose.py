@@ -27,6 +27,7 @@ NATIVE_PORTS = {
     "sink-store-to-warehouse": topology.SINK_METRICS_PORTS["warehouse"],
     "sink-warehouse-to-store": topology.SINK_METRICS_PORTS["store"],
     "connect-watchdog": topology.WATCHDOG_METRICS_PORT,
+    "pipeline-monitor": topology.MONITOR_METRICS_PORT,
 }
 HOST_PORTS = {name: port - topology.PORT_OFFSET for name, port in NATIVE_PORTS.items()}
 INTERNAL_BOOTSTRAP = "kafka:29092"
@@ -160,7 +161,7 @@ def test_every_variable_compose_demands_is_in_env_example():
 
 
 def test_prometheus_scrapes_every_metrics_endpoint():
-    """Every app, sink and the watchdog is a scrape target, on the port compose publishes."""
+    """Every app, sink, the watchdog and the monitor is a scrape target, on its published port."""
     config = yaml.safe_load((topology.ROOT / "monitoring" / "prometheus.yml").read_text())
     targets = {
         t for job in config["scrape_configs"] for c in job["static_configs"] for t in c["targets"]
@@ -171,6 +172,7 @@ def test_prometheus_scrapes_every_metrics_endpoint():
         "sink-store-to-warehouse",
         "sink-warehouse-to-store",
         "connect-watchdog",
+        "pipeline-monitor",
     }
     assert {f"{s}:{HOST_PORTS[s]}" for s in wanted} == targets
     assert (

@@ -37,7 +37,7 @@ CLUSTER = envfile.assignments((topology.ROOT / "cluster.env").read_text())
 # what each job logs in to Kafka as, named after the declaration
 LOGINS = (
     {broker: {ADMIN} for broker in BROKERS}
-    | {"kafka-setup": {ADMIN}, "kafka-ui": {operator().name}}
+    | {"kafka-setup": {ADMIN}, "kafka-ui": {operator().name}, "pipeline-monitor": {operator().name}}
     | {worker: {connect().name} for worker in ("connect", "connect-2")}
     | {f"{side}-app": {app(side).name} for side in SIDES}
     | {f"sink-{side}-to-{other(side)}": {sink(side).name} for side in SIDES}
