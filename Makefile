@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: promtool rotate-kafka-password clean-kafka migrate bench-reconcile bench-scale up-cluster test-cluster up down status test test-fast prerequisites env clean lint bench reconcile restart topics tail dlq
+.PHONY: bench-outage promtool rotate-kafka-password clean-kafka migrate bench-reconcile bench-scale up-cluster test-cluster up down status test test-fast prerequisites env clean lint bench reconcile restart topics tail dlq
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -69,6 +69,9 @@ lint: $(STAMP)  ## ruff check, ruff format --check, import-linter contracts
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+
+bench-outage: $(PROMTOOL) $(STAMP)  ## a sink stopped under 100k changes, Connect stopped 5 min under writes
+	PROMTOOL=$(CURDIR)/$(PROMTOOL) $(PY) -m stack run -- $(PY) -m bench.outage
 
 bench-reconcile: $(STAMP)  ## reconcile a million orders a side (ROWS=..., DIFFERENT=...): time, RSS
 	$(PY) -m stack run -- $(PY) -m bench.reconcile_scale $(or $(ROWS),1000000) $(or $(DIFFERENT),10)

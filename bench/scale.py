@@ -3,10 +3,14 @@
 - the sink draining a 3-partition topic with 1 and with 2 replicas in one consumer group;
 - Store→Warehouse latency at BENCH_RATE writes/s on the single-node stack, then on a cluster
   stack (3 brokers, 2 Connect workers, 2 sink replicas a direction) that this command starts
-  with its own data and ports (100 up) and stops again.
+  with its own data and ports (100 up) and stops again;
+- on a cluster stack, the stall of writes (BENCH_RATE/2 per API) after kill -9 of each kind of
+  component (bench/failover.py).
 
 Needs the running single-node stack (`make bench-scale` starts it). Sizes: BENCH_SECONDS (60),
-BENCH_RATE (200), BENCH_EVENTS (100000), BENCH_RESULTS (bench/results).
+BENCH_RATE (200), BENCH_EVENTS (100000), BENCH_RESULTS (bench/results); BENCH_ONLY picks
+scenarios by name (drain_1_replica, drain_2_replicas, latency_single, latency_cluster,
+failover_cluster).
 """
 
 import json
@@ -21,7 +25,7 @@ from pathlib import Path
 import psutil
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from bench import kafka, scenarios
+from bench import failover, kafka, scenarios
 from bench.db import connect, migrated_scratch
 from bench.sizes import number
 from ordersync.roles import SINK
@@ -121,8 +125,8 @@ def latency(rate: float, seconds: float) -> dict:
     return result | {"brokers": topology.BROKERS, "sink_replicas": topology.SINK_REPLICAS}
 
 
-def cluster_latency(rate: float, seconds: float) -> dict:
-    """The same latency on a cluster stack started (and stopped) for it alone."""
+def on_cluster(mode: str, rate: float, seconds: float):
+    """Run `bench.scale <mode>` on a cluster stack started (and stopped) for it alone."""
     env = os.environ | CLUSTER_TEST
     env |= {
         "STACK_DIR": str(topology.STATE / "cluster"),
@@ -132,9 +136,10 @@ def cluster_latency(rate: float, seconds: float) -> dict:
     }
     (topology.STATE / "cluster").mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "stack", "run", "--"]
-    command += [sys.executable, "-m", "bench.scale", "latency"]
+    command += [sys.executable, "-m", "bench.scale", mode]
+    # its progress and any failure go to our stderr; its result is the RESULT line on stdout
     output = subprocess.run(
-        command, env=env, cwd=topology.ROOT, capture_output=True, text=True, check=True
+        command, env=env, cwd=topology.ROOT, stdout=subprocess.PIPE, text=True, check=True
     ).stdout
     line = next(x for x in reversed(output.splitlines()) if x.startswith("RESULT "))
     return json.loads(line[len("RESULT ") :])
@@ -144,20 +149,30 @@ def table(results: dict) -> str:
     """The figures as a Markdown table."""
     rows = ["| scenario | figures |", "|---|---|"]
     for name in ("drain_1_replica", "drain_2_replicas"):
-        r = results[name]
-        rows.append(
-            f"| sink drain, {r['replicas']} replica(s), {r['partitions']} partitions, "
-            f"{r['events']:,} events | {r['events_per_s']:,} events/s, "
-            f"peak RSS {r['peak_rss_mb']} MB (all replicas) |"
-        )
+        if name in results:
+            r = results[name]
+            rows.append(
+                f"| sink drain, {r['replicas']} replica(s), {r['partitions']} partitions, "
+                f"{r['events']:,} events | {r['events_per_s']:,} events/s, "
+                f"peak RSS {r['peak_rss_mb']} MB (all replicas) |"
+            )
     for name, label in (("latency_single", "single node"), ("latency_cluster", "cluster")):
-        r = results[name]
-        rows.append(
-            f"| Store→Warehouse @ {r['rate']:.0f} w/s, {r['seconds']:.0f} s, {label} "
-            f"({r['brokers']} broker(s), {r['sink_replicas']} sink replica(s)) | "
-            f"p50 {r['latency']['p50_ms']:.1f} ms, p99 {r['latency']['p99_ms']:.1f} ms, "
-            f"{r['writes']} writes, {r['failures']} failed |"
+        if name in results:
+            r = results[name]
+            rows.append(
+                f"| Store→Warehouse @ {r['rate']:.0f} w/s, {r['seconds']:.0f} s, {label} "
+                f"({r['brokers']} broker(s), {r['sink_replicas']} sink replica(s)) | "
+                f"p50 {r['latency']['p50_ms']:.1f} ms, p99 {r['latency']['p99_ms']:.1f} ms, "
+                f"{r['writes']} writes, {r['failures']} failed |"
+            )
+    for r in results.get("failover_cluster", []):
+        stalls = "; ".join(
+            f"{way.replace('_to_', '→')}: stall p50 {f['p50_ms'] / 1000:.1f} s, "
+            f"p99 {f['p99_ms'] / 1000:.1f} s, max {f['max_ms'] / 1000:.1f} s, lost {f['lost']}"
+            for way, f in r.items()
+            if "_to_" in way
         )
+        rows.append(f"| kill -9 {r['kind']} ({r['killed']}), cluster | {stalls} |")
     return "\n".join(rows)
 
 
@@ -167,13 +182,19 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["latency"]:
         print("RESULT " + json.dumps(latency(rate, seconds)), flush=True)
         return 0
+    if argv[:1] == ["failover"]:
+        print("RESULT " + json.dumps(failover.failover(rate / 2)), flush=True)
+        return 0
     events = int(number("BENCH_EVENTS", 100_000))
     plan = [
         ("drain_1_replica", lambda: drain(events, 1)),
         ("drain_2_replicas", lambda: drain(events, 2)),
         ("latency_single", lambda: latency(rate, seconds)),
-        ("latency_cluster", lambda: cluster_latency(rate, seconds)),
+        ("latency_cluster", lambda: on_cluster("latency", rate, seconds)),
+        ("failover_cluster", lambda: on_cluster("failover", rate, seconds)),
     ]
+    only = os.environ.get("BENCH_ONLY")  # a comma-separated subset, e.g. failover_cluster
+    plan = [(name, run) for name, run in plan if not only or name in only.split(",")]
     results = {"when": datetime.now(UTC).isoformat(timespec="seconds")}
     for name, run in plan:
         started = time.monotonic()

@@ -50,6 +50,7 @@ SLOT_STATUS = Gauge(
 SLOTS_DROPPED = Counter(
     "connect_watchdog_lost_slots_dropped_total", "Invalidated slots dropped (re-snapshots)", SLOT
 )
+CONNECT_UP = Gauge("connect_watchdog_connect_up", "1 while Connect's REST API answers the watchdog")
 DATABASE_UP = Gauge(
     "connect_watchdog_database_up", "1 while the side's slots can be read", ["side"]
 )
@@ -113,6 +114,7 @@ class Watchdog:
             )
         response.raise_for_status()
         statuses = response.json()
+        CONNECT_UP.set(1)
         for name, body in statuses.items():
             status = body["status"]
             FAILED.labels(name).set(1 if failed(status) else 0)
@@ -181,6 +183,7 @@ class Watchdog:
             try:
                 self.check_once()
             except requests.RequestException as error:
+                CONNECT_UP.set(0)
                 log.info("connect unavailable at %s: %s", self.url, error)
                 self.urls.append(self.urls.pop(0))  # ask the next worker next time
                 self.url = self.urls[0]

@@ -1,6 +1,9 @@
 """The watchdog's decisions: which connectors to restart, and how often."""
 
-from connectors.watchdog import Watchdog, failed
+from prometheus_client import REGISTRY
+
+from connectors.slots import WAL_STATUSES, Slot, drop_lost
+from connectors.watchdog import Watchdog, failed, slots_of
 from tests.support.processes import run_module
 
 
@@ -65,3 +68,47 @@ def test_a_bad_interval_stops_the_watchdog_by_name():
         assert result.returncode == 1
         assert f"WATCHDOG_INTERVAL_SECONDS={value!r}" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def connector(side: str, slot: str) -> dict:
+    """A connector as `GET /connectors?expand=info` shows it."""
+    return {"info": {"config": {"database.dbname": side, "slot.name": slot}}}
+
+
+def test_slots_are_watched_only_on_sides_with_a_database_login():
+    found = slots_of(
+        [connector("store", "store_cdc"), connector("warehouse", "warehouse_cdc")],
+        {"store": "postgresql://..."},
+    )
+    assert found == {"store": {"store_cdc"}}
+
+
+def test_until_connect_answers_the_shipped_configs_name_the_slots():
+    dog = Watchdog("http://connect", databases={"store": "a", "warehouse": "b"})
+    assert dog.slots == {"store": {"store_cdc"}, "warehouse": {"warehouse_cdc"}}
+
+
+def gauge(name: str, **labels) -> float | None:
+    """The current value of one of the watchdog's series."""
+    return REGISTRY.get_sample_value(name, labels)
+
+
+def test_a_missing_slot_is_exported_as_absent_and_in_no_status():
+    Watchdog.export("store", "gone_cdc", None)
+    assert gauge("pg_replication_slot_present", side="store", slot="gone_cdc") == 0
+    for status in WAL_STATUSES:
+        labels = {"side": "store", "slot": "gone_cdc", "status": status}
+        assert gauge("pg_replication_slot_wal_status", **labels) == 0
+
+
+def test_a_lost_slot_is_exported_lost_and_only_a_lost_one_is_dropped():
+    lost = Slot("x_cdc", False, "lost", None, None, None)
+    Watchdog.export("store", "x_cdc", lost)
+    assert gauge("pg_replication_slot_wal_status", side="store", slot="x_cdc", status="lost") == 1
+    assert gauge("pg_replication_slot_safe_wal_bytes", side="store", slot="x_cdc") == -1
+
+    class Conn:
+        def cursor(self):
+            raise AssertionError("a healthy slot is never dropped")
+
+    assert drop_lost(Conn(), Slot("y_cdc", True, "reserved", 10, 5, 100)) is False

@@ -15,11 +15,11 @@ from ordersync.mapping import other
 from ordersync.roles import DEBEZIUM, READER, SNAPSHOT_TABLE
 from stack import supervisor
 from stack import topology as t
+from stack.alerts import firing
 from stack.cli import start_component
 from stack.components import all_components, connect_workers
 from stack.probes import wait_until
 from stack.secrets import connect_auth
-from tests.support.alerts import firing
 from tests.support.db import connect
 from tests.support.processes import connector_status, reconcile, tasks_running
 from tests.support.sync import arrives, settled
@@ -194,7 +194,8 @@ def watchdog_metrics() -> str:
 
 def slot_lost_fires(side: str) -> bool:
     """Whether monitoring/alerts.yml's SlotLost fires for the side, run by promtool on a scrape."""
-    return any(f'side="{side}"' in labels for labels in firing("SlotLost", watchdog_metrics(), 3))
+    scraped = {"watchdog": watchdog_metrics()}
+    return any(f'side="{side}"' in labels for labels in firing("SlotLost", scraped, 3))
 
 
 @contextmanager

@@ -7,7 +7,7 @@ import shutil
 import yaml
 
 from stack import topology
-from tests.support.alerts import MONITORING, RULES, alerts, firing, run
+from stack.alerts import MONITORING, RULES, alerts, firing, run
 
 OPERATIONS = topology.ROOT / "docs" / "operations.md"
 # metric names of Prometheus itself, not of our processes
@@ -88,8 +88,9 @@ def test_a_healthy_scrape_fires_nothing_and_a_lost_slot_fires_slot_lost():
         'pg_replication_slot_present{side="store",slot="store_cdc"} 1.0\n'
         'pg_replication_slot_wal_status{side="store",slot="store_cdc",status="lost"} 0.0\n'
     )
-    assert firing("SlotLost", healthy, 5) == []
+    assert firing("SlotLost", {"watchdog": healthy}, 5) == []
     lost = healthy.replace('status="lost"} 0.0', 'status="lost"} 1.0')
-    assert firing("SlotLost", lost, 5) == [
-        '{alertname="SlotLost", severity="critical", side="store", slot="store_cdc", status="lost"}'
+    assert firing("SlotLost", {"watchdog": lost}, 5) == [
+        '{alertname="SlotLost", instance="watchdog", severity="critical", side="store", '
+        'slot="store_cdc", status="lost"}'
     ]

@@ -1,0 +1,153 @@
+"""Failover on a cluster stack: kill -9 one component under writes both ways, measure the stall.
+
+For each kind of kill (the active KRaft controller, the first bootstrap address, the leader of
+the Store topic's first partition, the Connect worker running the Store connector, a sink
+replica), writes go on at BENCH_RATE per API for BEFORE seconds, the component is killed (and
+kept down, as a dead machine would be), writes go on for AFTER seconds, then it is brought back.
+The per-write stall is each write's latency (API commit on one side → row on the other); the
+figure is its p99 over the writes made in the AFTER window. Nothing may be lost: every
+acknowledged write must arrive. Run through `python -m bench.scale` (`make bench-scale`).
+"""
+
+import contextlib
+import json
+import os
+import signal
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+
+import requests
+from confluent_kafka.admin import AdminClient
+
+from bench import kafka
+from bench.db import connect, created_at, retire, scalar
+from bench.pacing import paced, percentiles
+from bench.scenarios import api_writer
+from ordersync.mapping import SIDES, TABLES, other, topic
+from stack import configs, supervisor
+from stack import topology as t
+from stack.cli import start_component
+from stack.components import all_components, connect_workers
+from stack.probes import NotReady, wait_until
+from stack.report import all_checks
+from stack.secrets import connect_auth
+
+BEFORE, AFTER = 5.0, 40.0
+
+
+def controller() -> str:
+    """The supervised name of the active KRaft controller, as the voters last recorded it.
+
+    Kafka's admin API names a random broker as "the controller" under KRaft; each voter keeps
+    the quorum's leader in its quorum-state file.
+    """
+    states = [
+        json.loads(path.read_text())
+        for node in range(1, t.BROKERS + 1)
+        if (path := configs.kafka_data(node) / "__cluster_metadata-0" / "quorum-state").exists()
+    ]
+    latest = max((s for s in states if s["leaderId"] >= 0), key=lambda s: s["leaderEpoch"])
+    return t.broker_name(latest["leaderId"])
+
+
+def leader_of_store_topic() -> str:
+    """The broker leading partition 0 of the Store change topic."""
+    admin = AdminClient(kafka.client())  # kept referenced until its answer is in
+    metadata = admin.list_topics(topic("store"), timeout=30)
+    return t.broker_name(metadata.topics[topic("store")].partitions[0].leader)
+
+
+def worker_of_store_task() -> str:
+    """The Connect worker running the Store connector's task."""
+    url = f"{t.CONNECT_URL}/connectors/store-source/status"
+    status = requests.get(url, timeout=10, auth=connect_auth()).json()
+    port = int(status["tasks"][0]["worker_id"].rsplit(":", 1)[1])
+    return connect_workers()[t.CONNECT_PORTS.index(port)]
+
+
+# kind of kill -> how to find its victim on the cluster as it is at that moment
+VICTIMS = {
+    "kafka controller": controller,
+    "kafka first bootstrap": lambda: t.broker_name(1),
+    "kafka partition leader": leader_of_store_topic,
+    "connect worker (store task)": worker_of_store_task,
+    "sink replica": lambda: t.sink_name("store", "warehouse", 1),
+}
+
+
+def kill(name: str) -> None:
+    """kill -9 a component's process group and keep supervisord from restarting it."""
+    pid = supervisor.states()[name]["pid"]
+    os.killpg(os.getpgid(pid), signal.SIGKILL)
+    supervisor.stop(name)
+
+
+def healthy() -> bool:
+    """Every `make status` line healthy (warnings allowed)."""
+    return all(check.healthy for check in all_checks(supervisor.states()))
+
+
+def writes_both_ways(rate: float, seconds: float, prefix: str, into: dict) -> None:
+    """Paced API writes on both sides at once; `into` gets side -> (ids, failures)."""
+
+    def write(side: str) -> None:
+        ids, _, failures = paced(api_writer(side, f"{prefix}{side[0]}"), rate, seconds)
+        into[side] = (ids, failures)
+
+    threads = [threading.Thread(target=write, args=(side,)) for side in SIDES]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def stall(source: str, ids: list, since: datetime) -> dict:
+    """Latency of each write born after `since` (the kill), once every write has arrived."""
+    target = other(source)
+    source_conn, target_conn = connect(source), connect(target)
+    arrived = f"SELECT count(*) FROM {TABLES[target]} WHERE id = ANY(%s::uuid[])"
+    try:
+        with contextlib.suppress(NotReady):  # what never arrived is counted as lost below
+            wait_until(lambda: scalar(target_conn, arrived, ids) == len(ids), 300, "every write")
+        born, landed = created_at(source_conn, source, ids), created_at(target_conn, target, ids)
+    finally:
+        source_conn.close()
+        target_conn.close()
+    late = [(landed[i] - born[i]).total_seconds() for i in born if born[i] >= since]
+    return percentiles(late) | {"lost": len(ids) - len(landed)}
+
+
+def one_kill(kind: str, name: str, rate: float) -> dict:
+    """Writes, a kill -9 after BEFORE seconds, AFTER seconds more; the component back."""
+    prefix = f"FO{uuid.uuid4().hex[:5]}"
+    result: dict = {}
+    writer = threading.Thread(target=writes_both_ways, args=(rate, BEFORE + AFTER, prefix, result))
+    writer.start()
+    time.sleep(BEFORE)  # the load runs on its own schedule; the kill lands within it
+    killed_at = datetime.now(UTC)
+    kill(name)
+    writer.join()
+    start_component({c.name: c for c in all_components()}[name])
+    figures = {"kind": kind, "killed": name, "rate_per_side": rate}
+    for side in SIDES:
+        ids, failures = result[side]
+        figures[f"{side}_to_{other(side)}"] = stall(side, ids, killed_at) | {
+            "writes": len(ids),
+            "api_failures": failures,
+        }
+        retire(side, f"{prefix}{side[0]}")
+    wait_until(healthy, 300, f"the stack healthy after {name} came back")
+    return figures
+
+
+def failover(rate: float) -> list[dict]:
+    """Every kind of kill, one after the other, each on a healthy stack."""
+    wait_until(healthy, 300, "a healthy cluster stack")
+    results = []
+    for kind, find in VICTIMS.items():
+        name = find()
+        print(f"[bench] failover: kill -9 {name} ({kind})", flush=True)
+        results.append(one_kill(kind, name, rate))
+    return results
