@@ -19,12 +19,14 @@ import uuid
 from datetime import UTC, datetime
 
 import requests
+from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
 
 from bench import kafka
 from bench.db import connect, created_at, retire, scalar
 from bench.pacing import paced, percentiles
 from bench.scenarios import api_writer
+from connectors.monitor import under_replicated
 from ordersync.mapping import SIDES, TABLES, other, topic
 from stack import configs, supervisor
 from stack import topology as t
@@ -85,8 +87,18 @@ def kill(name: str) -> None:
 
 
 def healthy() -> bool:
-    """Every `make status` line healthy (warnings allowed)."""
-    return all(check.healthy for check in all_checks(supervisor.states()))
+    """Every `make status` line healthy (warnings allowed), every partition fully in sync.
+
+    A broker back from the last kill takes a while to rejoin every ISR: killing the next one
+    before that would leave some partitions below min.insync.replicas, a double failure.
+    """
+    if not all(check.healthy for check in all_checks(supervisor.states())):
+        return False
+    consumer = Consumer(kafka.client() | {"group.id": "bench-failover"})
+    try:
+        return not any(under_replicated(consumer).values())
+    finally:
+        consumer.close()
 
 
 def writes_both_ways(rate: float, seconds: float, prefix: str, into: dict) -> None:

@@ -81,6 +81,7 @@ def kafka_properties(node: int = 1) -> str:
             "group.coordinator.threads": 1,
         }
         | broker_security()
+        | liveness(BROKER_LIVENESS)
     )
 
 
@@ -222,12 +223,35 @@ def connect_properties(worker: int = 1) -> str:
             "producer.enable.idempotence": "true",
         }
         | connect_security()
-        | (CLUSTER_WORKER if t.CLUSTER else {})
+        | liveness(WORKER_LIVENESS)
     )
 
 
-# a worker killed without a goodbye: its tasks move to the other worker after 10 s, not 5 min
-CLUSTER_WORKER = {"scheduled.rebalance.max.delay.ms": 10_000, "session.timeout.ms": 10_000}
+# (single node, cluster). A single node has nobody to fail over to and keeps the defaults; in a
+# cluster, a broker killed without a goodbye is fenced by the controller after 3 s without a
+# heartbeat (not 9 s), and only then do its partitions get new leaders and its followers leave
+# the ISRs that acks=all writes wait for; replica.lag.time.max.ms (30 s) drops a follower that
+# hangs rather than dies. Shorter on one busy machine would fence a broker that is only starved.
+BROKER_LIVENESS = {
+    "broker.heartbeat.interval.ms": (2000, 500),
+    "broker.session.timeout.ms": (9000, 3000),
+    "replica.lag.time.max.ms": (30_000, 10_000),
+}
+# a worker killed without a goodbye: the group notices after 6 s (the brokers' least session
+# timeout) and its tasks move at once, with no delay held open for it to come back (5 min)
+WORKER_LIVENESS = {
+    "scheduled.rebalance.max.delay.ms": (300_000, 0),
+    "session.timeout.ms": (10_000, 6000),
+    "heartbeat.interval.ms": (3000, 2000),
+    # a produce request caught by a broker's death is given up after 5 s, not 30, and sent again
+    # to the partition's new leader (idempotence keeps it from being written twice)
+    "producer.request.timeout.ms": (30_000, 5000),
+}
+
+
+def liveness(settings: dict) -> dict:
+    """The value of each liveness setting for this stack's shape."""
+    return {key: pair[1] if t.CLUSTER else pair[0] for key, pair in settings.items()}
 
 
 def program(component: Component) -> str:

@@ -3,9 +3,11 @@
 import json
 
 from stack import envfile, topology
+from stack.configs import BROKER_LIVENESS, WORKER_LIVENESS
 from tests.support.compose import (
     SERVICES,
     comparable,
+    connect_image_properties,
     env,
     kafka_image_properties,
     load,
@@ -96,3 +98,18 @@ def test_the_loader_starts_the_profile_only_when_cluster_env_asks(composeload, t
         sizes = services[name]["environment"]
         assert (sizes["TOPIC_PARTITIONS"], sizes["TOPIC_REPLICATION_FACTOR"]) == ("3", "3"), name
     assert services["kafka-3"]["environment"]["KAFKA_MIN_INSYNC_REPLICAS"] == "2"
+
+
+def test_the_profile_fails_over_with_the_native_clusters_liveness_settings():
+    settings = cluster_settings()
+    for name in NODES:
+        broker = kafka_image_properties(env(name, settings))
+        assert {k: broker[k] for k in BROKER_LIVENESS} == cluster_values(BROKER_LIVENESS), name
+    for name in ("connect", "connect-2"):
+        worker = connect_image_properties(env(name, settings))
+        assert {k: worker[k] for k in WORKER_LIVENESS} == cluster_values(WORKER_LIVENESS), name
+
+
+def cluster_values(settings: dict) -> dict[str, str]:
+    """The cluster's value of each liveness setting, as a property file holds it."""
+    return {key: str(cluster) for key, (_, cluster) in settings.items()}
