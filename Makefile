@@ -4,6 +4,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
+# promtool, Prometheus's rule checker, tests monitoring/alerts.yml; built once from the Go module
+# proxy (for the tests only: the stack itself needs nothing but Python and make)
+PROMTOOL_VERSION := v0.316.0
+PROMTOOL := .stack/tools/promtool-$(PROMTOOL_VERSION)
+
 .PHONY: bench-outage promtool rotate-kafka-password clean-kafka migrate bench-reconcile bench-scale up-cluster test-cluster up down status test test-fast prerequisites env clean lint bench reconcile restart topics tail dlq
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -32,11 +37,6 @@ test: prerequisites $(PROMTOOL) $(STAMP)  ## lint, then the whole suite against 
 
 test-fast: $(STAMP)  ## the tests that need only PostgreSQL: starts the two databases alone
 	$(PY) -m stack test-fast $(PYTEST_ARGS)
-
-# promtool, Prometheus's rule checker, tests monitoring/alerts.yml; built once from the Go module
-# proxy (for the tests only: the stack itself needs nothing but Python and make)
-PROMTOOL_VERSION := v0.316.0
-PROMTOOL := .stack/tools/promtool-$(PROMTOOL_VERSION)
 
 $(PROMTOOL):
 	@command -v go >/dev/null || { echo "building promtool needs Go; or run the tests with PROMTOOL=<a promtool binary>"; exit 1; }

@@ -7,19 +7,18 @@ logs in as Kafka's `operator` and as each database's reader role.
 """
 
 import logging
-import os
-import signal
 import threading
 import time
 
 import psycopg2
 from confluent_kafka import Consumer, TopicPartition
-from prometheus_client import Gauge, start_http_server
+from prometheus_client import Gauge
 
+from connectors import watching
 from connectors.reconcile.chunks import compare_chunked
 from ordersync import topology
 from ordersync.deadletters.kafka import DeadLetterQueue
-from ordersync.environment import BadSetting, checked, seconds, whole
+from ordersync.environment import BadSetting, checked, seconds
 from ordersync.kafka_access import OPERATOR_GROUPS, sink_group
 from ordersync.kafka_client import client_settings
 from ordersync.mapping import SIDES, dead_letter_topic, topic
@@ -158,24 +157,15 @@ class Monitor:
 
 def main() -> None:
     """Run the monitor until SIGTERM/SIGINT."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    watching.configure_logging()
     interval = checked("MONITOR_INTERVAL_SECONDS", seconds(1, 3600), INTERVAL)
-    databases = {
-        side: os.environ[f"MONITOR_{side.upper()}_DATABASE_URL"]
-        for side in SIDES
-        if os.environ.get(f"MONITOR_{side.upper()}_DATABASE_URL")
-    }
     try:
         kafka = client_settings()
     except BadSetting as error:
         log.error("%s", error)
         raise SystemExit(1) from None
-    monitor = Monitor(kafka, databases, interval)
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: monitor.stopping.set())
-    port = checked("MONITOR_METRICS_PORT", whole(1, 65535), topology.MONITOR_METRICS_PORT)
-    start_http_server(port, addr=os.environ.get("MONITOR_METRICS_HOST", "127.0.0.1"))
-    monitor.run()
+    monitor = Monitor(kafka, watching.database_urls("MONITOR"), interval)
+    watching.serve("MONITOR", topology.MONITOR_METRICS_PORT, monitor)
 
 
 if __name__ == "__main__":

@@ -9,20 +9,18 @@ PostgreSQL invalidated, so that the connector recovers through a new snapshot (c
 
 import logging
 import os
-import signal
 import threading
 import time
 
 import psycopg2
 import requests
-from prometheus_client import Counter, Gauge, start_http_server
+from prometheus_client import Counter, Gauge
 
-from connectors import slots
+from connectors import slots, watching
 from connectors.connect_rest import auth
 from connectors.register import CONFIG_DIR, configs
 from ordersync import topology
-from ordersync.environment import checked, seconds, whole
-from ordersync.mapping import SIDES
+from ordersync.environment import checked, seconds
 
 log = logging.getLogger("watchdog")
 
@@ -193,20 +191,12 @@ class Watchdog:
 
 def main() -> None:
     """Run the watchdog until SIGTERM/SIGINT."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    watching.configure_logging()
     interval = checked("WATCHDOG_INTERVAL_SECONDS", seconds(0.1, 3600), INTERVAL)
     url = os.environ.get("CONNECT_URL", ",".join(topology.CONNECT_URLS))
-    databases = {
-        side: os.environ[f"WATCHDOG_{side.upper()}_DATABASE_URL"]
-        for side in SIDES
-        if os.environ.get(f"WATCHDOG_{side.upper()}_DATABASE_URL")
-    }
+    databases = watching.database_urls("WATCHDOG")
     watchdog = Watchdog(url, interval=interval, credentials=auth(), databases=databases)
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: watchdog.stopping.set())
-    port = checked("WATCHDOG_METRICS_PORT", whole(1, 65535), topology.WATCHDOG_METRICS_PORT)
-    start_http_server(port, addr=os.environ.get("WATCHDOG_METRICS_HOST", "127.0.0.1"))
-    watchdog.run()
+    watching.serve("WATCHDOG", topology.WATCHDOG_METRICS_PORT, watchdog)
 
 
 if __name__ == "__main__":

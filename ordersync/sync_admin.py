@@ -15,6 +15,7 @@ from ordersync.admin import signed_in_admin
 from ordersync.deadletters.kafka import DeadLetterError, DeadLetterQueue
 from ordersync.deadletters.records import distinct, when
 from ordersync.extensions import db
+from ordersync.kafka_access import sink_group
 from ordersync.mapping import LATEST, VERSIONS, FieldSet, dead_letter_topic, other
 from ordersync.sinkhealth import EVENT_LACKS, LEFT_ALONE_MINUTES, LeftAlone
 
@@ -235,7 +236,7 @@ class SyncView(BaseView):
             "admin/sync.html",
             side=side,
             source=other(side),
-            direction=f"sink-{other(side)}-to-{side}",
+            direction=sink_group(other(side)),
             dlq_topic=dead_letter_topic(other(side)),
             sinks=sinks,
             schema=schema_status(side, *own_schema(), sinks),

@@ -10,6 +10,7 @@ from pathlib import Path
 import psycopg2
 import requests
 
+from connectors.watching import database_variable
 from ordersync.environment import BadSetting
 from ordersync.roles import APP, DEBEZIUM, READER, SINK
 from stack import topology as t
@@ -274,6 +275,11 @@ def sink(source: str, target: str, replica: int = 0) -> Component:
     )
 
 
+def watcher_databases(prefix: str, role: str) -> dict[str, str]:
+    """A watcher's login to each side's database, as the role named."""
+    return {database_variable(prefix, side): database_url(side, role) for side in t.DATABASES}
+
+
 def watchdog() -> Component:
     """Restarts connector tasks that failed (Connect never does it by itself)."""
     return Component(
@@ -286,12 +292,9 @@ def watchdog() -> Component:
             "CONNECT_USER": connect_auth("watchdog")[0],
             "CONNECT_PASSWORD": connect_auth("watchdog")[1],
             "WATCHDOG_METRICS_PORT": str(t.WATCHDOG_METRICS_PORT),
-            # the connector's own role: it may read and drop its replication slot
-            **{
-                f"WATCHDOG_{side.upper()}_DATABASE_URL": database_url(side, DEBEZIUM.name)
-                for side in t.DATABASES
-            },
-        },
+        }
+        # the connector's own role: it may read and drop its replication slot
+        | watcher_databases("WATCHDOG", DEBEZIUM.name),
     )
 
 
@@ -304,11 +307,8 @@ def monitor() -> Component:
         url=f"http://{t.HOST}:{t.MONITOR_METRICS_PORT}/metrics",
         env={
             "MONITOR_METRICS_PORT": str(t.MONITOR_METRICS_PORT),
-            **{
-                f"MONITOR_{side.upper()}_DATABASE_URL": database_url(side, READER.name)
-                for side in t.DATABASES
-            },
         }
+        | watcher_databases("MONITOR", READER.name)
         | kafka_env("operator"),
     )
 

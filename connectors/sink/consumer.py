@@ -24,7 +24,7 @@ from connectors.sink.parking import ParkingLot
 from connectors.sink.processor import BatchReport, Processor, parse_ahead
 from connectors.sink.target import Target, origin_name
 from ordersync.environment import PARTITIONS, REPLICATION, BadSetting, seconds, setting, whole
-from ordersync.kafka_access import topic_settings
+from ordersync.kafka_access import sink_group, topic_settings
 from ordersync.kafka_client import client_settings
 from ordersync.mapping import topic
 
@@ -54,7 +54,7 @@ class SinkConfig:
 
     def __post_init__(self):
         if not self.group_id:
-            object.__setattr__(self, "group_id", f"sink-{self.source}-to-{self.target}")
+            object.__setattr__(self, "group_id", sink_group(self.source))
         if not self.topic:
             object.__setattr__(self, "topic", topic(self.source))
 
@@ -86,7 +86,7 @@ class SinkConfig:
     @property
     def ephemeral(self) -> bool:
         """A replay or benchmark group, whose replication origin is dropped when it stops."""
-        return self.group_id != f"sink-{self.source}-to-{self.target}"
+        return self.group_id != sink_group(self.source)
 
     @property
     def origin(self) -> str:
