@@ -107,6 +107,13 @@ def arrived(side: str, prefix: str, wanted: int) -> int:
     return count(side, prefix)
 
 
+def drift_compared() -> float:
+    """When the pipeline monitor last compared the two databases (0 before it did)."""
+    text = requests.get(f"http://{t.HOST}:{t.MONITOR_METRICS_PORT}/metrics", timeout=5).text
+    prefix = 'sync_monitor_last_success_timestamp_seconds{probe="drift"}'
+    return next((float(x.split()[-1]) for x in text.splitlines() if x.startswith(prefix)), 0.0)
+
+
 def slot_bytes() -> dict[str, float]:
     """WAL each slot retains, from the watchdog."""
     text = requests.get(f"http://{t.HOST}:{t.WATCHDOG_METRICS_PORT}/metrics", timeout=5).text
@@ -140,6 +147,9 @@ def connect_outage(seconds: float, rate: float) -> dict:
         lost[side] = wanted - arrived(other(side), mine, wanted)
         caught_up[side] = round(time.monotonic() - back, 1)
     wait_until(lambda: all(c.healthy for c in all_checks(supervisor.states())), 300, "healthy")
+    # the monitor compares the databases once a minute: the verdict waits for one made now
+    compared = time.time()
+    wait_until(lambda: drift_compared() > compared, 180, "a comparison after the catch-up")
     after = alerts.firing_now(minutes=10)
     for side in SIDES:
         retire(side, f"{prefix}{side[0]}")
