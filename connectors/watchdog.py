@@ -136,8 +136,17 @@ class Watchdog:
             DATABASE_UP.labels(side).set(1)
             for name in names:
                 self.export(side, name, found.get(name))
-                if name in found and slots.drop_lost(self.conns[side], found[name]):
-                    SLOTS_DROPPED.labels(side, name).inc()
+                self.drop_if_lost(side, found.get(name))
+
+    def drop_if_lost(self, side: str, slot) -> None:
+        """Drop an invalidated slot; a refusal (no privilege, a walsender holds it) waits a turn."""
+        if slot is None:
+            return
+        try:
+            if slots.drop_lost(self.conns[side], slot):
+                SLOTS_DROPPED.labels(side, slot.name).inc()
+        except psycopg2.Error as error:  # the watchdog's other duties must go on
+            log.warning("cannot drop slot %s of %s: %s", slot.name, side, str(error).strip())
 
     def connection(self, side: str):
         """The open autocommit connection to one side's database (opened on first use)."""

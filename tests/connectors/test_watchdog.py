@@ -1,5 +1,6 @@
 """The watchdog's decisions: which connectors to restart, and how often."""
 
+import psycopg2.errors
 from prometheus_client import REGISTRY
 
 from connectors.slots import WAL_STATUSES, Slot, drop_lost
@@ -112,3 +113,14 @@ def test_a_lost_slot_is_exported_lost_and_only_a_lost_one_is_dropped():
             raise AssertionError("a healthy slot is never dropped")
 
     assert drop_lost(Conn(), Slot("y_cdc", True, "reserved", 10, 5, 100)) is False
+
+
+def test_a_refused_drop_is_logged_and_the_watchdog_goes_on(caplog):
+    class Refusing:
+        def cursor(self):
+            raise psycopg2.errors.InsufficientPrivilege("must be superuser or replication role")
+
+    dog = Watchdog("http://connect", databases={"store": "a"})
+    dog.conns["store"] = Refusing()
+    dog.drop_if_lost("store", Slot("store_cdc", False, "lost", None, None, None))
+    assert "cannot drop slot store_cdc of store" in caplog.text
