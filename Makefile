@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PROMTOOL_VERSION := v0.316.0
 PROMTOOL := .stack/tools/promtool-$(PROMTOOL_VERSION)
 
-.PHONY: bench-outage promtool rotate-kafka-password clean-kafka migrate bench-reconcile bench-scale up-cluster test-cluster up down status test test-fast prerequisites env clean lint bench reconcile restart topics tail dlq
+.PHONY: bench-outage promtool rotate-kafka-password clean-kafka migrate bench-reconcile bench-scale up-cluster test-cluster up down status test test-fast prerequisites env clean lint bench reconcile restart topics tail dlq users
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -82,6 +82,9 @@ bench-scale: $(STAMP)  ## sink drain with 1 and 2 replicas; latency single-node 
 reconcile: $(STAMP)  ## compare both databases; REPAIR=1 to rewrite winning states
 	$(PY) -m stack exec -- $(PY) -m connectors.reconcile $(if $(REPAIR),--repair,)
 
+users: $(STAMP)  ## manage one side's logins: SIDE=store|warehouse ARGS="create alice --role editor" (password on stdin)
+	$(PY) -m stack.users $(SIDE) $(ARGS)
+
 migrate: $(STAMP)  ## apply one side's migrations while the stack runs: SIDE=store|warehouse
 	$(PY) -m stack migrate $(SIDE)
 
@@ -91,8 +94,8 @@ restart: $(STAMP)  ## restart apps and sinks (or NAMES="sink-store-to-warehouse 
 topics: $(STAMP)  ## topics with partitions and end offsets, consumer groups and their lag
 	$(PY) -m stack topics
 
-tail: $(STAMP)  ## print a topic's latest events as they arrive: TOPIC=... [ORDER=<id>]
-	$(PY) -m stack tail $(or $(TOPIC),store.public.store_order) $(if $(ORDER),--order $(ORDER),)
+tail: $(STAMP)  ## print a topic's latest events as they arrive: TOPIC=... [ORDER=<id>] [FOLLOW=0: stop at the end]
+	$(PY) -m stack tail $(or $(TOPIC),store.public.store_order) $(if $(ORDER),--order $(ORDER),) $(if $(filter 0,$(FOLLOW)),--no-follow,)
 
 dlq: $(STAMP)  ## list dead letters since the last replay; REPLAY=1 re-drives them, TRIM=1 deletes replayed ones (SOURCE=store)
 	$(PY) -m stack exec -- $(PY) -m connectors.dlq $(if $(SOURCE),--source $(SOURCE),) $(if $(REPLAY),--replay,) $(if $(TRIM),--trim,)

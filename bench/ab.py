@@ -5,7 +5,7 @@ over its own (so both are measured the same way), this checkout's venv, and hard
 jars already downloaded. Then, round after round, each commit's stack is started fresh-as-kept
 (its own data directory), `python -m bench` runs on it with BENCH_RUNS=1, and the stack stops,
 so the two never share the machine and alternate which goes first (ABBA). The comparison of the
-medians is printed and saved as ab-<time>.json beside the runs.
+medians is printed and saved as ab.json in bench/results/ab-<time>/, beside the runs.
 
 Options: --rounds N (3), --only a,b (BENCH_ONLY), and any BENCH_* size from the environment.
 """

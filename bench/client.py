@@ -5,8 +5,8 @@ from uuid import uuid4
 
 import requests
 
-from ordersync.mapping import SIDES, columns
-from stack import topology
+from ordersync import topology
+from ordersync.sync.mapping import SIDES, columns
 from stack.secrets import admin_password
 
 # the order collection of each side, as its blueprint declares it

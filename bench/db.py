@@ -7,8 +7,8 @@ import sys
 import psycopg2
 import psycopg2.extras
 
-from ordersync.mapping import TABLES, columns, other
-from ordersync.roles import OWNER, setup_database
+from ordersync.db.roles import OWNER, setup_database
+from ordersync.sync.mapping import TABLES, columns, other
 from stack import provision, secrets, topology
 from stack.probes import wait_until
 

@@ -19,22 +19,24 @@ import uuid
 from datetime import UTC, datetime
 
 import requests
-from confluent_kafka import Consumer
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 
 from bench import kafka
 from bench.db import connect, created_at, retire, scalar
 from bench.pacing import paced, percentiles
 from bench.scenarios import api_writer
 from connectors.monitor import under_replicated
-from ordersync.mapping import SIDES, TABLES, other, topic
+from connectors.sink.events import loads_envelope
+from ordersync import topology as t
+from ordersync.sync.mapping import SIDES, TABLES, other, topic
 from stack import configs, supervisor
-from stack import topology as t
 from stack.cli import start_component
 from stack.components import all_components, connect_workers
 from stack.probes import NotReady, wait_until
 from stack.report import all_checks
 from stack.secrets import connect_auth
+from stack.topology import broker_name, sink_name
 
 BEFORE, AFTER = 5.0, 40.0
 
@@ -51,14 +53,14 @@ def controller() -> str:
         if (path := configs.kafka_data(node) / "__cluster_metadata-0" / "quorum-state").exists()
     ]
     latest = max((s for s in states if s["leaderId"] >= 0), key=lambda s: s["leaderEpoch"])
-    return t.broker_name(latest["leaderId"])
+    return broker_name(latest["leaderId"])
 
 
 def leader_of_store_topic() -> str:
     """The broker leading partition 0 of the Store change topic."""
     admin = AdminClient(kafka.client())  # kept referenced until its answer is in
     metadata = admin.list_topics(topic("store"), timeout=30)
-    return t.broker_name(metadata.topics[topic("store")].partitions[0].leader)
+    return broker_name(metadata.topics[topic("store")].partitions[0].leader)
 
 
 def worker_of_store_task() -> str:
@@ -72,10 +74,10 @@ def worker_of_store_task() -> str:
 # kind of kill -> how to find its victim on the cluster as it is at that moment
 VICTIMS = {
     "kafka controller": controller,
-    "kafka first bootstrap": lambda: t.broker_name(1),
+    "kafka first bootstrap": lambda: broker_name(1),
     "kafka partition leader": leader_of_store_topic,
     "connect worker (store task)": worker_of_store_task,
-    "sink replica": lambda: t.sink_name("store", "warehouse", 1),
+    "sink replica": lambda: sink_name("store", "warehouse", 1),
 }
 
 
@@ -115,6 +117,74 @@ def writes_both_ways(rate: float, seconds: float, prefix: str, into: dict) -> No
         thread.join()
 
 
+def append_times() -> None:
+    """Stamp the change topics' messages with the broker's append time (a bench cluster).
+
+    Debezium's envelope carries the commit time and its own read time; the append time splits
+    what is left into Debezium → broker and broker → sink.
+    """
+    entry = ConfigEntry(
+        "message.timestamp.type", "LogAppendTime", incremental_operation=AlterConfigOpType.SET
+    )
+    resources = [
+        ConfigResource(ConfigResource.Type.TOPIC, topic(side), incremental_configs=[entry])
+        for side in SIDES
+    ]
+    admin = AdminClient(kafka.client())
+    for future in admin.incremental_alter_configs(resources).values():
+        future.result(timeout=30)
+
+
+def stamps(source: str, ids: set, since: datetime) -> dict:
+    """Order id -> (commit ms, Debezium read ms, broker append ms) from the change topic."""
+    consumer = Consumer(
+        kafka.client() | {"group.id": "bench-failover", "enable.auto.commit": False}
+    )
+    name = topic(source)
+    try:
+        partitions = consumer.list_topics(name, timeout=30).topics[name].partitions
+        start = int(since.timestamp() * 1000) - 2000
+        wanted = [TopicPartition(name, p, start) for p in partitions]
+        positions = consumer.offsets_for_times(wanted, timeout=30)
+        ends = {
+            p: consumer.get_watermark_offsets(TopicPartition(name, p), timeout=30)[1]
+            for p in partitions
+        }
+        consumer.assign([tp for tp in positions if tp.offset >= 0])
+        left = {tp.partition for tp in positions if 0 <= tp.offset < ends[tp.partition]}
+        found = {}
+        while left:
+            message = consumer.poll(5)
+            if message is None:
+                break
+            if message.error() or message.value() is None:
+                continue
+            if message.offset() >= ends[message.partition()] - 1:
+                left.discard(message.partition())
+            envelope = loads_envelope(message.value())
+            after = envelope.get("after") or {}
+            if after.get("id") in ids and after["id"] not in found:
+                commit = (envelope.get("source") or {}).get("ts_ms")
+                found[after["id"]] = (commit, envelope.get("ts_ms"), message.timestamp()[1])
+        return found
+    finally:
+        consumer.close()
+
+
+def hops(source: str, ids: list, since: datetime, landed: dict) -> dict:
+    """p99 seconds of each hop for the writes made after the kill."""
+    waits: dict[str, list[float]] = {"debezium": [], "to_broker": [], "to_sink": []}
+    for key, (commit, read, appended) in stamps(source, set(ids), since).items():
+        if key not in landed or commit / 1000 < since.timestamp():
+            continue
+        waits["debezium"].append((read - commit) / 1000)
+        waits["to_broker"].append((appended - read) / 1000)
+        waits["to_sink"].append(landed[key].timestamp() - appended / 1000)
+    return {
+        hop: round(percentiles(w)["p99_ms"] / 1000, 1) if w else None for hop, w in waits.items()
+    }
+
+
 def stall(source: str, ids: list, since: datetime) -> dict:
     """Latency of each write born after `since` (the kill), once every write has arrived."""
     target = other(source)
@@ -128,7 +198,10 @@ def stall(source: str, ids: list, since: datetime) -> dict:
         source_conn.close()
         target_conn.close()
     late = [(landed[i] - born[i]).total_seconds() for i in born if born[i] >= since]
-    return percentiles(late) | {"lost": len(ids) - len(landed)}
+    return percentiles(late) | {
+        "lost": len(ids) - len(landed),
+        "p99_by_hop": hops(source, ids, since, landed),
+    }
 
 
 def one_kill(kind: str, name: str, rate: float) -> dict:
@@ -157,8 +230,12 @@ def one_kill(kind: str, name: str, rate: float) -> dict:
 def failover(rate: float) -> list[dict]:
     """Every kind of kill, one after the other, each on a healthy stack."""
     wait_until(healthy, 300, "a healthy cluster stack")
+    append_times()
     results = []
+    kinds = os.environ.get("BENCH_KILLS")  # a comma-separated subset of VICTIMS, in its order
     for kind, find in VICTIMS.items():
+        if kinds and kind not in kinds.split(","):
+            continue
         name = find()
         print(f"[bench] failover: kill -9 {name} ({kind})", flush=True)
         results.append(one_kill(kind, name, rate))

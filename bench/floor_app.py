@@ -1,6 +1,6 @@
 """The floor of what a request costs: bare Flask, one psycopg2 INSERT, nothing else.
 
-Served by the benchmark as the apps are served (ordersync.serve), against the store database
+Served by the benchmark as the apps are served (ordersync.service.serve), against the store database
 as the apps' role, into a scratch table the benchmark creates (bench/single.py).
 No auth, no validation beyond the JSON shape, no ORM, no logging, no metrics: the distance
 between this and an API create is what the API's own machinery costs.

@@ -17,11 +17,13 @@ import psutil
 
 from bench import cost, kafka
 from bench.db import connect, scalar
-from ordersync.roles import OWNER
-from stack import jars, topology
+from ordersync import topology
+from ordersync.db.roles import OWNER
+from stack import jars
 from stack.components import java
 from stack.configs import properties
 from stack.secrets import db_passwords
+from stack.topology import LOGS, STATE
 
 VERSION = "3.5.0.Final"
 JAR_SET = jars.JarSet(
@@ -32,7 +34,7 @@ JAR_SET = jars.JarSet(
     ("org.apache.kafka:*", "org.slf4j:*", "com.fasterxml.jackson.core:*"),
 )
 LOCK = Path(__file__).with_name("jdbc.lock.json")
-PLUGINS = topology.STATE / "bench-plugins"
+PLUGINS = STATE / "bench-plugins"
 DATABASE = "warehouse_jdbc"
 
 
@@ -187,7 +189,7 @@ def drain(topic: str, table: str, events: int, batch_size: int | None = None) ->
             str(directory / "worker.properties"),
             str(directory / "connector.properties"),
         )
-        log = (topology.LOGS / "bench-jdbc.log").open("w")
+        log = (LOGS / "bench-jdbc.log").open("w")
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         try:
             return watch(process, table, events)

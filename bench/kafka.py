@@ -3,7 +3,7 @@ no job. On a commit from before Kafka logins (`python -m bench.ab` runs this ben
 commits too) there is nothing to log in with, and plaintext is what that stack speaks.
 """
 
-from stack import topology
+from ordersync import topology
 
 try:
     from stack.configs import client_security
@@ -25,7 +25,8 @@ def env() -> dict[str, str]:
     """The environment of a sink the bench starts (KAFKA_BOOTSTRAP_SERVERS and the login)."""
     if kafka_env:
         return kafka_env(ADMIN)
-    return {"SINK_BOOTSTRAP_SERVERS": topology.BOOTSTRAP_SERVERS}
+    # a sink older than the Kafka logins reads another name, and defaults to this address
+    return {"KAFKA_BOOTSTRAP_SERVERS": topology.BOOTSTRAP_SERVERS}
 
 
 def java() -> dict:

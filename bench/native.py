@@ -9,9 +9,10 @@ import uuid
 
 from bench.cost import native_pids
 from bench.db import connect, insert_orders, scalar
-from stack import topology
+from ordersync import topology
 from stack.probes import wait_until
 from stack.secrets import db_passwords
+from stack.topology import SUPERUSER
 
 PUB, SUB = "bench_native_pub", "bench_native_sub"
 TABLE, ORDERS = "bench_native", "bench_native_orders"
@@ -99,7 +100,7 @@ def setup(shape_name: str = "narrow") -> str:
         with target.cursor() as cur:
             conninfo = (
                 f"host={topology.HOST} port={topology.DATABASES['store']} dbname=store "
-                f"user={topology.SUPERUSER} password={db_passwords()[topology.SUPERUSER]}"
+                f"user={SUPERUSER} password={db_passwords()[SUPERUSER]}"
             )
             cur.execute(f"CREATE SUBSCRIPTION {SUB} CONNECTION '{conninfo}' PUBLICATION {PUB}")
     except Exception:

@@ -29,15 +29,16 @@ from bench import kafka
 from bench.db import connect, insert_orders, retire, scalar
 from bench.failover import writes_both_ways
 from bench.sizes import number
-from ordersync.mapping import SIDES, TABLES, other, topic
+from ordersync import topology as t
+from ordersync.sync.mapping import SIDES, TABLES, other, topic
 from stack import alerts, supervisor
-from stack import topology as t
 from stack.cli import start_component
 from stack.components import all_components, connect_workers
 from stack.probes import NotReady, wait_until
 from stack.report import all_checks
+from stack.topology import ROOT, sink_name
 
-SINK = t.sink_name("store", "warehouse")
+SINK = sink_name("store", "warehouse")
 
 
 def count(side: str, prefix: str) -> int:
@@ -177,11 +178,16 @@ def table(results: dict) -> str:
             f"lost {s['lost']} |",
             f"| Connect stopped {c['seconds']:.0f} s, {c['rate_per_side']:.0f} writes/s per API | "
             f"alerts: {', '.join(c['alerts_firing_during']) or 'none'}; WAL kept "
-            f"{c['slot_retained_mb']} MB; caught up {c['caught_up_after_s']} s after Connect "
-            f"was back; lost {c['lost']}; firing after: "
+            f"{per_side(c['slot_retained_mb'])} MB; caught up {per_side(c['caught_up_after_s'])}"
+            f" s after Connect was back; lost {per_side(c['lost'])}; firing after: "
             f"{', '.join(c['alerts_firing_after']) or 'none'} |",
         ]
     )
+
+
+def per_side(figures: dict) -> str:
+    """{'store': 1, 'warehouse': 2} as 'store 1, warehouse 2'."""
+    return ", ".join(f"{side} {value}" for side, value in figures.items())
 
 
 def main() -> int:
@@ -194,7 +200,7 @@ def main() -> int:
     results["sink_outage"] = sink_outage(events)
     print(f"[bench] Connect outage of {seconds:.0f} s ...", flush=True)
     results["connect_outage"] = connect_outage(seconds, rate)
-    out = Path(os.environ.get("BENCH_RESULTS", t.ROOT / "bench" / "results"))
+    out = Path(os.environ.get("BENCH_RESULTS", ROOT / "bench" / "results"))
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"outage-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     path.write_text(json.dumps(results, indent=2) + "\n")

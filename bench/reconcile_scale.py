@@ -14,8 +14,8 @@ import sys
 import time
 
 from bench.db import connect, scalar
-from ordersync.mapping import SIDES, TABLES, columns
-from ordersync.roles import OWNER, READER, setup_database
+from ordersync.db.roles import OWNER, READER, setup_database
+from ordersync.sync.mapping import SIDES, TABLES, columns
 from stack import provision, topology
 from stack.secrets import database_url, db_passwords
 

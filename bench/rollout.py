@@ -14,10 +14,18 @@ import uuid
 
 from bench.db import connect, created_at, retire
 from bench.pacing import paced, percentiles
-from ordersync import rollout
-from ordersync.fieldkinds import Text
-from ordersync.mapping import SIDES, STORE, TABLES, WAREHOUSE, SchemaVersion, SyncedField, other
-from ordersync.roles import OWNER
+from ordersync.db import rollout
+from ordersync.db.roles import OWNER
+from ordersync.sync.fieldkinds import Text
+from ordersync.sync.mapping import (
+    SIDES,
+    STORE,
+    TABLES,
+    WAREHOUSE,
+    SchemaVersion,
+    SyncedField,
+    other,
+)
 from stack.probes import wait_until
 
 

@@ -28,11 +28,12 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from bench import failover, kafka, scenarios
 from bench.db import connect, migrated_scratch
 from bench.sizes import number
-from ordersync.roles import SINK
-from stack import topology
+from ordersync import topology
+from ordersync.db.roles import SINK
 from stack.cli import CLUSTER_PORT_SHIFT, CLUSTER_TEST
 from stack.probes import free_port
 from stack.secrets import database_url
+from stack.topology import ROOT, STATE
 
 DRAIN_PARTITIONS = 3
 SCRATCH = "warehouse_bench"
@@ -75,7 +76,7 @@ def sink_replica(topic: str, group: str, url: str, replica: int, port: int) -> s
         },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        cwd=topology.ROOT,
+        cwd=ROOT,
     )
 
 
@@ -129,17 +130,17 @@ def on_cluster(mode: str, rate: float, seconds: float):
     """Run `bench.scale <mode>` on a cluster stack started (and stopped) for it alone."""
     env = os.environ | CLUSTER_TEST
     env |= {
-        "STACK_DIR": str(topology.STATE / "cluster"),
+        "STACK_DIR": str(STATE / "cluster"),
         "STACK_PORT_OFFSET": str(topology.PORT_OFFSET + CLUSTER_PORT_SHIFT),
         "BENCH_RATE": str(rate),
         "BENCH_SECONDS": str(seconds),
     }
-    (topology.STATE / "cluster").mkdir(parents=True, exist_ok=True)
+    (STATE / "cluster").mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "stack", "run", "--"]
     command += [sys.executable, "-m", "bench.scale", mode]
     # its progress and any failure go to our stderr; its result is the RESULT line on stdout
     output = subprocess.run(
-        command, env=env, cwd=topology.ROOT, stdout=subprocess.PIPE, text=True, check=True
+        command, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=True
     ).stdout
     line = next(x for x in reversed(output.splitlines()) if x.startswith("RESULT "))
     return json.loads(line[len("RESULT ") :])
@@ -201,7 +202,7 @@ def main(argv: list[str]) -> int:
         print(f"[bench] {name} ...", flush=True)
         results[name] = run()
         print(f"[bench] {name} done in {time.monotonic() - started:.0f}s", flush=True)
-    out = Path(os.environ.get("BENCH_RESULTS", topology.ROOT / "bench" / "results"))
+    out = Path(os.environ.get("BENCH_RESULTS", ROOT / "bench" / "results"))
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"scale-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     path.write_text(json.dumps(results, indent=2, default=str) + "\n")

@@ -19,12 +19,13 @@ from bench import cost, jdbc, kafka, native
 from bench.client import PATHS, Tokens, order_body
 from bench.db import connect, created_at, insert_orders, migrated_scratch, retire, scalar
 from bench.pacing import paced, percentiles
-from ordersync.mapping import SIDES, TABLES, columns, other
-from ordersync.roles import SINK
-from ordersync.sinkhealth import metric_totals
-from stack import topology
+from ordersync import topology
+from ordersync.db.roles import SINK
+from ordersync.sync.mapping import SIDES, TABLES, columns, other
+from ordersync.sync.sinkhealth import metric_totals
 from stack.probes import free_port, wait_until
 from stack.secrets import database_url
+from stack.topology import ROOT
 
 
 def api_writer(side: str, prefix: str):
@@ -340,7 +341,7 @@ def sink_drain(events: int) -> dict:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         # another checkout's sink, for an A/B of two commits on the same data (bench/README.md)
-        cwd=os.environ.get("BENCH_SINK_ROOT", topology.ROOT),
+        cwd=os.environ.get("BENCH_SINK_ROOT", ROOT),
     )
     peak, first, done = 0, None, None
     meter = cost.Meter({"sink": process.pid, "warehouse_db": cost.stack_pids()["warehouse_db"]})
@@ -397,7 +398,7 @@ def api_throughput(seconds: int, connections: int = 8) -> dict:
     """wrk creating orders on the Store API (2 server workers)."""
     if shutil.which("wrk") is None:
         return {"skipped": "wrk is not installed (apt-get install wrk)"}
-    script = topology.ROOT / "bench" / "create_order.lua"
+    script = ROOT / "bench" / "create_order.lua"
     token = Tokens.headers("store")["Authorization"]
     store, warehouse = connect("store"), connect("warehouse")
     count = "SELECT count(*) FROM {} WHERE order_number LIKE 'WRK-%%'"

@@ -13,11 +13,12 @@ from bench import cost
 from bench.client import PATHS, Tokens, order_body
 from bench.db import connect, retire
 from bench.floor_app import TABLE
-from ordersync.roles import APP
-from stack import topology
+from ordersync import topology
+from ordersync.db.roles import APP
 from stack.components import http_ok
 from stack.probes import wait_until
 from stack.secrets import database_url
+from stack.topology import ROOT, VENV_BIN
 
 
 def timed(call, n: int) -> list[float]:
@@ -76,7 +77,7 @@ def api_calls(n: int) -> dict:
 
 @contextlib.contextmanager
 def floor_server():
-    """The bare Flask app served as the apps are (ordersync.serve); yields (url, pid)."""
+    """The bare Flask app served as the apps are (ordersync.service.serve); yields (url, pid)."""
     admin = connect("store")
     with admin.cursor() as cur:
         cur.execute(f"DROP TABLE IF EXISTS {TABLE}")
@@ -85,13 +86,13 @@ def floor_server():
     port = topology.APP_PORTS["store"] + 100  # beside the stack's own ports, shifted with them
     process = subprocess.Popen(
         [
-            str(topology.VENV_BIN / "python"),
+            str(VENV_BIN / "python"),
             "-m",
-            "ordersync.serve",
+            "ordersync.service.serve",
             "bench.floor_app:create_app",
             f"--bind={topology.HOST}:{port}",
         ],
-        cwd=topology.ROOT,
+        cwd=ROOT,
         env=os.environ | {"DATABASE_URL": database_url("store", APP.name)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -1,1 +1,1 @@
-"""Debezium connector configs, the Maven poms of the Kafka stack, and the Python sink."""
+"""The pipeline around the apps: Debezium configs, the sinks, reconcile, dead letters, watchers."""

@@ -1,5 +1,5 @@
 """`python -m connectors.kafka_setup`: make Kafka's principals, ACLs and topics what
-ordersync.kafka_access declares, logged in as `admin`. Idempotent; the native launcher runs it at
+ordersync.kafka.access declares, logged in as `admin`. Idempotent; the native launcher runs it at
 every `make up`, compose's one-shot `kafka-setup` service once.
 
 Each principal's password comes from KAFKA_PASSWORD_<NAME> (dashes as underscores: the sink reading
@@ -31,8 +31,8 @@ from confluent_kafka.admin import (
 )
 
 from ordersync.environment import PARTITIONS, REPLICATION, BadSetting, setting, whole
-from ordersync.kafka_access import PRINCIPALS, Principal, topic_settings, topics
-from ordersync.kafka_client import client_settings
+from ordersync.kafka.access import PRINCIPALS, Principal, topic_settings, topics
+from ordersync.kafka.client import client_settings
 
 log = logging.getLogger("kafka-setup")
 # PBKDF2 rounds of each stored SCRAM credential (Kafka's minimum is 4096)

@@ -17,11 +17,11 @@ from prometheus_client import Gauge
 from connectors import watching
 from connectors.reconcile.chunks import compare_chunked
 from ordersync import topology
-from ordersync.deadletters.kafka import DeadLetterQueue
 from ordersync.environment import BadSetting, checked, seconds
-from ordersync.kafka_access import OPERATOR_GROUPS, sink_group
-from ordersync.kafka_client import client_settings
-from ordersync.mapping import SIDES, dead_letter_topic, topic
+from ordersync.kafka.access import OPERATOR_GROUPS, sink_group
+from ordersync.kafka.client import client_settings
+from ordersync.kafka.deadletters.queue import DeadLetterQueue
+from ordersync.sync.mapping import SIDES, dead_letter_topic, topic
 
 log = logging.getLogger("monitor")
 

@@ -54,8 +54,8 @@ DATABASE_UP = Gauge(
 )
 
 # seconds between two checks: each is a REST call Connect answers through Jetty and Jersey, and at
-# 2 s that cost 0.3 % of a core between the two processes with nothing failing (bench/README.md,
-# eighth round); WATCHDOG_INTERVAL_SECONDS overrides it
+# 2 s that cost 0.3 % of a core between the two processes with nothing failing (measured:
+# docs/performance.md); WATCHDOG_INTERVAL_SECONDS overrides it
 INTERVAL = 5.0
 
 

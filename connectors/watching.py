@@ -7,7 +7,7 @@ import signal
 from prometheus_client import start_http_server
 
 from ordersync.environment import checked, whole
-from ordersync.mapping import SIDES
+from ordersync.sync.mapping import SIDES
 
 
 def configure_logging() -> None:

@@ -3,7 +3,7 @@
     KAFKA_USERNAME=example KAFKA_PASSWORD=... \
         python examples/status_counts.py --state counts.db [--once]
 
-Kafka lets it in only with a principal of its own (README, "Security model"): `example` may read
+Kafka lets it in only with a principal of its own (docs/security.md): `example` may read
 the two change topics and commit in its group, nothing else. KAFKA_CA_FILE turns on TLS.
 
 Each topic carries the changes authored on its own side only (what the sink applied there

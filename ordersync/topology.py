@@ -1,7 +1,7 @@
 """Where the development stack's components listen: every process's default, declared once.
 
 A leaf: it imports nothing of ours but the environment's number rules (a leaf too), so the
-apps, the connectors and the launcher can all read it (layers point down; see README's Layout).
+apps, the connectors and the launcher can all read it (layers point down: docs/development.md).
 """
 
 from ordersync.environment import PARTITIONS, checked, one_of, whole

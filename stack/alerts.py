@@ -15,16 +15,17 @@ import requests
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from stack import topology
+from ordersync import topology
+from stack.topology import ROOT, STATE
 
-MONITORING = topology.ROOT / "monitoring"
+MONITORING = ROOT / "monitoring"
 RULES = MONITORING / "alerts.yml"
 
 
 def promtool() -> str:
     """The promtool binary: $PROMTOOL (`make test` sets it), else the one `make promtool` built."""
     found = os.environ.get("PROMTOOL") or next(
-        (str(p) for p in sorted((topology.STATE / "tools").glob("promtool-*"))), None
+        (str(p) for p in sorted((STATE / "tools").glob("promtool-*"))), None
     )
     if not found or not Path(found).is_file():
         raise AssertionError("promtool is missing: `make promtool` builds it (needs Go)")

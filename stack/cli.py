@@ -12,10 +12,11 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from connectors import kafka_setup
-from ordersync import rollout
+from ordersync import topology as t
+from ordersync.db import rollout
 from ordersync.environment import BadSetting, checked, seconds
-from ordersync.kafka_access import ADMIN, USERS
-from ordersync.mapping import LATEST, SIDES
+from ordersync.kafka.access import ADMIN, USERS
+from ordersync.sync.mapping import LATEST, SIDES
 from stack import (
     configs,
     envfile,
@@ -29,9 +30,9 @@ from stack import (
     tls,
     topics,
 )
-from stack import topology as t
 from stack.components import Component, all_components, brokers, connect_workers
 from stack.secrets import ADMIN_PASSWORD_FILE, admin_password, client_environment, db_passwords
+from stack.topology import CONF, DATA, LOGS, ROOT, RUN, STATE, STATE_CA
 
 STARTUP_TIMEOUT = checked("STACK_STARTUP_TIMEOUT", seconds(0.1, 3600), 180)
 DEAD_STATES = {"FATAL", "EXITED", "BACKOFF"}
@@ -51,7 +52,7 @@ def say(message: str) -> None:
 
 def log_tail(name: str, lines: int = 40) -> str:
     """Return the last lines of a component's log file."""
-    path = t.LOGS / f"{name}.log"
+    path = LOGS / f"{name}.log"
     if not path.exists():
         return f"(no log at {path})"
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -117,7 +118,7 @@ def provision_all(components: list[Component]) -> tuple[bool, set[str]]:
         say(f"installed the Kafka, Connect and Debezium jars of {jars.LOCK_FILE.name}")
         changed = True
     if t.CLUSTER and tls.ensure():
-        say(f"made the brokers' TLS certificate and its CA ({t.STATE_CA})")
+        say(f"made the brokers' TLS certificate and its CA ({STATE_CA})")
         changed = True
     if provision.format_kafka():
         say("formatted the KRaft log director" + ("ies" if t.CLUSTER else "y"))
@@ -127,7 +128,7 @@ def provision_all(components: list[Component]) -> tuple[bool, set[str]]:
 
 def provision_databases(components: list[Component]) -> tuple[bool, set[str]]:
     """Write the configs and init both data dirs: all that the databases alone need."""
-    for folder in (t.DATA, t.LOGS, t.CONF, t.RUN):
+    for folder in (DATA, LOGS, CONF, RUN):
         folder.mkdir(parents=True, exist_ok=True)
     stale = configs.write_all(components)
     changed = False
@@ -321,7 +322,7 @@ def print_table(components: list[Component]) -> bool:
         print(
             f"{component.name:<26}{state:<10}{pid:>8}  {'yes' if ready else 'no':<6}{component.url}"
         )
-    print(f"logs: {t.LOGS}   data: {t.DATA}")
+    print(f"logs: {LOGS}   data: {DATA}")
     return healthy
 
 
@@ -354,16 +355,16 @@ def status() -> int:
 def clean() -> int:
     """Stop the stack and wipe its data and logs (downloaded jars are kept)."""
     down()
-    for folder in (t.DATA, t.LOGS, t.CONF, t.RUN):
+    for folder in (DATA, LOGS, CONF, RUN):
         shutil.rmtree(folder, ignore_errors=True)
-    say(f"wiped {t.DATA} and {t.LOGS}")
+    say(f"wiped {DATA} and {LOGS}")
     return 0
 
 
 def clean_kafka() -> int:
     """Stop the stack and wipe Kafka's data of either shape: the next `up` formats it afresh."""
     down()
-    for folder in sorted(t.DATA.glob("kafka*")):
+    for folder in sorted(DATA.glob("kafka*")):
         shutil.rmtree(folder, ignore_errors=True)
         say(f"wiped {folder}")
     return 0
@@ -396,13 +397,13 @@ def cluster_pass() -> int:
     """Run the `cluster` tests on a cluster stack of their own (data under the state folder)."""
     env = os.environ | CLUSTER_TEST
     env |= {
-        "STACK_DIR": str(t.STATE / "cluster"),
+        "STACK_DIR": str(STATE / "cluster"),
         "STACK_PORT_OFFSET": str(t.PORT_OFFSET + CLUSTER_PORT_SHIFT),
     }
-    (t.STATE / "cluster").mkdir(parents=True, exist_ok=True)
+    (STATE / "cluster").mkdir(parents=True, exist_ok=True)
     say("cluster pass: 3 brokers, 2 Connect workers, 2 sink replicas per direction")
     command = [sys.executable, "-m", "stack", "test", "-m", "cluster"]
-    return subprocess.call(command, cwd=t.ROOT, env=env)
+    return subprocess.call(command, cwd=ROOT, env=env)
 
 
 def test_fast(pytest_args: list[str]) -> int:
@@ -436,7 +437,7 @@ def run_against_stack(command: list[str]) -> int:
     """Run a command with the stack's addresses and credentials in its environment."""
     if command[:1] == ["--"]:
         command = command[1:]
-    return subprocess.call(command, cwd=t.ROOT, env=os.environ | client_environment())
+    return subprocess.call(command, cwd=ROOT, env=os.environ | client_environment())
 
 
 def status_quiet() -> bool:

@@ -10,10 +10,11 @@ from pathlib import Path
 import psycopg2
 import requests
 
+from connectors.sink.config import environment as sink_environment
 from connectors.watching import database_variable
+from ordersync import topology as t
+from ordersync.db.roles import APP, DEBEZIUM, READER, SINK
 from ordersync.environment import BadSetting
-from ordersync.roles import APP, DEBEZIUM, READER, SINK
-from stack import topology as t
 from stack.jars import JAVA
 from stack.secrets import (
     app_secrets,
@@ -22,6 +23,19 @@ from stack.secrets import (
     db_passwords,
     kafka_env,
     kafka_passwords,
+)
+from stack.topology import (
+    CONF,
+    DATA,
+    JVM_HEAP,
+    LIB,
+    ROOT,
+    RUN,
+    SUPERUSER,
+    VENV_BIN,
+    broker_name,
+    connect_name,
+    sink_name,
 )
 
 
@@ -36,7 +50,7 @@ class Component:
     user: str | None = None
     env: dict[str, str] = field(default_factory=dict)
     stopsignal: str = "TERM"
-    directory: Path = t.ROOT
+    directory: Path = ROOT
 
 
 def pg_bin() -> Path:
@@ -63,7 +77,7 @@ def port_open(port: int) -> bool:
 def pg_ready(side: str) -> bool:
     """Tell whether one side's PostgreSQL server accepts logins."""
     try:
-        psycopg2.connect(database_url(side, t.SUPERUSER, "postgres"), connect_timeout=2).close()
+        psycopg2.connect(database_url(side, SUPERUSER, "postgres"), connect_timeout=2).close()
         return True
     except psycopg2.OperationalError:
         return False
@@ -91,7 +105,7 @@ def jvm_gc(heap: str) -> tuple[str, ...]:
     return ("-XX:+UseSerialGC", f"-Xms{min(192, mb)}m", f"-Xmn{min(128, mb // 2)}m")
 
 
-def java(main_class: str, *args: str, heap: str = t.JVM_HEAP, system: tuple = ()) -> list[str]:
+def java(main_class: str, *args: str, heap: str = JVM_HEAP, system: tuple = ()) -> list[str]:
     """Build the command line of a JVM on the resolved Kafka class path with a capped heap.
 
     Always the wheel's Java: whatever `java` is on PATH may be too old, or absent.
@@ -101,17 +115,17 @@ def java(main_class: str, *args: str, heap: str = t.JVM_HEAP, system: tuple = ()
         # serial GC with a fixed 128 MB young generation: G1 with a 20 ms pause goal shrank the
         # young generation to ~15 MB under a backlog and collected every 30 ms, with a marking
         # cycle every second; on two cores the serial collector costs Connect 40 % less CPU per
-        # backlog row (bench/README.md)
+        # backlog row
         *jvm_gc(heap),
         f"-Xmx{heap}",
         "-Djava.awt.headless=true",
         # Connect's plugin scan (classgraph) still frees buffers through sun.misc.Unsafe, which
         # Java 25 allows but warns about at every start
         "--sun-misc-unsafe-memory-access=allow",
-        f"-Dlog4j2.configurationFile={t.CONF / 'log4j2.properties'}",
+        f"-Dlog4j2.configurationFile={CONF / 'log4j2.properties'}",
         *system,
         "-cp",
-        str(t.LIB / "kafka" / "*"),
+        str(LIB / "kafka" / "*"),
         main_class,
         *args,
     ]
@@ -137,7 +151,7 @@ def postgres(side: str) -> Component:
     args = [f"-c{key}={value}" for key, value in settings.items()]
     return Component(
         name=f"{side}-db",
-        command=[str(pg_bin() / "postgres"), "-D", str(t.DATA / f"{side}-db"), *args],
+        command=[str(pg_bin() / "postgres"), "-D", str(DATA / f"{side}-db"), *args],
         ready=lambda: pg_ready(side),
         url=f"postgresql://{t.HOST}:{port}/{side}",
         user=pg_os_user(),
@@ -149,8 +163,8 @@ def kafka(node: int = 1) -> Component:
     """One Kafka broker and KRaft controller (the only one, or one of three)."""
     port = t.KAFKA_PORTS[node - 1]
     return Component(
-        name=t.broker_name(node),
-        command=java("kafka.Kafka", str(t.CONF / f"{t.broker_name(node)}.properties")),
+        name=broker_name(node),
+        command=java("kafka.Kafka", str(CONF / f"{broker_name(node)}.properties")),
         ready=lambda: port_open(port),
         url=f"{t.HOST}:{port}",
     )
@@ -175,7 +189,7 @@ def connect_env() -> dict[str, str]:
 
 
 # Debezium's ChangeEventQueue.poll times its wait in whole milliseconds and busy-loops through the
-# last one of every poll interval (bench/README.md, "sixth round"): 1.8 % of a core per connector
+# last one of every poll interval (docs/performance.md): 1.8 % of a core per connector
 # at rest. With 2 ms of timer slack the wait before that millisecond overshoots it instead.
 CONNECT_TIMER_SLACK_NS = 2_000_000
 
@@ -183,13 +197,13 @@ CONNECT_TIMER_SLACK_NS = 2_000_000
 def connect(worker: int = 1) -> Component:
     """A Kafka Connect worker in distributed mode with the Debezium PostgreSQL plugin."""
     url = t.CONNECT_URLS[worker - 1]
-    conf = t.CONF / f"{t.connect_name(worker)}.properties"
-    login = f"-Djava.security.auth.login.config={t.CONF / 'connect-jaas.conf'}"
+    conf = CONF / f"{connect_name(worker)}.properties"
+    login = f"-Djava.security.auth.login.config={CONF / 'connect-jaas.conf'}"
     jvm = java("org.apache.kafka.connect.cli.ConnectDistributed", str(conf), system=(login,))
     return Component(
-        name=t.connect_name(worker),
+        name=connect_name(worker),
         command=[
-            str(t.VENV_BIN / "python"),
+            str(VENV_BIN / "python"),
             "-m",
             "stack.slack",
             str(CONNECT_TIMER_SLACK_NS),
@@ -202,7 +216,7 @@ def connect(worker: int = 1) -> Component:
     )
 
 
-# settings an operator may give the launcher for both apps (see README, "Security model")
+# settings an operator may give the launcher for both apps (see docs/security.md)
 PASSED_TO_APPS = ("RATELIMIT_STORAGE_URI", "TRUSTED_PROXIES", "LOGIN_FAILURE_LIMIT")
 
 
@@ -214,15 +228,15 @@ def app_env(side: str) -> dict[str, str]:
 
 
 def app(side: str) -> Component:
-    """One side's Flask app under granian (ordersync.serve)."""
+    """One side's Flask app under granian (ordersync.service.serve)."""
     port = t.APP_PORTS[side]
-    metrics_dir = t.RUN / f"{side}-app-metrics"
+    metrics_dir = RUN / f"{side}-app-metrics"
     return Component(
         name=f"{side}-app",
         command=[
-            str(t.VENV_BIN / "python"),
+            str(VENV_BIN / "python"),
             "-m",
-            "ordersync.serve",
+            "ordersync.service.serve",
             f"{side}:create_app",
             f"--bind={t.HOST}:{port}",
         ],
@@ -241,13 +255,25 @@ def app(side: str) -> Component:
     )
 
 
+def replica_timing() -> dict:
+    """Sink settings that change with replicas (a lone sink keeps its own defaults)."""
+    if t.SINK_REPLICAS == 1:
+        return {}
+    return {
+        # a replica killed outright hands its partitions over after 10 s
+        "session_timeout_ms": 10_000,
+        # a swap's partner may sit on a replica that is rebalancing: wait longer for it
+        "park_seconds": os.environ.get("SINK_PARK_SECONDS") or 30,
+    }
+
+
 def sink(source: str, target: str, replica: int = 0) -> Component:
     """One replica of the consumer that applies one side's changes to the other side's database."""
     port = t.sink_metrics_port(target, replica)
     return Component(
-        name=t.sink_name(source, target, replica),
+        name=sink_name(source, target, replica),
         command=[
-            str(t.VENV_BIN / "python"),
+            str(VENV_BIN / "python"),
             "-m",
             "connectors.sink",
             "--source",
@@ -257,20 +283,15 @@ def sink(source: str, target: str, replica: int = 0) -> Component:
         ],
         ready=lambda: http_ok(f"http://{t.HOST}:{port}/healthz"),
         url=f"http://{t.HOST}:{port}/metrics",
-        env={
-            "SINK_DATABASE_URL": database_url(target, SINK.name),
-            "SINK_METRICS_PORT": str(port),
+        env=sink_environment(
+            dsn=database_url(target, SINK.name),
+            metrics_port=port,
             # each replica marks its writes with its own replication origin
-            "SINK_REPLICA": str(replica),
-            "SINK_TOPIC_PARTITIONS": str(t.TOPIC_PARTITIONS),
-            "SINK_TOPIC_REPLICATION_FACTOR": str(t.REPLICATION_FACTOR),
-            # with replicas, a replica killed outright hands its partitions over after 10 s
-            "SINK_SESSION_TIMEOUT_MS": "10000" if t.SINK_REPLICAS > 1 else "45000",
-            # a swap's partner may sit on a replica that is rebalancing: wait longer for it
-            "SINK_PARK_SECONDS": os.environ.get(
-                "SINK_PARK_SECONDS", "30" if t.SINK_REPLICAS > 1 else "10"
-            ),
-        }
+            replica=replica,
+            partitions=t.TOPIC_PARTITIONS,
+            replication_factor=t.REPLICATION_FACTOR,
+            **replica_timing(),
+        )
         | kafka_env(f"sink-{source}"),
     )
 
@@ -284,7 +305,7 @@ def watchdog() -> Component:
     """Restarts connector tasks that failed (Connect never does it by itself)."""
     return Component(
         name="connect-watchdog",
-        command=[str(t.VENV_BIN / "python"), "-m", "connectors.watchdog"],
+        command=[str(VENV_BIN / "python"), "-m", "connectors.watchdog"],
         ready=lambda: port_open(t.WATCHDOG_METRICS_PORT),
         url=f"http://{t.HOST}:{t.WATCHDOG_METRICS_PORT}/metrics",
         env={
@@ -302,7 +323,7 @@ def monitor() -> Component:
     """Exports lag, dead letters, under-replicated partitions and drift for the alert rules."""
     return Component(
         name="pipeline-monitor",
-        command=[str(t.VENV_BIN / "python"), "-m", "connectors.monitor"],
+        command=[str(VENV_BIN / "python"), "-m", "connectors.monitor"],
         ready=lambda: port_open(t.MONITOR_METRICS_PORT),
         url=f"http://{t.HOST}:{t.MONITOR_METRICS_PORT}/metrics",
         env={
@@ -331,9 +352,9 @@ def all_components() -> list[Component]:
 
 def brokers() -> list[str]:
     """The supervised names of the Kafka brokers."""
-    return [t.broker_name(node) for node in range(1, t.BROKERS + 1)]
+    return [broker_name(node) for node in range(1, t.BROKERS + 1)]
 
 
 def connect_workers() -> list[str]:
     """The supervised names of the Connect workers."""
-    return [t.connect_name(worker) for worker in range(1, t.CONNECT_WORKERS + 1)]
+    return [connect_name(worker) for worker in range(1, t.CONNECT_WORKERS + 1)]

@@ -1,22 +1,23 @@
 """Render the configuration files of supervisord, Kafka and Kafka Connect into .stack/conf."""
 
 import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from ordersync.kafka_access import ADMIN
-from ordersync.kafka_client import MECHANISM
-from stack import topology as t
+from ordersync import topology as t
+from ordersync.kafka.access import ADMIN
+from ordersync.kafka.client import MECHANISM
 from stack.components import Component
 from stack.secrets import CONNECT_REST_USERS, kafka_passwords, write_private
 from stack.tls import BROKER_FILE
+from stack.topology import CONF, DATA, LIB, LOGS, ROOT, RUN, STATE_CA, broker_name, connect_name
 
 ENV_PROVIDER = "org.apache.kafka.common.config.provider.EnvVarConfigProvider"
 SCRAM_LOGIN = "org.apache.kafka.common.security.scram.ScramLoginModule"
 PLAIN_LOGIN = "org.apache.kafka.common.security.plain.PlainLoginModule"
 BASIC_AUTH = "org.apache.kafka.connect.rest.basic.auth.extension"
-# TLS on the cluster stack's listeners; the single node listens on loopback only
-PROTOCOL = "SASL_SSL" if t.CLUSTER else "SASL_PLAINTEXT"
-CONNECT_JAAS = t.CONF / "connect-jaas.conf"
-CONNECT_REST_USERS_FILE = t.CONF / "connect-rest-users.properties"
+CONNECT_JAAS = CONF / "connect-jaas.conf"
+CONNECT_REST_USERS_FILE = CONF / "connect-rest-users.properties"
 
 LOG4J2 = """\
 status = warn
@@ -42,23 +43,78 @@ def properties(values: dict) -> str:
     return "".join(f"{key}={value}\n" for key, value in values.items())
 
 
+@dataclass(frozen=True)
+class Shaped:
+    """A setting whose value depends on the stack's shape: a single node, or a cluster."""
+
+    single: int
+    cluster: int
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where brokers and workers run: what the native stack and compose do differently."""
+
+    tls: bool
+    broker_key: str  # the brokers' key and certificate (PEM)
+    ca: str  # the CA every client checks the brokers against (PEM)
+    listeners: tuple[str, ...]  # the brokers' client listeners, the inter-broker one first
+    password: Callable[[str], str]  # a principal's password as a file holds it
+    partitions: object
+    replication: object
+    min_isr: object
+    shaped: Callable[[Shaped], object] = lambda value: value.cluster if t.CLUSTER else value.single
+
+    @property
+    def protocol(self) -> str:
+        """The client protocol: SASL, over TLS where the site speaks it."""
+        return "SASL_SSL" if self.tls else "SASL_PLAINTEXT"
+
+
+def native() -> Site:
+    """The native stack: loopback, TLS in cluster mode only, the passwords in the files."""
+    return Site(
+        tls=t.CLUSTER,
+        broker_key=str(BROKER_FILE),
+        ca=str(STATE_CA),
+        listeners=("BROKER",),
+        password=lambda user: kafka_passwords()[user],
+        partitions=t.TOPIC_PARTITIONS,
+        replication=t.REPLICATION_FACTOR,
+        min_isr=t.MIN_INSYNC_REPLICAS,
+    )
+
+
+def shaped(settings: dict, site: Site) -> dict:
+    """The settings with each shaped value as the site gives it."""
+    return {k: site.shaped(v) if isinstance(v, Shaped) else v for k, v in settings.items()}
+
+
 def kafka_properties(node: int = 1) -> str:
     """One KRaft node on loopback, broker and controller at once (a voter of the quorum)."""
     port, controller = t.KAFKA_PORTS[node - 1], t.KAFKA_CONTROLLER_PORTS[node - 1]
     voters = ",".join(f"{n}@{t.HOST}:{c}" for n, c in enumerate(t.KAFKA_CONTROLLER_PORTS, start=1))
-    rf, isr = t.REPLICATION_FACTOR, t.MIN_INSYNC_REPLICAS
-    return properties(
+    where = {
+        "node.id": node,
+        "controller.quorum.voters": voters,
+        "listeners": f"BROKER://{t.HOST}:{port},CONTROLLER://{t.HOST}:{controller}",
+        "advertised.listeners": f"BROKER://{t.HOST}:{port}",
+        "log.dirs": kafka_data(node),
+    }
+    return properties(where | broker_settings(native()))
+
+
+def broker_settings(site: Site) -> dict:
+    """What every broker of every site is given, its place aside."""
+    rf, isr = site.replication, site.min_isr
+    listeners = ",".join(f"{name}:{site.protocol}" for name in (*site.listeners, "CONTROLLER"))
+    return (
         {
             "process.roles": "broker,controller",
-            "node.id": node,
-            "controller.quorum.voters": voters,
-            "listeners": f"BROKER://{t.HOST}:{port},CONTROLLER://{t.HOST}:{controller}",
-            "advertised.listeners": f"BROKER://{t.HOST}:{port}",
-            "listener.security.protocol.map": f"BROKER:{PROTOCOL},CONTROLLER:{PROTOCOL}",
+            "listener.security.protocol.map": listeners,
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "BROKER",
-            "log.dirs": kafka_data(node),
-            "num.partitions": t.TOPIC_PARTITIONS,
+            "inter.broker.listener.name": site.listeners[0],
+            "num.partitions": site.partitions,
             "default.replication.factor": rf,
             "min.insync.replicas": isr,
             "offsets.topic.replication.factor": rf,
@@ -75,13 +131,13 @@ def kafka_properties(node: int = 1) -> str:
             # pools sized for two cores, not a server: every idle pool thread wakes a few times a
             # second; 2 request handlers per listener instead of 8: 0.4 points of a core less at
             # rest, nothing measurable under load. Network threads stay at 3: one per listener
-            # gave the only p99 spikes above 80 ms at 400 writes/s (bench/README.md, tenth round)
+            # gave p99 spikes above 80 ms at 400 writes/s
             "num.io.threads": 2,
             "background.threads": 2,
             "group.coordinator.threads": 1,
         }
-        | broker_security()
-        | liveness(BROKER_LIVENESS)
+        | broker_security(site)
+        | shaped(BROKER_LIVENESS, site)
     )
 
 
@@ -91,19 +147,21 @@ def jaas(login_module: str, user: str, password: str, **more: str) -> str:
     return f"{login_module} required " + " ".join(f'{k}="{v}"' for k, v in options.items()) + ";"
 
 
-def broker_security() -> dict:
+def broker_security(site: Site) -> dict:
     """Every client authenticates (SCRAM), every request is authorized; `admin` is the brokers.
 
     The controller listener takes PLAIN with a static user: SCRAM credentials live in the
     metadata log the controllers serve, so controllers cannot authenticate each other with them.
     """
-    password = kafka_passwords()[ADMIN]
+    password = site.password(ADMIN)
+    scram = jaas(SCRAM_LOGIN, ADMIN, password)
     return {
         "sasl.enabled.mechanisms": MECHANISM,
         "sasl.mechanism.inter.broker.protocol": MECHANISM,
-        f"listener.name.broker.{MECHANISM.lower()}.sasl.jaas.config": jaas(
-            SCRAM_LOGIN, ADMIN, password
-        ),
+        **{
+            f"listener.name.{name.lower()}.{MECHANISM.lower()}.sasl.jaas.config": scram
+            for name in site.listeners
+        },
         "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
         "sasl.mechanism.controller.protocol": "PLAIN",
         "listener.name.controller.plain.sasl.jaas.config": jaas(
@@ -112,37 +170,38 @@ def broker_security() -> dict:
         "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
         "allow.everyone.if.no.acl.found": "false",
         "super.users": f"User:{ADMIN}",
-    } | (broker_tls() if t.CLUSTER else {})
+    } | (broker_tls(site) if site.tls else {})
 
 
-def broker_tls() -> dict:
+def broker_tls(site: Site) -> dict:
     """The brokers' certificate and the CA they check each other against (PEM, stack/tls.py)."""
     return {
         "ssl.keystore.type": "PEM",
-        "ssl.keystore.location": BROKER_FILE,
+        "ssl.keystore.location": site.broker_key,
         "ssl.truststore.type": "PEM",
-        "ssl.truststore.location": t.STATE_CA,
+        "ssl.truststore.location": site.ca,
     }
 
 
-def client_security(user: str | None) -> dict:
-    """A Java client's SASL (in a cluster also TLS) settings; with no user, no login of its own."""
-    settings = {"security.protocol": PROTOCOL, "sasl.mechanism": MECHANISM}
+def client_security(user: str | None, site: Site | None = None) -> dict:
+    """A Java client's SASL (with TLS, also TLS) settings; with no user, no login of its own."""
+    site = site or native()
+    settings = {"security.protocol": site.protocol, "sasl.mechanism": MECHANISM}
     if user:
-        settings["sasl.jaas.config"] = jaas(SCRAM_LOGIN, user, kafka_passwords()[user])
-    if t.CLUSTER:
-        settings |= {"ssl.truststore.type": "PEM", "ssl.truststore.location": t.STATE_CA}
+        settings["sasl.jaas.config"] = jaas(SCRAM_LOGIN, user, site.password(user))
+    if site.tls:
+        settings |= {"ssl.truststore.type": "PEM", "ssl.truststore.location": site.ca}
     return settings
 
 
-def connect_security() -> dict:
+def connect_security(site: Site) -> dict:
     """The worker logs in as `connect`; its task clients log in as each connector's principal.
 
     Task producers and admins get no credentials from the worker: a connector without its own
     principal (producer.override.sasl.jaas.config) cannot write anything.
     """
-    worker = client_security("connect")
-    tasks = client_security(None)
+    worker = client_security("connect", site)
+    tasks = client_security(None, site)
     return (
         worker
         | {
@@ -174,17 +233,28 @@ def connect_rest_files() -> dict[str, str]:
 
 def kafka_data(node: int = 1):
     """The log directory of broker `node`: one per broker, apart from the single node's."""
-    return t.DATA / (f"kafka-cluster-{node}" if t.CLUSTER else "kafka")
+    return DATA / (f"kafka-cluster-{node}" if t.CLUSTER else "kafka")
 
 
 def connect_properties(worker: int = 1) -> str:
     """Distributed Kafka Connect worker; connector configs read secrets from its environment."""
-    json = "org.apache.kafka.connect.json.JsonConverter"
     url, port = t.CONNECT_URLS[worker - 1], t.CONNECT_PORTS[worker - 1]
-    rf = t.REPLICATION_FACTOR
-    return properties(
+    where = {
+        "bootstrap.servers": t.BOOTSTRAP_SERVERS,
+        "listeners": url,
+        "rest.advertised.host.name": t.HOST,
+        "rest.advertised.port": port,
+        "plugin.path": LIB / "plugins",
+    }
+    return properties(where | worker_settings(native()))
+
+
+def worker_settings(site: Site) -> dict:
+    """What every Connect worker of every site is given, its place aside."""
+    json = "org.apache.kafka.connect.json.JsonConverter"
+    rf = site.replication
+    return (
         {
-            "bootstrap.servers": t.BOOTSTRAP_SERVERS,
             "group.id": "cdc-connect",
             "key.converter": json,
             "value.converter": json,
@@ -198,23 +268,19 @@ def connect_properties(worker: int = 1) -> str:
             "status.storage.replication.factor": rf,
             # each flush of a task's offsets also asks the broker for the offset topic's end
             # (ListOffsets): at 1 s, two requests a second at rest; a crash replays at most 10 s
-            # of changes, which the sink skips as already applied (bench/README.md, eighth round)
+            # of changes, which the sink skips as already applied
             "offset.flush.interval.ms": 10_000,
             # the worker's own consumers of its config, offset and status topics: the broker
             # answers as soon as a record is there, so a long wait only makes an idle worker ask
-            # less often (fetch.min.bytes 1; bench/README.md, at rest)
+            # less often (fetch.min.bytes 1)
             "fetch.max.wait.ms": 5000,
-            "listeners": url,
-            "rest.advertised.host.name": t.HOST,
-            "rest.advertised.port": port,
-            "plugin.path": t.LIB / "plugins",
             "plugin.discovery": "only_scan",
             "config.providers": "env",
             "config.providers.env.class": ENV_PROVIDER,
             # a change event leaves the worker within 20 ms, and the events of those 20 ms leave
             # as one produce request, so the broker, the sink and the target database handle them
             # as one batch: at 200 writes/s 0.4 CPU-ms less per synced write than at 5 ms, for
-            # p50 +8 ms (bench/README.md, sixth round)
+            # p50 +8 ms
             "producer.linger.ms": 20,
             # but a backlog should leave in large batches
             "producer.batch.size": 262144,
@@ -222,36 +288,40 @@ def connect_properties(worker: int = 1) -> str:
             "producer.acks": "all",
             "producer.enable.idempotence": "true",
         }
-        | connect_security()
-        | liveness(WORKER_LIVENESS)
+        | connect_security(site)
+        | shaped(WORKER_LIVENESS, site)
     )
 
 
-# (single node, cluster). A single node has nobody to fail over to and keeps the defaults; in a
-# cluster, a broker killed without a goodbye is fenced by the controller after 3 s without a
-# heartbeat (not 9 s), and only then do its partitions get new leaders and its followers leave
-# the ISRs that acks=all writes wait for; replica.lag.time.max.ms (30 s) drops a follower that
-# hangs rather than dies. Shorter on one busy machine would fence a broker that is only starved.
+# A single node has nobody to fail over to and keeps the defaults; in a cluster, a broker killed
+# without a goodbye is fenced by the controller after 3 s without a heartbeat (not 9 s), and only
+# then do its partitions get new leaders and its followers leave the ISRs that acks=all writes
+# wait for; replica.lag.time.max.ms (30 s) drops a follower that hangs rather than dies. Shorter
+# on one busy machine would fence a broker that is only starved.
 BROKER_LIVENESS = {
-    "broker.heartbeat.interval.ms": (2000, 500),
-    "broker.session.timeout.ms": (9000, 3000),
-    "replica.lag.time.max.ms": (30_000, 10_000),
+    "broker.heartbeat.interval.ms": Shaped(2000, 500),
+    "broker.session.timeout.ms": Shaped(9000, 3000),
+    "replica.lag.time.max.ms": Shaped(30_000, 10_000),
 }
 # a worker killed without a goodbye: the group notices after 6 s (the brokers' least session
-# timeout) and its tasks move at once, with no delay held open for it to come back (5 min)
+# timeout) and its tasks move at once, with no delay held open for it to come back (5 min).
+# A heartbeat every second: when the group's coordinator dies with its broker, the new one
+# expects a heartbeat within the session, and a worker that last beat 2 s before the death
+# missed it, lost its membership and restarted its tasks (a stall of 12 s instead of 5)
 WORKER_LIVENESS = {
-    "scheduled.rebalance.max.delay.ms": (300_000, 0),
-    "session.timeout.ms": (10_000, 6000),
-    "heartbeat.interval.ms": (3000, 2000),
+    "scheduled.rebalance.max.delay.ms": Shaped(300_000, 0),
+    "session.timeout.ms": Shaped(10_000, 6000),
+    "heartbeat.interval.ms": Shaped(3000, 1000),
     # a produce request caught by a broker's death is given up after 5 s, not 30, and sent again
     # to the partition's new leader (idempotence keeps it from being written twice)
-    "producer.request.timeout.ms": (30_000, 5000),
+    "producer.request.timeout.ms": Shaped(30_000, 5000),
+    # Debezium's commit, in the task's own thread, reads the stored offsets back, and so the end
+    # offsets of connect-offsets through the worker's shared admin client: a call caught on a
+    # dead leader waits out its whole deadline (60 s) before it is retried on the new leader,
+    # and the task sends nothing meanwhile. 5 s (a request must fit in its call's deadline).
+    "request.timeout.ms": Shaped(40_000, 5000),
+    "default.api.timeout.ms": Shaped(60_000, 5000),
 }
-
-
-def liveness(settings: dict) -> dict:
-    """The value of each liveness setting for this stack's shape."""
-    return {key: pair[1] if t.CLUSTER else pair[0] for key, pair in settings.items()}
 
 
 def program(component: Component) -> str:
@@ -269,7 +339,7 @@ def program(component: Component) -> str:
         "stopasgroup=true",
         "killasgroup=true",
         "redirect_stderr=true",
-        f"stdout_logfile={t.LOGS / component.name}.log",
+        f"stdout_logfile={LOGS / component.name}.log",
         "stdout_logfile_maxbytes=50MB",
         "stdout_logfile_backups=3",
     ]
@@ -285,32 +355,32 @@ def supervisord_conf(components: list[Component]) -> str:
     """supervisord.conf: a unix socket for control and one program per component."""
     head = f"""\
 [unix_http_server]
-file={t.RUN / "supervisor.sock"}
+file={RUN / "supervisor.sock"}
 chmod=0700
 
 [supervisord]
-logfile={t.LOGS / "supervisord.log"}
-pidfile={t.RUN / "supervisord.pid"}
-childlogdir={t.LOGS}
-directory={t.ROOT}
+logfile={LOGS / "supervisord.log"}
+pidfile={RUN / "supervisord.pid"}
+childlogdir={LOGS}
+directory={ROOT}
 
 [rpcinterface:supervisor]
 supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 
 [supervisorctl]
-serverurl=unix://{t.RUN / "supervisor.sock"}
+serverurl=unix://{RUN / "supervisor.sock"}
 """
     return head + "\n" + "\n".join(program(c) for c in components)
 
 
 def kafka_conf(node: int) -> str:
     """The properties file of broker `node`."""
-    return f"{t.broker_name(node)}.properties"
+    return f"{broker_name(node)}.properties"
 
 
 def connect_conf(worker: int) -> str:
     """The properties file of Connect worker `worker`."""
-    return f"{t.connect_name(worker)}.properties"
+    return f"{connect_name(worker)}.properties"
 
 
 def write_all(components: list[Component]) -> set[str]:
@@ -318,7 +388,7 @@ def write_all(components: list[Component]) -> set[str]:
 
     supervisord.conf holds the apps' secrets in their environment lines.
     """
-    t.CONF.mkdir(parents=True, exist_ok=True)
+    CONF.mkdir(parents=True, exist_ok=True)
     files = {"log4j2.properties": LOG4J2, "supervisord.conf": supervisord_conf(components)}
     for node in range(1, t.BROKERS + 1):
         files[kafka_conf(node)] = kafka_properties(node)
@@ -327,7 +397,7 @@ def write_all(components: list[Component]) -> set[str]:
     files |= connect_rest_files()
     changed = set()
     for name, text in files.items():
-        path = t.CONF / name
+        path = CONF / name
         if not path.exists() or path.read_text() != text:
             changed.add(name)
         write_private(path, text)

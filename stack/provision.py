@@ -13,14 +13,15 @@ import requests
 
 from connectors import kafka_setup
 from connectors.register import put, with_topic_settings
-from ordersync.kafka_access import ADMIN
-from ordersync.roles import OWNER, apply_grants, setup_database
-from stack import topology as t
+from ordersync import topology as t
+from ordersync.db.roles import OWNER, apply_grants, setup_database
+from ordersync.kafka.access import ADMIN
 from stack.components import java, pg_bin, pg_os_user
 from stack.configs import kafka_conf, kafka_data
 from stack.secrets import connect_auth, database_url, db_passwords, kafka_client, kafka_passwords
+from stack.topology import CONF, DATA, ROOT, RUN, SUPERUSER, VENV_BIN
 
-CONNECTOR_DIR = t.ROOT / "connectors"
+CONNECTOR_DIR = ROOT / "connectors"
 
 
 def make_traversable(path: Path) -> None:
@@ -47,17 +48,17 @@ def as_pg_user(command: list[str]) -> list[str]:
 
 def init_postgres(side: str) -> bool:
     """Run initdb for one side with a password-protected superuser; skip an existing cluster."""
-    data = t.DATA / f"{side}-db"
+    data = DATA / f"{side}-db"
     if (data / "PG_VERSION").exists():
         return False
     data.mkdir(parents=True, exist_ok=True)
     user = pg_os_user()
-    pwfile = t.RUN / f"{side}-pwfile"
-    pwfile.write_text(db_passwords()[t.SUPERUSER] + "\n")
+    pwfile = RUN / f"{side}-pwfile"
+    pwfile.write_text(db_passwords()[SUPERUSER] + "\n")
     if user:
         ensure_os_user(user)
         make_traversable(pg_bin())
-        make_traversable(t.RUN)
+        make_traversable(RUN)
         for path in (data, pwfile):
             os.chown(path, pwd.getpwnam(user).pw_uid, -1)
     data.chmod(0o700)
@@ -68,7 +69,7 @@ def init_postgres(side: str) -> bool:
                 "-D",
                 str(data),
                 "-U",
-                t.SUPERUSER,
+                SUPERUSER,
                 "-E",
                 "UTF8",
                 "--locale=C",
@@ -90,7 +91,7 @@ def create_databases(side: str) -> bool:
     The only superuser sessions of the stack: everything after this runs as one of the roles.
     """
     created = False
-    conn = psycopg2.connect(database_url(side, t.SUPERUSER, "postgres"))
+    conn = psycopg2.connect(database_url(side, SUPERUSER, "postgres"))
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
@@ -108,7 +109,7 @@ def create_databases(side: str) -> bool:
 
 def superuser(side: str, database: str, step) -> None:
     """Run one setup step as the superuser in one database (function grants are per database)."""
-    conn = psycopg2.connect(database_url(side, t.SUPERUSER, database))
+    conn = psycopg2.connect(database_url(side, SUPERUSER, database))
     try:
         with conn:
             step(conn)
@@ -163,7 +164,7 @@ def format_kafka() -> bool:
                 # one argument: an id may start with "-", which would read as an option
                 f"--cluster-id={cluster_id}",
                 "-c",
-                str(t.CONF / kafka_conf(node)),
+                str(CONF / kafka_conf(node)),
                 *scram_users(),
                 heap="256m",
             ),
@@ -189,7 +190,7 @@ def scram_users() -> list[str]:
 
 
 def setup_kafka() -> list[str]:
-    """Principals, ACLs and topics as ordersync.kafka_access declares them; what changed."""
+    """Principals, ACLs and topics as ordersync.kafka.access declares them; what changed."""
     passwords = {n: p for n, p in kafka_passwords().items() if n != ADMIN and ":" not in n}
     return kafka_setup.apply(
         kafka_client(ADMIN), passwords, t.TOPIC_PARTITIONS, t.REPLICATION_FACTOR
@@ -199,7 +200,7 @@ def setup_kafka() -> list[str]:
 def migrate(side: str) -> str:
     """Apply the side's Alembic migrations (a no-op at head); return what they reported."""
     result = subprocess.run(
-        [str(t.VENV_BIN / "flask"), "--app", side, "db", "upgrade"],
+        [str(VENV_BIN / "flask"), "--app", side, "db", "upgrade"],
         env=os.environ | {"DATABASE_URL": database_url(side, OWNER.name), "APP_ENV": "development"},
         capture_output=True,
         text=True,
@@ -213,7 +214,7 @@ def create_admin(side: str, password: str) -> bool:
     """Create the side's `admin` user once; return whether it was created."""
     result = subprocess.run(
         [
-            str(t.VENV_BIN / "flask"),
+            str(VENV_BIN / "flask"),
             "--app",
             side,
             "users",

@@ -10,13 +10,15 @@ from confluent_kafka import Consumer
 
 from connectors import monitor
 from connectors.reconcile.chunks import compare_chunked
-from ordersync import rollout, sinkhealth
-from ordersync.deadletters.kafka import DeadLetterQueue
-from ordersync.mapping import LATEST, SIDES, dead_letter_topic, other, topic
-from ordersync.roles import READER, SNAPSHOT_TABLE
-from stack import topology as t
+from ordersync import topology as t
+from ordersync.db import rollout
+from ordersync.db.roles import READER, SNAPSHOT_TABLE
+from ordersync.kafka.deadletters.queue import DeadLetterQueue
+from ordersync.sync import sinkhealth
+from ordersync.sync.mapping import LATEST, SIDES, dead_letter_topic, other, topic
 from stack.components import brokers, connect_workers
 from stack.secrets import database_url, kafka_client
+from stack.topology import sink_name
 
 
 @dataclass
@@ -219,7 +221,7 @@ def redundancy_checks(states: dict) -> list[Check]:
         "connect workers": connect_workers(),
         **{
             f"sink replicas into {target}": [
-                t.sink_name(other(target), target, r) for r in range(t.SINK_REPLICAS)
+                sink_name(other(target), target, r) for r in range(t.SINK_REPLICAS)
             ]
             for target in t.SINK_METRICS_PORTS
         },

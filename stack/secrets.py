@@ -6,15 +6,16 @@ import secrets
 
 import psycopg2
 
-from ordersync.kafka_access import ADMIN, USERS
-from ordersync.kafka_client import client_settings, credentials_env
-from ordersync.mapping import SIDES
-from ordersync.roles import APP, READER, ROLES, SINK
-from stack import topology as t
+from ordersync import topology as t
+from ordersync.db.roles import APP, READER, ROLES, SINK
+from ordersync.kafka.access import ADMIN, USERS
+from ordersync.kafka.client import client_settings, credentials_env
+from ordersync.sync.mapping import SIDES
+from stack.topology import STATE, STATE_CA, SUPERUSER
 
-SECRETS_FILE = t.STATE / "secrets.json"
-ADMIN_PASSWORD_FILE = t.STATE / "admin-password"
-DB_PASSWORDS_FILE = t.STATE / "db-passwords.json"
+SECRETS_FILE = STATE / "secrets.json"
+ADMIN_PASSWORD_FILE = STATE / "admin-password"
+DB_PASSWORDS_FILE = STATE / "db-passwords.json"
 APP_KEYS = ("SECRET_KEY", "JWT_SECRET_KEY")
 
 
@@ -51,7 +52,7 @@ def admin_password() -> tuple[str, bool]:
 
 def db_passwords() -> dict[str, str]:
     """Passwords of the superuser and of each job's role, generated once into a 0600 file."""
-    names = [t.SUPERUSER, *(role.name for role in ROLES)]
+    names = [SUPERUSER, *(role.name for role in ROLES)]
     stored = json.loads(DB_PASSWORDS_FILE.read_text()) if DB_PASSWORDS_FILE.exists() else {}
     missing = [name for name in names if name not in stored]
     if missing:
@@ -83,7 +84,7 @@ def client_environment() -> dict[str, str]:
     return env
 
 
-KAFKA_PASSWORDS_FILE = t.STATE / "kafka-passwords.json"
+KAFKA_PASSWORDS_FILE = STATE / "kafka-passwords.json"
 # users of Connect's REST API (HTTP basic): the launcher and tools, and the task watchdog
 CONNECT_REST_USERS = ("launcher", "watchdog")
 
@@ -114,7 +115,7 @@ def store_kafka_password(name: str, password: str) -> None:
 
 def kafka_env(user: str) -> dict[str, str]:
     """The environment a process of the stack reaches Kafka with, as `user`."""
-    env = credentials_env(user, kafka_passwords()[user], t.STATE_CA if t.CLUSTER else None)
+    env = credentials_env(user, kafka_passwords()[user], STATE_CA if t.CLUSTER else None)
     return {"KAFKA_BOOTSTRAP_SERVERS": t.BOOTSTRAP_SERVERS} | env
 
 

@@ -1,7 +1,7 @@
 """The cluster stack's TLS: a private CA and one broker certificate for loopback, made once.
 
 Generated with `cryptography`; Kafka reads both as PEM (no keytool, no JDK). The single-node stack
-listens on loopback only and stays on SASL_PLAINTEXT (README, "Security model"). docker compose's
+listens on loopback only and stays on SASL_PLAINTEXT (docs/security.md). docker compose's
 brokers, TLS on every listener, get theirs from `python -m stack.tls` (docker-compose.yml).
 """
 
@@ -16,11 +16,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from stack import topology as t
+from ordersync import topology as t
 from stack.secrets import write_private
+from stack.topology import STATE, STATE_CA
 
-FOLDER = t.STATE / "tls"
-CA_FILE = Path(t.STATE_CA)
+FOLDER = STATE / "tls"
+CA_FILE = Path(STATE_CA)
 CA_KEY = FOLDER / "ca-key.pem"
 # the brokers' key and certificate in one file: Kafka's PEM keystore
 BROKER_FILE = FOLDER / "broker.pem"

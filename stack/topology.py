@@ -1,10 +1,12 @@
-"""Where the dev stack keeps its files, beside the ports every process reads from ordersync."""
+"""Where the dev stack keeps its files and what it names its processes.
+
+The ports and addresses every process reads are in ordersync.topology, a leaf the apps and
+connectors import too.
+"""
 
 import os
 from pathlib import Path
 
-# the ports and addresses, declared once in the leaf module the apps and connectors read too
-from ordersync.topology import *  # noqa: F403
 from ordersync.topology import CLUSTER
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,7 +20,7 @@ RUN = STATE / "run"
 STATE_CA = str(STATE / "tls" / "ca.pem")
 VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin"
 
-# initdb's superuser: only the launcher's provisioning logs in as it (see ordersync/roles.py)
+# initdb's superuser: only the launcher's provisioning logs in as it (see ordersync/db/roles.py)
 SUPERUSER = "postgres"
 JVM_HEAP = os.environ.get("STACK_JVM_HEAP", "384m" if CLUSTER else "512m")
 
@@ -34,5 +36,5 @@ def connect_name(worker: int) -> str:
 
 
 def sink_name(source: str, target: str, replica: int = 0) -> str:
-    """The supervised name of one sink replica (replica 0 keeps the historical name)."""
+    """The supervised name of one sink replica (replica 0 has no suffix)."""
     return f"sink-{source}-to-{target}" + (f"-{replica}" if replica else "")

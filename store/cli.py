@@ -1,6 +1,6 @@
 """Store command-line commands (`flask --app store ...`)."""
 
-from ordersync.cli import register_shared_commands
+from ordersync.service.cli import register_shared_commands
 
 
 def register_commands(app) -> None:

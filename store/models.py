@@ -5,8 +5,8 @@ from decimal import Decimal
 from sqlalchemy import Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ordersync.extensions import db
-from ordersync.models import OrderMixin
+from ordersync.db.models import OrderMixin
+from ordersync.web.extensions import db
 
 
 class StoreOrder(OrderMixin, db.Model):

@@ -1,6 +1,6 @@
 """Store order endpoints."""
 
-from ordersync.resources import orders_blueprint
+from ordersync.api.resources import orders_blueprint
 from store.models import StoreOrder
 from store.schemas import StoreOrderSchema
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from marshmallow import ValidationError, fields, validate
 
-from ordersync.schemas import OrderSchema, iso_currency, synced
+from ordersync.api.schemas import OrderSchema, iso_currency, synced
 
 MAX_AMOUNT = Decimal("9999999999.99")  # NUMERIC(12, 2)
 

@@ -6,12 +6,12 @@ import psycopg2
 import pytest
 import requests
 
-from ordersync.auth import issue_token
-from ordersync.extensions import db, limiter
-from ordersync.mapping import SIDES, TABLES
-from ordersync.roles import OWNER, READER
-from ordersync.users import ROLES, find_user
-from stack import topology
+from ordersync import topology
+from ordersync.auth.tokens import issue_token
+from ordersync.auth.users import ROLES, find_user
+from ordersync.db.roles import OWNER, READER
+from ordersync.sync.mapping import SIDES, TABLES
+from ordersync.web.extensions import db, limiter
 from stack.secrets import client_environment
 from tests.support.apps import make_app
 from tests.support.db import connect

@@ -1,8 +1,10 @@
-"""Imports only point down (README's Layout): import-linter's contracts in pyproject.toml."""
+"""Imports only point down: the import-linter contracts in pyproject.toml, and what they miss."""
 
 import ast
 import shutil
 import subprocess
+
+import pytest
 
 from stack import topology
 
@@ -38,11 +40,31 @@ def test_every_import_points_down():
 
 def test_an_import_back_up_is_caught(tmp_path):
     copy_tree(tmp_path)
-    with (tmp_path / "ordersync" / "settings.py").open("a") as settings:
+    with (tmp_path / "ordersync" / "service" / "settings.py").open("a") as settings:
         settings.write("\nfrom stack import secrets  # noqa\n")
     result = lint_imports(tmp_path)
     assert result.returncode == 1
-    assert "ordersync.settings -> stack.secrets" in result.stdout
+    assert "ordersync.service.settings -> stack.secrets" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("importer", "imported"),
+    [
+        ("ordersync.sync.mapping", "ordersync.db.roles"),  # the contract reaching up
+        ("ordersync.db.roles", "ordersync.kafka.access"),  # PostgreSQL and Kafka never meet
+        ("ordersync.api.resources", "ordersync.admin.dashboard"),  # siblings
+        ("ordersync.web.errors", "ordersync.auth.users"),  # plumbing reaching up
+        ("ordersync.sync.fieldkinds", "sqlalchemy"),  # the contract stays pure
+        ("connectors.sink.merge", "ordersync.web.extensions"),  # the connectors run without Flask
+    ],
+)
+def test_an_import_across_the_layers_inside_is_caught(tmp_path, importer, imported):
+    copy_tree(tmp_path)
+    with (tmp_path / f"{importer.replace('.', '/')}.py").open("a") as source:
+        source.write(f"\nimport {imported}  # noqa\n")
+    result = lint_imports(tmp_path)
+    assert result.returncode == 1
+    assert f"{importer} -> {imported}" in result.stdout
 
 
 def our_modules(path) -> set[str]:
@@ -69,3 +91,11 @@ def test_the_topology_leaf_imports_nothing_of_ours(tmp_path):
     tainted = tmp_path / "topology.py"
     tainted.write_text("import os\n\n\ndef f():\n    from ordersync import mapping\n")
     assert our_imports(tainted) == {"ordersync"}
+
+
+def test_the_migrations_import_only_the_database_and_the_contract():
+    # a folder of scripts, not a package: import-linter does not see it
+    migrations = topology.ROOT / "ordersync" / "db" / "migrations"
+    imported = set().union(*(our_modules(path) for path in migrations.rglob("*.py")))
+    assert imported, "no migration imports anything of ours"
+    assert {name.split(".")[1] for name in imported} <= {"db", "sync"}, imported

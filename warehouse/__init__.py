@@ -2,7 +2,7 @@
 
 from types import SimpleNamespace
 
-from ordersync.app import build_app
+from ordersync.service.app import build_app
 
 
 def create_app(test_config: dict | None = None):

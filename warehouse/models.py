@@ -3,8 +3,8 @@
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ordersync.extensions import db
-from ordersync.models import OrderMixin
+from ordersync.db.models import OrderMixin
+from ordersync.web.extensions import db
 
 
 class WarehouseOrder(OrderMixin, db.Model):

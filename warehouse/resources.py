@@ -1,6 +1,6 @@
 """Warehouse order endpoints."""
 
-from ordersync.resources import orders_blueprint
+from ordersync.api.resources import orders_blueprint
 from warehouse.models import WarehouseOrder
 from warehouse.schemas import WarehouseOrderSchema
 

@@ -2,7 +2,7 @@
 
 from marshmallow import fields, validate
 
-from ordersync.schemas import OrderSchema, synced, text
+from ordersync.api.schemas import OrderSchema, synced, text
 
 
 class WarehouseOrderSchema(OrderSchema):

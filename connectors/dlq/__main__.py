@@ -13,10 +13,10 @@ import argparse
 import logging
 import sys
 
-from ordersync.deadletters.kafka import DeadLetterError, DeadLetterQueue, ReplayResult
-from ordersync.deadletters.records import distinct, replay_group, table
-from ordersync.kafka_client import client_settings
-from ordersync.mapping import SIDES, dead_letter_topic, other
+from ordersync.kafka.client import client_settings
+from ordersync.kafka.deadletters.queue import DeadLetterError, DeadLetterQueue, ReplayResult
+from ordersync.kafka.deadletters.records import distinct, replay_group, table
+from ordersync.sync.mapping import SIDES, dead_letter_topic, other
 
 
 def show(queue: DeadLetterQueue, source: str, everything: bool) -> None:

@@ -19,8 +19,8 @@ import time
 from connectors.reconcile.chunks import clashes_streamed, compare_chunked, load_order
 from connectors.reconcile.compare import renamed, repair_state
 from connectors.reconcile.db import connect, rewrite, shared_fields
-from ordersync.mapping import SIDES, FieldSet
-from ordersync.roles import READER, SINK
+from ordersync.db.roles import READER, SINK
+from ordersync.sync.mapping import SIDES, FieldSet
 
 
 class MissingSetting(RuntimeError):

@@ -16,7 +16,7 @@ from psycopg2.extensions import cursor
 
 from connectors.reconcile.compare import Report, compare
 from connectors.reconcile.db import select_states, shared_fields, to_state
-from ordersync.mapping import CLOCK_COLUMN, TABLES, FieldSet
+from ordersync.sync.mapping import CLOCK_COLUMN, TABLES, FieldSet
 
 # a range whose checksums differ is split into this many ranges of ids, down to LOAD_AT orders
 FANOUT = 16

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 
 from connectors.sink.merge import State, merge
-from ordersync.mapping import LATEST, STORE, TOMBSTONE, WAREHOUSE, FieldSet
+from ordersync.sync.mapping import LATEST, STORE, TOMBSTONE, WAREHOUSE, FieldSet
 
 
 @dataclass

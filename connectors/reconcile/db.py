@@ -5,8 +5,8 @@ from psycopg2.extensions import cursor
 from psycopg2.extras import Json
 
 from connectors.sink.merge import State
-from ordersync import rollout
-from ordersync.mapping import CLOCK_COLUMN, LATEST, SIDES, SYNC_COLUMN, TABLES, FieldSet
+from ordersync.db import rollout
+from ordersync.sync.mapping import CLOCK_COLUMN, LATEST, SIDES, SYNC_COLUMN, TABLES, FieldSet
 
 
 def select_states(side: str, where: str = "", fields: FieldSet = LATEST) -> str:
@@ -22,7 +22,7 @@ def to_state(row, fields: FieldSet = LATEST) -> State:
 
 
 def shared_fields(conns: dict) -> FieldSet:
-    """The fields both sides sync now (each side's database says which: ordersync.rollout)."""
+    """The fields both sides sync now (each side's database says which: ordersync.db.rollout)."""
     found = {}
     for side in SIDES:
         with conns[side].cursor(cursor_factory=cursor) as cur:  # tuples, whatever the default

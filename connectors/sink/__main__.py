@@ -7,9 +7,10 @@ import os
 from pythonjsonlogger.json import JsonFormatter
 
 from connectors.sink import metrics
-from connectors.sink.consumer import Sink, SinkConfig, install_signal_handlers
-from ordersync.environment import BadSetting, setting, whole
-from ordersync.mapping import SIDES
+from connectors.sink.config import SinkConfig
+from connectors.sink.loop import Sink, install_signal_handlers
+from ordersync.environment import BadSetting
+from ordersync.sync.mapping import SIDES
 
 
 def configure_logging() -> None:
@@ -30,13 +31,12 @@ def main() -> None:
     configure_logging()
     try:
         config = SinkConfig.from_env(args.source, args.target)
-        port = setting(os.environ, "SINK_METRICS_PORT", whole(1, 65535), 9101)
     except BadSetting as error:
         parser.error(str(error))  # exit 2 with the variable's name, before any connection
     sink = Sink(config)
     install_signal_handlers(sink)
-    metrics.polled()
-    metrics.serve(os.environ.get("SINK_METRICS_HOST", "127.0.0.1"), port)
+    sink.health.polled()
+    metrics.serve(config.metrics_host, config.metrics_port, sink.health)
     sink.run()
 
 

@@ -15,8 +15,8 @@ from typing import NamedTuple
 import orjson
 
 from connectors.sink.merge import State, tombstoned
-from ordersync.fieldkinds import BadValue, Items
-from ordersync.mapping import (
+from ordersync.sync.fieldkinds import BadValue, Items
+from ordersync.sync.mapping import (
     CLOCK_COLUMN,
     LATEST,
     MAX_FIELDS,

@@ -4,7 +4,7 @@ import enum
 
 import psycopg2
 
-from ordersync.rollout import NoSchema
+from ordersync.db.rollout import NoSchema
 
 
 class Failure(enum.Enum):

@@ -6,7 +6,7 @@ No Kafka, no database: everything here is a function of its arguments.
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
-from ordersync.mapping import LATEST, TOMBSTONE, FieldSet
+from ordersync.sync.mapping import LATEST, TOMBSTONE, FieldSet
 
 
 @dataclass(frozen=True)

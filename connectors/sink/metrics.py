@@ -3,11 +3,12 @@
 import bisect
 import json
 import threading
-import time
 from collections import Counter as Tally
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from prometheus_client import Counter, Gauge, Histogram, make_wsgi_app
+
+from connectors.sink.health import Health
 
 EVENTS = Counter(
     "sink_events_total", "Change events handled, by outcome and reason", ["outcome", "reason"]
@@ -58,12 +59,6 @@ FIELDS_NOT_APPLIED = Counter(
     "Fields of events left alone: the target does not sync them, or the event lacks their column",
     ["field", "why"],
 )
-# names come from events (hostile): past this many, further ones are counted as "other"
-MAX_FIELD_LABELS = 32
-# how long a field left alone keeps the sink's /healthz saying "mid-rollout"
-ROLLOUT_MEMORY_SECONDS = 600.0
-# (field, why) -> when last seen; read by /healthz
-left_alone: dict[tuple[str, str], float] = {}
 
 
 def observe_many(histogram: Histogram, amounts: list[float]) -> None:
@@ -81,40 +76,11 @@ def observe_many(histogram: Histogram, amounts: list[float]) -> None:
     histogram._sum.inc(sum(amounts))
 
 
-HEALTHY_POLL_AGE = 30.0
-# this many failed attempts in a row at the same offset make the sink report itself unhealthy
-STUCK_AFTER = 3
-
-# the batch being retried, if any: {"offset", "failure", "error", "attempts", "since"}
-stuck: dict = {}
-last_poll = 0.0  # the gauge's value, kept here too: health reads it without prometheus internals
-
-
-def report_stuck(where: str, failure: str, error: BaseException, attempts: int) -> None:
-    """Record that the batch starting at `where` failed again."""
-    RETRIES.labels(failure).inc()
-    since = stuck.get("since", time.time()) if stuck.get("offset") == where else time.time()
-    stuck.clear()
-    stuck.update(
-        offset=where,
-        failure=failure,
-        error=str(error).strip()[:500],
-        attempts=attempts,
-        since=since,
-    )
-    STUCK.set(1 if unhealthy_stuck() else 0)
-
-
-def clear_stuck() -> None:
-    """The batch went through: the sink is no longer stuck."""
-    if stuck:
-        stuck.clear()
-        STUCK.set(0)
-
-
-def unhealthy_stuck() -> bool:
-    """Tell whether the retried batch has failed often enough, or for a reason that needs people."""
-    return bool(stuck) and (stuck["attempts"] >= STUCK_AFTER or stuck["failure"] == "schema")
+def expose(health: Health) -> None:
+    """Let the gauges that describe the loop's state read it from its health at each scrape."""
+    LAST_POLL.set_function(lambda: health.last_poll)
+    STUCK.set_function(lambda: 1 if health.is_stuck() else 0)
+    SCHEMA_VERSION.set_function(lambda: health.schema_version)
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -124,56 +90,23 @@ class QuietHandler(WSGIRequestHandler):
         """Stay silent."""
 
 
-def polled() -> None:
-    """The loop has just polled Kafka: it is alive."""
-    global last_poll
-    last_poll = time.time()
-    LAST_POLL.set(last_poll)
+def make_app(health: Health):
+    """A WSGI app: /healthz from the loop's health, everything else as Prometheus metrics."""
+    metrics = make_wsgi_app()
 
-
-def fields_left_alone(why: str, tally: Tally) -> None:
-    """Count fields of events that were not applied, and remember them for /healthz."""
-    now = time.time()
-    for name, n in tally.items():
-        key = (name, why)
-        if key not in left_alone and len(left_alone) >= MAX_FIELD_LABELS:
-            key = ("other", why)
-        left_alone[key] = now
-        FIELDS_NOT_APPLIED.labels(*key).inc(n)
-
-
-def schema_view() -> dict:
-    """The target's schema version, and fields left alone lately (the sides are mid-rollout)."""
-    since = time.time() - ROLLOUT_MEMORY_SECONDS
-    recent = sorted((f, why) for (f, why), seen in left_alone.items() if seen >= since)
-    return {
-        "version": int(SCHEMA_VERSION._value.get()),
-        "left_alone": [{"field": f, "why": why} for f, why in recent],
-    }
-
-
-def health() -> dict:
-    """Return the sink's health: ok, stalled (the loop stopped polling) or stuck (with why)."""
-    if time.time() - last_poll >= HEALTHY_POLL_AGE:
-        return {"status": "stalled", "schema": schema_view()}
-    if unhealthy_stuck():
-        return {"status": "stuck", **stuck, "schema": schema_view()}
-    return {"status": "ok", "schema": schema_view()}
-
-
-def app(environ, start_response):
-    """Serve /healthz from the loop's state and everything else as Prometheus metrics."""
-    if environ["PATH_INFO"] == "/healthz":
-        body = health()
-        ok = body["status"] == "ok"
-        start_response(
-            "200 OK" if ok else "503 Service Unavailable", [("Content-Type", "application/json")]
-        )
+    def app(environ, start_response):
+        if environ["PATH_INFO"] != "/healthz":
+            return metrics(environ, start_response)
+        body = health.body()
+        status = "200 OK" if body["status"] == "ok" else "503 Service Unavailable"
+        start_response(status, [("Content-Type", "application/json")])
         return [json.dumps(body).encode()]
-    return make_wsgi_app()(environ, start_response)
+
+    return app
 
 
-def serve(host: str, port: int) -> None:
+def serve(host: str, port: int, health: Health) -> None:
     """Serve metrics and health on a daemon thread."""
-    server = make_server(host, port, app, handler_class=QuietHandler)
+    expose(health)
+    server = make_server(host, port, make_app(health), handler_class=QuietHandler)
     threading.Thread(target=server.serve_forever, daemon=True, name="metrics").start()

@@ -9,7 +9,7 @@ skips what the row already has by its field clocks), so the owner's own retry la
 
 from dataclasses import dataclass
 
-from ordersync.roles import PARKED_TABLE
+from ordersync.db.roles import PARKED_TABLE
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,7 @@ class BatchReport:
     partners_applied: int = 0  # other replicas' parked changes this batch committed with its own
     snapshot_reads: int = 0  # events of a snapshot (op "r") among the applied ones
     snapshots_begun: int = 0  # snapshots of the source whose first read this batch applied
+    seconds: float = 0.0  # how long the attempt that went through took
 
     @property
     def messages(self) -> int:
@@ -115,6 +116,7 @@ class Processor:
 
         `parsed` holds what `parse_ahead` made of some of the messages already.
         """
+        started = time.monotonic()
         report = BatchReport()
         events = []
         self.target.ensure_connected()  # also reads the field set the target syncs
@@ -138,6 +140,7 @@ class Processor:
             self.apply_isolating(events, report)
             self.retry_parked(report)
         self.dead_letters.confirm()
+        report.seconds = time.monotonic() - started
         return report
 
     def read(self, message, parsed: dict):
@@ -155,23 +158,34 @@ class Processor:
         Halves are applied in source order, so every commit reaches a state the source side
         itself went through (a swap of two order numbers stays valid however it is split).
         """
-        try:
-            self.apply(events, report)
+        error = self.attempt(events, report)
+        if error is None:
             return
-        except Exception as error:  # sorted below: only bad data is isolated here
-            self.target.rollback()
-            if classify(error) is not Failure.DATA:
-                raise
-            if len(events) == 1:
-                message, event = events[0]
-                if getattr(error, "pgcode", None) in UNIQUENESS:
-                    self.park(message, event)
-                    return
+        if len(events) == 1:
+            message, event = events[0]
+            if getattr(error, "pgcode", None) in UNIQUENESS:
+                self.park(message, event)
+            else:
                 self.dead_letter(report, message, reason_of(error), error, event.state.id)
-                return
+            return
         middle = len(events) // 2
         self.apply_isolating(events[:middle], report)
         self.apply_isolating(events[middle:], report)
+
+    def attempt(self, events: list, report: BatchReport, partners: list = ()):
+        """Apply in one transaction; return the error if the data was refused, raise any other.
+
+        A refusal is rolled back and returned for the caller to isolate, park or dead-letter;
+        every other failure (transient, schema) escapes for the loop to retry the whole batch.
+        """
+        try:
+            self.apply(events, report, partners)
+        except Exception as error:  # sorted by cause: only bad data stays here
+            self.target.rollback()
+            if classify(error) is not Failure.DATA:
+                raise
+            return error
+        return None
 
     def reparse_parked(self) -> None:
         """Parse parked changes again once a migration changed the fields the target syncs."""
@@ -232,45 +246,36 @@ class Processor:
         while progress and self.parked:
             progress = False
             for where in sorted(self.parked):
-                message, event, since = self.parked.pop(where)
-                try:
-                    self.apply_with_partners((message, event), partners, report)
-                    self.unpark([where])
+                message, event, since = self.parked[where]
+                error = self.apply_with_partners((message, event), partners, report)
+                if error is None:
                     progress = True
-                except Exception as error:  # sorted as in apply_isolating
-                    self.target.rollback()
-                    if classify(error) is not Failure.DATA:
-                        self.parked[where] = (message, event, since)
-                        raise
-                    waiting = getattr(error, "pgcode", None) in UNIQUENESS
-                    if waiting and time.monotonic() - since < self.park_seconds:
-                        self.parked[where] = (message, event, since)
-                    else:
-                        self.dead_letter(report, message, reason_of(error), error, event.state.id)
-                        self.unpark([where])
+                elif self.may_wait(error, since):
+                    continue
+                else:
+                    self.dead_letter(report, message, reason_of(error), error, event.state.id)
+                del self.parked[where]
+                self.unpark([where])
 
-    def apply_with_partners(self, change: tuple, partners: list, report: BatchReport) -> None:
-        """Apply one parked change with the other replicas' parked ones, else alone."""
-        if partners:
-            try:
-                self.apply([change], report, partners)
-                self.unpark([place(m) for m, _ in partners])
-                return
-            except Exception as error:  # sorted as in apply_isolating
-                self.target.rollback()
-                if classify(error) is not Failure.DATA:
-                    raise
-        self.apply([change], report)
+    def may_wait(self, error: BaseException, since: float) -> bool:
+        """Tell whether a refused parked change may wait longer for its partner."""
+        waiting = getattr(error, "pgcode", None) in UNIQUENESS
+        return waiting and time.monotonic() - since < self.park_seconds
+
+    def apply_with_partners(self, change: tuple, partners: list, report: BatchReport):
+        """Apply one parked change with the other replicas' parked ones, else alone.
+
+        Returns the refusal of the last try, None once applied.
+        """
+        if partners and self.attempt([change], report, partners) is None:
+            self.unpark([place(m) for m, _ in partners])
+            return None
+        return self.attempt([change], report)
 
     def apply_parked_together(self, report: BatchReport, partners: list) -> bool:
         """Apply every parked change in one transaction: the halves of a swap need each other."""
         waiting = [self.parked[where][:2] for where in sorted(self.parked)]
-        try:
-            self.apply(waiting, report, partners)
-        except Exception as error:  # sorted as in apply_isolating
-            self.target.rollback()
-            if classify(error) is not Failure.DATA:
-                raise
+        if self.attempt(waiting, report, partners) is not None:
             return False
         self.unpark(sorted(self.parked) + [place(m) for m, _ in partners])
         self.parked.clear()

@@ -15,10 +15,10 @@ from psycopg2.sql import Composable
 from connectors.sink.events import checks
 from connectors.sink.failures import SchemaChanged
 from connectors.sink.merge import State
-from ordersync import rollout
-from ordersync.fieldkinds import Items
-from ordersync.mapping import CLOCK_COLUMN, SYNC_COLUMN, TABLES, FieldSet
-from ordersync.roles import PURGED_TABLE, SCHEMA_TABLE, SNAPSHOT_TABLE
+from ordersync.db import rollout
+from ordersync.db.roles import PURGED_TABLE, SCHEMA_TABLE, SNAPSHOT_TABLE
+from ordersync.sync.fieldkinds import Items
+from ordersync.sync.mapping import CLOCK_COLUMN, SYNC_COLUMN, TABLES, FieldSet
 
 log = logging.getLogger(__name__)
 

@@ -1,14 +1,14 @@
 """The published event schemas match the tables, and v2's files match the declaration.
 
 A column added without its schema fails here, and so does a declaration changed without
-`python -m ordersync.eventschema --write`.
+`python -m ordersync.sync.eventschema --write`.
 """
 
 import pytest
 from jsonschema import Draft202012Validator
 
-from ordersync import eventschema
-from ordersync.mapping import BOOKKEEPING, LATEST, LOCAL_FIELDS, SIDES, TABLES, TOMBSTONE
+from ordersync.sync import eventschema
+from ordersync.sync.mapping import BOOKKEEPING, LATEST, LOCAL_FIELDS, SIDES, TABLES, TOMBSTONE
 from tests.support.schemas import SCHEMAS, schema, value_schema
 
 VERSIONS = (1, eventschema.VERSION)
@@ -67,7 +67,7 @@ def test_text_limits_match_the_columns(side, version):
 @pytest.mark.parametrize("path", sorted(eventschema.rendered()), ids=lambda p: p.name)
 def test_the_committed_v2_schemas_are_what_the_declaration_generates(path):
     assert path.read_text() == eventschema.rendered()[path], (
-        "stale: run `python -m ordersync.eventschema --write`"
+        "stale: run `python -m ordersync.sync.eventschema --write`"
     )
 
 

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
 
 from connectors.sink.events import PoisonEvent, parse
-from ordersync.eventschema import kind_schema
-from ordersync.fieldkinds import Integer, Text
-from ordersync.mapping import (
+from ordersync.sync.eventschema import kind_schema
+from ordersync.sync.fieldkinds import Integer, Text
+from ordersync.sync.mapping import (
     CLOCK_COLUMN,
     LATEST,
     MAX_VERSION,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ordersync.mapping import SIDES
+from ordersync.sync.mapping import SIDES
 from tests.support.sync import Api
 
 

@@ -5,9 +5,10 @@ import subprocess
 import sys
 import uuid
 
-from stack import topology
+from ordersync import topology
 from stack.probes import wait_until
 from stack.secrets import database_url
+from stack.topology import ROOT
 from tests.support.browser import ARTIFACTS, signed_in_page
 
 
@@ -70,7 +71,7 @@ def test_a_non_admin_login_is_refused(browser):
         check=True,
         capture_output=True,
         env=os.environ | {"DATABASE_URL": database_url("store"), "APP_ENV": "development"},
-        cwd=topology.ROOT,
+        cwd=ROOT,
     )
     page = signed_in_page(browser, "store", name, "viewer-password")
     assert "Only admin users may sign in here." in page.content()

@@ -9,9 +9,9 @@ import uuid
 import requests
 
 from bench.client import order_body
-from ordersync.kafka_access import ADMIN
-from ordersync.mapping import dead_letter_topic
-from ordersync.roles import SINK
+from ordersync.db.roles import SINK
+from ordersync.kafka.access import ADMIN
+from ordersync.sync.mapping import dead_letter_topic
 from stack import topology
 from stack.probes import free_port, wait_until
 from stack.secrets import database_url, kafka_env

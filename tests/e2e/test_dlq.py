@@ -2,8 +2,8 @@
 
 from confluent_kafka.admin import AdminClient, ConfigResource
 
-from ordersync.deadletters.kafka import DeadLetterQueue
-from ordersync.mapping import SIDES, dead_letter_topic, replay_topic, topic
+from ordersync.kafka.deadletters.queue import DeadLetterQueue
+from ordersync.sync.mapping import SIDES, dead_letter_topic, replay_topic, topic
 from stack import report
 from stack.secrets import kafka_client
 from tests.support.db import fetch_row

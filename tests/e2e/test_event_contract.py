@@ -7,8 +7,8 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
 from bench.client import order_body
-from ordersync.mapping import LOCAL_FIELDS, SIDES, TABLES, columns, topic
-from ordersync.roles import OWNER
+from ordersync.db.roles import OWNER
+from ordersync.sync.mapping import LOCAL_FIELDS, SIDES, TABLES, columns, topic
 from stack.probes import wait_until
 from tests.support.db import connect
 from tests.support.kafka import end_offset, iter_messages

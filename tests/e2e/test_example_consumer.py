@@ -6,15 +6,16 @@ import sqlite3
 import sys
 
 from bench.client import order_body
-from ordersync.mapping import TABLES
-from ordersync.roles import READER
-from stack import topology
+from ordersync import topology
+from ordersync.db.roles import READER
+from ordersync.sync.mapping import TABLES
 from stack.secrets import kafka_env
+from stack.topology import ROOT
 from tests.support.db import connect
 from tests.support.processes import run_module
 from tests.support.sync import arrives, settled
 
-EXAMPLE = str(topology.ROOT / "examples" / "status_counts.py")
+EXAMPLE = str(ROOT / "examples" / "status_counts.py")
 
 
 def projected(state) -> dict:
@@ -35,7 +36,7 @@ def projected(state) -> dict:
         text=True,
         timeout=300,
         check=True,
-        # its own principal: read-only on the change topics (ordersync.kafka_access)
+        # its own principal: read-only on the change topics (ordersync.kafka.access)
         env=os.environ | kafka_env("example"),
     )
     return json.loads(result.stdout)

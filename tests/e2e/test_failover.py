@@ -13,12 +13,14 @@ import psycopg2.extras
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from ordersync.mapping import SIDES, TABLES, topic
-from stack import supervisor, topology
+from ordersync import topology
+from ordersync.sync.mapping import SIDES, TABLES, topic
+from stack import supervisor
 from stack.cli import start_component
 from stack.components import all_components
 from stack.probes import wait_until
 from stack.secrets import kafka_client
+from stack.topology import broker_name, connect_name, sink_name
 from tests.support.db import connect
 from tests.support.load import WriteLoad, lost_writes
 from tests.support.processes import connector_status, reconcile, run_module
@@ -54,7 +56,7 @@ def worker_running(connector: str) -> str:
     """The Connect worker (its supervised name) that runs the connector's task."""
     worker = connector_status(connector)["tasks"][0]["worker_id"]
     port = int(worker.rsplit(":", 1)[1])
-    return topology.connect_name(topology.CONNECT_PORTS.index(port) + 1)
+    return connect_name(topology.CONNECT_PORTS.index(port) + 1)
 
 
 def outage(name: str, load: WriteLoad) -> None:
@@ -101,9 +103,9 @@ def still_for(seconds: float) -> bool:
 
 def test_a_broker_a_worker_and_a_replica_fail_under_write_load(apis, cluster):
     victims = [
-        topology.broker_name(2),
+        broker_name(2),
         worker_running("store-source"),
-        topology.sink_name("store", "warehouse", 1),
+        sink_name("store", "warehouse", 1),
     ]
     with WriteLoad(limit_seconds=480) as load:
         wait_until(lambda: len(load.acked.created) > 30, 60, "the load to start")

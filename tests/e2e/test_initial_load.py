@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from ordersync.mapping import TABLES, columns
+from ordersync.sync.mapping import TABLES, columns
 from tests.support.db import connect
 from tests.support.kafka import topic_events
 from tests.support.processes import recaptured

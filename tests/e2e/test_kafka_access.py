@@ -11,10 +11,11 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from bench.client import order_body
-from ordersync.kafka_access import EXAMPLE_GROUP, PRINCIPALS, sink_group
-from ordersync.mapping import SIDES, dead_letter_topic, other, replay_topic, topic
-from stack import topology
+from ordersync import topology
+from ordersync.kafka.access import EXAMPLE_GROUP, PRINCIPALS, sink_group
+from ordersync.sync.mapping import SIDES, dead_letter_topic, other, replay_topic, topic
 from stack.secrets import connect_auth, db_passwords, kafka_client, kafka_passwords
+from stack.topology import LOGS, ROOT
 from tests.support.sync import arrives
 
 # the same cases on the single node (SASL_PLAINTEXT) and on the cluster (SASL_SSL)
@@ -175,7 +176,7 @@ def test_connector_configs_hold_no_secrets(stack_pass):
 
 def test_no_password_of_the_stack_reaches_a_log(stack_pass):
     passwords = [*kafka_passwords().values(), *db_passwords().values()]
-    for log in topology.LOGS.glob("*.log"):
+    for log in LOGS.glob("*.log"):
         text = log.read_text(errors="replace")
         assert not [p for p in passwords if p in text], f"a password is in {log}"
 
@@ -183,9 +184,7 @@ def test_no_password_of_the_stack_reaches_a_log(stack_pass):
 def test_a_rotated_password_replaces_the_old_one(stack_pass):
     old = kafka_client("example")
     command = [sys.executable, "-m", "stack", "rotate-kafka-password", "example"]
-    rotated = subprocess.run(
-        command, cwd=topology.ROOT, capture_output=True, text=True, timeout=600
-    )
+    rotated = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert rotated.returncode == 0, rotated.stdout + rotated.stderr
     new = kafka_client("example")
     assert new["sasl.password"] != old["sasl.password"]

@@ -4,11 +4,13 @@ import json
 import subprocess
 
 from bench.client import order_body
-from ordersync.roles import OWNER
-from stack import supervisor, topology
+from ordersync import topology
+from ordersync.db.roles import OWNER
+from stack import supervisor
 from stack.cli import start_component
 from stack.components import all_components
 from stack.probes import wait_until
+from stack.topology import LOGS
 from tests.support.db import connect
 from tests.support.metrics import metric, samples, scrape
 from tests.support.processes import run_module
@@ -46,7 +48,7 @@ def test_sink_metrics_count_applied_events_and_lag(apis):
         "lag samples of 0",
     )
     assert lags and all(lag == 0 for lag in lags)
-    log = topology.LOGS / "sink-store-to-warehouse.log"
+    log = LOGS / "sink-store-to-warehouse.log"
     events = [
         json.loads(line)
         for line in log.read_text().splitlines()

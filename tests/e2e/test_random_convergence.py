@@ -6,8 +6,8 @@ import time
 import uuid
 
 from bench.client import PATHS, authed_session, order_body
-from ordersync.mapping import STATUSES, TABLES, columns
-from stack import topology
+from ordersync import topology
+from ordersync.sync.mapping import STATUSES, TABLES, columns
 from stack.probes import wait_until
 from tests.support.db import connect
 from tests.support.processes import reconcile

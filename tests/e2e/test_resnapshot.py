@@ -11,15 +11,16 @@ import pytest
 import requests
 
 from bench.client import order_body
-from ordersync.mapping import other
-from ordersync.roles import DEBEZIUM, READER, SNAPSHOT_TABLE
+from ordersync import topology as t
+from ordersync.db.roles import DEBEZIUM, READER, SNAPSHOT_TABLE
+from ordersync.sync.mapping import other
 from stack import supervisor
-from stack import topology as t
 from stack.alerts import firing
 from stack.cli import start_component
 from stack.components import all_components, connect_workers
 from stack.probes import wait_until
 from stack.secrets import connect_auth
+from stack.topology import SUPERUSER
 from tests.support.db import connect
 from tests.support.processes import connector_status, reconcile, tasks_running
 from tests.support.sync import arrives, settled
@@ -46,7 +47,7 @@ def snapshots_applied(source: str) -> int:
 
 def superuser(side: str):
     """An autocommit session as the database superuser (WAL and settings)."""
-    return connect(side, database=side, role=t.SUPERUSER)
+    return connect(side, database=side, role=SUPERUSER)
 
 
 def slot(side: str) -> dict | None:

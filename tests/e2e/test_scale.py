@@ -12,10 +12,11 @@ from confluent_kafka import Consumer, ConsumerGroupState, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource
 
 from bench.client import order_body
-from ordersync.mapping import SIDES, TABLES, dead_letter_topic, other, topic
-from stack import topology
+from ordersync import topology
+from ordersync.sync.mapping import SIDES, TABLES, dead_letter_topic, other, topic
 from stack.probes import wait_until
 from stack.secrets import kafka_client
+from stack.topology import sink_name
 from tests.support.db import connect
 from tests.support.kafka import decoded, row_of
 from tests.support.processes import frozen, reconcile
@@ -131,7 +132,7 @@ def test_swaps_and_reuses_across_partitions_converge_without_dead_letters(apis, 
     arrives(target, reused["id"])
     dead = dead_letters(target)
     # one replica stands still while the other meets each half alone, and parks it
-    with frozen(topology.sink_name(source, target, 1)):
+    with frozen(sink_name(source, target, 1)):
         conn = connect(source)
         with conn.cursor() as cur:
             for a, b in pairs:  # a swap in one statement: neither half is valid alone

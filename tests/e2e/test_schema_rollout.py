@@ -2,7 +2,7 @@
 
 Writers on both APIs run throughout; each side is migrated on its own, with a sink restart
 between the two sides' steps. The migrations are the test's own (a schema version the product
-does not ship), run the way a product migration runs them (ordersync.rollout.apply_step).
+does not ship), run the way a product migration runs them (ordersync.db.rollout.apply_step).
 """
 
 import random
@@ -11,9 +11,10 @@ import uuid
 import psycopg2
 import pytest
 
-from ordersync import rollout, schema_guard
-from ordersync.fieldkinds import Text
-from ordersync.mapping import (
+from ordersync.db import rollout, schema_guard
+from ordersync.db.roles import OWNER
+from ordersync.sync.fieldkinds import Text
+from ordersync.sync.mapping import (
     SIDES,
     STORE,
     TABLES,
@@ -23,7 +24,6 @@ from ordersync.mapping import (
     dead_letter_topic,
     other,
 )
-from ordersync.roles import OWNER
 from stack import supervisor
 from stack.cli import start_component
 from stack.components import all_components

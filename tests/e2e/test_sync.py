@@ -3,7 +3,7 @@
 import uuid
 
 from bench.client import order_body
-from ordersync.mapping import LOCAL_FIELDS, TABLES
+from ordersync.sync.mapping import LOCAL_FIELDS, TABLES
 from stack.probes import wait_until
 from tests.support.db import connect, fetch_row
 from tests.support.kafka import quiet_for, topic_events

@@ -1,7 +1,8 @@
 """The admin's Sync page and the stale-save guard in a real headless Chromium, on the stack."""
 
 from bench.client import order_body
-from stack import supervisor, topology
+from ordersync import topology
+from stack import supervisor
 from stack.cli import start_component
 from stack.components import all_components
 from tests.support.browser import ARTIFACTS, signed_in_page

@@ -3,7 +3,7 @@
 import re
 
 from bench.client import order_body
-from ordersync.mapping import topic
+from ordersync.sync.mapping import topic
 from tests.support.processes import run_module
 from tests.support.sync import arrives, settled
 

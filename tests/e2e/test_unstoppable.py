@@ -10,8 +10,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.client import order_body
-from ordersync.mapping import FIELD_NAMES, SIDES, TABLES, columns, dead_letter_topic, other, topic
-from ordersync.roles import OWNER
+from ordersync.db.roles import OWNER
+from ordersync.sync.mapping import (
+    FIELD_NAMES,
+    SIDES,
+    TABLES,
+    columns,
+    dead_letter_topic,
+    other,
+    topic,
+)
 from stack import supervisor
 from stack.probes import wait_until
 from stack.secrets import kafka_client

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ordersync.mapping import SIDES, field_set, topic
+from ordersync.sync.mapping import SIDES, field_set, topic
 from stack import topology
 from tests.support import examples
 from tests.support.schemas import change_events, value_schema

@@ -7,7 +7,7 @@ from flask import session
 from flask.sessions import NullSession
 
 from bench.client import PATHS, order_body
-from ordersync.mapping import TABLES, columns
+from ordersync.sync.mapping import TABLES, columns
 from tests.support.web import PASSWORD, csrf_token, sign_in
 
 

@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from bench.client import PATHS, name_field, order_body
-from ordersync.mapping import TABLES
+from ordersync.sync.mapping import TABLES
 
 
 def create(client, side, **overrides):

@@ -10,8 +10,8 @@ import pytest
 from flask_jwt_extended import create_access_token
 
 from bench.client import PATHS, order_body
-from ordersync.auth import issue_token
-from ordersync.extensions import db
+from ordersync.auth.tokens import issue_token
+from ordersync.web.extensions import db
 from tests.support.apps import add_user, bearer
 from tests.support.web import PASSWORD
 

@@ -7,8 +7,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from ordersync.eventschema import kind_schema
-from ordersync.fieldkinds import MAX_ITEMS, BadValue, Choice, Flag, Integer, Items, Text
+from ordersync.sync.eventschema import kind_schema
+from ordersync.sync.fieldkinds import MAX_ITEMS, BadValue, Choice, Flag, Integer, Items, Text
 from tests.support import examples
 
 # small limits, so that random values land on both sides of them

@@ -1,8 +1,8 @@
 """The Kafka principals' declaration keeps its promises: one writer per change topic, no wildcards
 that write, every process of the stack logs in as a declared principal."""
 
-from ordersync.kafka_access import ADMIN, BY_NAME, PRINCIPALS, USERS, topics
-from ordersync.mapping import SIDES, topic
+from ordersync.kafka.access import ADMIN, BY_NAME, PRINCIPALS, USERS, topics
+from ordersync.sync.mapping import SIDES, topic
 from stack.components import all_components
 
 

@@ -5,8 +5,8 @@ import json
 from sqlalchemy import event, text
 
 from bench.client import PATHS, order_body
-from ordersync.extensions import db
-from ordersync.mapping import TABLES
+from ordersync.sync.mapping import TABLES
+from ordersync.web.extensions import db
 
 
 def plan_scans(node: dict):

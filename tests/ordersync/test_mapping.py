@@ -2,8 +2,8 @@
 
 import pytest
 
-from ordersync import triggers
-from ordersync.mapping import (
+from ordersync.db import triggers
+from ordersync.sync.mapping import (
     LOCAL_FIELDS,
     SIDES,
     STORE,

@@ -1,7 +1,7 @@
 """`flask --app SIDE orders purge`: only the owner, only tombstones, and purged ids are kept."""
 
-from ordersync.mapping import TABLES
-from ordersync.roles import OWNER
+from ordersync.db.roles import OWNER
+from ordersync.sync.mapping import TABLES
 from tests.support.db import insert_sql, run, scratch_url, sqlalchemy
 
 

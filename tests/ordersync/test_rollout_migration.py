@@ -7,9 +7,9 @@ import psycopg2
 import pytest
 from alembic.script import ScriptDirectory
 
-from ordersync.app import MIGRATIONS
-from ordersync.mapping import TABLES
-from ordersync.roles import APP, OWNER, READER, SINK
+from ordersync.db import MIGRATIONS
+from ordersync.db.roles import APP, OWNER, READER, SINK
+from ordersync.sync.mapping import TABLES
 from tests.support.db import connect, run, scratch_url
 from tests.support.processes import run_module
 
@@ -17,9 +17,9 @@ MIGRATION = """
 from alembic import op
 from flask import current_app
 
-from ordersync import rollout, triggers
-from ordersync.fieldkinds import Text
-from ordersync.mapping import SchemaVersion, SyncedField, field_set
+from ordersync.db import rollout, triggers
+from ordersync.sync.fieldkinds import Text
+from ordersync.sync.mapping import SchemaVersion, SyncedField, field_set
 
 revision, down_revision = "rollout_probe", {head!r}
 STEP = SchemaVersion(

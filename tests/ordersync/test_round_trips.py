@@ -6,7 +6,7 @@ from psycopg2.extensions import TRANSACTION_STATUS_IDLE, TRANSACTION_STATUS_INTR
 from sqlalchemy import event
 
 from bench.client import PATHS, order_body
-from ordersync.extensions import db
+from ordersync.web.extensions import db
 
 
 @contextmanager

@@ -1,7 +1,7 @@
 """One rule per synced field, declared once: what the sink accepts, the API and the database do.
 
-The sink checks incoming values with the declaration's kinds (ordersync/fieldkinds.py), the API
-builds its fields from the same declaration (ordersync/schemas.py), and the database checks item
+The sink checks incoming values with the declaration's kinds (ordersync/sync/fieldkinds.py), the API
+builds its fields from the same declaration (ordersync/api/schemas.py), and the database checks item
 lines with a function generated from it (migration 0012). Here all three judge the same values.
 """
 
@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError
 
-from ordersync.fieldkinds import ITEMS_FUNCTION, BadValue
-from ordersync.mapping import LATEST, STORE, TABLES, WAREHOUSE
+from ordersync.sync.fieldkinds import ITEMS_FUNCTION, BadValue
+from ordersync.sync.mapping import LATEST, STORE, TABLES, WAREHOUSE
 from store.schemas import StoreOrderSchema
 from tests.support import examples
 from warehouse.schemas import WarehouseOrderSchema

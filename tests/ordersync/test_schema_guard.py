@@ -8,10 +8,11 @@ import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 
-from ordersync import rollout, schema_guard
-from ordersync.app import MIGRATIONS
-from ordersync.fieldkinds import Flag, Text
-from ordersync.mapping import (
+from ordersync.db import MIGRATIONS, rollout, schema_guard
+from ordersync.db.roles import OWNER, SCHEMA_TABLE
+from ordersync.db.schema_guard import ContractViolation, Synced, check_statement, synced_columns
+from ordersync.sync.fieldkinds import Flag, Text
+from ordersync.sync.mapping import (
     LATEST,
     STORE,
     TABLES,
@@ -21,8 +22,6 @@ from ordersync.mapping import (
     columns,
     field_set,
 )
-from ordersync.roles import OWNER, SCHEMA_TABLE
-from ordersync.schema_guard import ContractViolation, Synced, check_statement, synced_columns
 from tests.support.db import connect, run, scratch_url, sqlalchemy
 from tests.support.processes import run_module
 

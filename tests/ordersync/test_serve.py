@@ -1,4 +1,4 @@
-"""The apps' server (ordersync.serve): serves a factory, starts with clean metrics, stops."""
+"""The apps' server (ordersync.service.serve): serves a factory, clean metrics at start, stops."""
 
 import contextlib
 import os
@@ -11,7 +11,7 @@ import pytest
 import requests
 from flask import Flask, request
 
-from ordersync.serve import KILL_AFTER, SECRETS, address
+from ordersync.service.serve import KILL_AFTER, SECRETS, address
 from stack import topology
 from stack.probes import wait_until
 from tests.support.processes import run_module
@@ -69,7 +69,7 @@ def serving(factory: str, env: dict, path: str):
     The outcome dict gets the server's log and exit code once SIGTERM has stopped it.
     """
     port, outcome = free_port(), {}
-    command = [sys.executable, "-m", "ordersync.serve", f"{__name__}:{factory}"]
+    command = [sys.executable, "-m", "ordersync.service.serve", f"{__name__}:{factory}"]
     with subprocess.Popen(
         [*command, f"--bind=127.0.0.1:{port}"],
         cwd=topology.ROOT,
@@ -109,7 +109,7 @@ def test_a_request_cannot_read_the_secrets_the_app_was_built_with():
 
 @pytest.mark.parametrize("bind", ["5001", ":5001", "localhost:http", "localhost:0", "h:70000"])
 def test_a_bad_address_is_refused_by_name(bind):
-    result = run_module("ordersync.serve", "store:create_app", f"--bind={bind}", timeout=60)
+    result = run_module("ordersync.service.serve", "store:create_app", f"--bind={bind}", timeout=60)
     assert result.returncode == 2
     assert f"'{bind}' is not HOST:PORT" in result.stderr
 
@@ -121,7 +121,7 @@ def test_an_address_splits_at_its_last_colon():
 
 def test_a_worker_deaf_to_sigterm_is_killed_and_the_server_still_stops():
     port = free_port()
-    command = [sys.executable, "-m", "ordersync.serve", f"{__name__}:deaf_app"]
+    command = [sys.executable, "-m", "ordersync.service.serve", f"{__name__}:deaf_app"]
     with subprocess.Popen(
         [*command, f"--bind=127.0.0.1:{port}"],
         cwd=topology.ROOT,

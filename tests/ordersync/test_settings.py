@@ -2,9 +2,9 @@
 
 import pytest
 
+from ordersync import topology
 from ordersync.environment import BadSetting
-from ordersync.settings import ServiceSettings, dev_secret
-from stack import topology
+from ordersync.service.settings import ServiceSettings, dev_secret
 
 GOOD = "x" * 40
 

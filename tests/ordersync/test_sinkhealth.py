@@ -6,9 +6,10 @@ import time
 
 import pytest
 
-from connectors.sink import metrics
-from ordersync import sinkhealth
-from ordersync.sinkhealth import (
+from connectors.sink import health as sink_health
+from connectors.sink.health import Health
+from ordersync.sync import sinkhealth
+from ordersync.sync.sinkhealth import (
     LeftAlone,
     SinkHealth,
     SinkSchema,
@@ -140,26 +141,18 @@ def test_left_alone_that_is_not_a_list_is_nothing():
     assert read_schema({"schema": {"version": 1, "left_alone": {"f": 1}}}) == SinkSchema(1, ())
 
 
-def test_what_the_sink_reports_is_read_back(monkeypatch):
-    """The sink's own /healthz body, as connectors.sink.metrics makes it, parses whole."""
+def test_what_the_sink_reports_is_read_back():
+    """The sink's own /healthz body, as connectors.sink.health makes it, parses whole."""
     now = time.time()
-    monkeypatch.setattr(
-        metrics,
-        "left_alone",
-        {
-            ("gift_note", "target-lacks"): now,
-            ("notes", "event-lacks"): now,
-            ("forgotten", "event-lacks"): now - metrics.ROLLOUT_MEMORY_SECONDS - 1,
-        },
-    )
-    before = metrics.SCHEMA_VERSION._value.get()
-    metrics.SCHEMA_VERSION.set(2)
-    try:
-        body = metrics.health()
-    finally:
-        metrics.SCHEMA_VERSION.set(before)
-    assert read_schema(body) == read_schema({"schema": MID_ROLLOUT})
-    assert sinkhealth.LEFT_ALONE_MINUTES * 60 == metrics.ROLLOUT_MEMORY_SECONDS
+    health = Health()
+    health.left_alone = {
+        ("gift_note", "target-lacks"): now,
+        ("notes", "event-lacks"): now,
+        ("forgotten", "event-lacks"): now - sink_health.ROLLOUT_MEMORY_SECONDS - 1,
+    }
+    health.schema_version = 2
+    assert read_schema(health.body()) == read_schema({"schema": MID_ROLLOUT})
+    assert sinkhealth.LEFT_ALONE_MINUTES * 60 == sink_health.ROLLOUT_MEMORY_SECONDS
 
 
 def test_a_probe_reads_the_schema_over_http():

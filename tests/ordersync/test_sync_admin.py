@@ -5,12 +5,13 @@ import html
 import psycopg2.extensions
 import pytest
 
-from ordersync import rollout, sync_admin
-from ordersync.fieldkinds import Integer, Text
-from ordersync.mapping import LATEST, STORE, WAREHOUSE, SchemaVersion, SyncedField
-from ordersync.roles import OWNER, SCHEMA_TABLE
-from ordersync.sinkhealth import LeftAlone, SinkHealth, SinkSchema
-from ordersync.sync_admin import schema_status
+from ordersync.admin import sync as sync_admin
+from ordersync.admin.sync import schema_status
+from ordersync.db import rollout
+from ordersync.db.roles import OWNER, SCHEMA_TABLE
+from ordersync.sync.fieldkinds import Integer, Text
+from ordersync.sync.mapping import LATEST, STORE, WAREHOUSE, SchemaVersion, SyncedField
+from ordersync.sync.sinkhealth import LeftAlone, SinkHealth, SinkSchema
 from stack.probes import nobody_listens
 from tests.support.db import connect
 from tests.support.fake_sink import fake_sink

@@ -4,8 +4,8 @@ import psycopg2
 import pytest
 
 from bench.client import PATHS, order_body
-from ordersync.mapping import TABLES, other
-from ordersync.roles import APP, DEBEZIUM, OWNER, PURGED_TABLE, READER, SINK
+from ordersync.db.roles import APP, DEBEZIUM, OWNER, PURGED_TABLE, READER, SINK
+from ordersync.sync.mapping import TABLES, other
 from tests.support.db import connect, insert_sql, run
 
 

@@ -2,7 +2,7 @@
 
 import uuid
 
-from ordersync.users import authenticate, find_user
+from ordersync.auth.users import authenticate, find_user
 
 
 def run(app, *args, input=None):

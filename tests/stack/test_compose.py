@@ -6,7 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stack import jars, topology
+from ordersync import topology
+from stack import jars
+from stack.topology import ROOT
 from tests.support.compose import SERVICES, env, published
 
 ONE_SHOT = {
@@ -115,11 +117,11 @@ def test_containers_reach_kafka_on_the_internal_listener():
     assert env("connect")["BOOTSTRAP_SERVERS"] == INTERNAL_BOOTSTRAP
     assert env("kafka-ui")["KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS"] == INTERNAL_BOOTSTRAP
     for service in ("sink-store-to-warehouse", "sink-warehouse-to-store"):
-        assert env(service)["SINK_BOOTSTRAP_SERVERS"] == INTERNAL_BOOTSTRAP
+        assert env(service)["KAFKA_BOOTSTRAP_SERVERS"] == INTERNAL_BOOTSTRAP
 
 
 def test_connect_defines_every_variable_the_connector_configs_read():
-    configs = Path(topology.ROOT, "connectors").glob("*.json")
+    configs = Path(ROOT, "connectors").glob("*.json")
     wanted = {name for path in configs for name in re.findall(r"\$\{env:(\w+)\}", path.read_text())}
     assert wanted, "no ${env:...} references found in connectors/*.json"
     assert wanted <= set(env("connect"))
@@ -154,15 +156,15 @@ def test_only_the_setup_gets_the_admin_password():
 
 
 def test_every_variable_compose_demands_is_in_env_example():
-    demanded = set(re.findall(r"\$\{(\w+):\?", (topology.ROOT / "docker-compose.yml").read_text()))
-    example = (topology.ROOT / ".env.example").read_text()
+    demanded = set(re.findall(r"\$\{(\w+):\?", (ROOT / "docker-compose.yml").read_text()))
+    example = (ROOT / ".env.example").read_text()
     listed = set(re.findall(r"^(\w+)=", example, re.M))
     assert demanded and demanded <= listed, demanded - listed
 
 
 def test_prometheus_scrapes_every_metrics_endpoint():
     """Every app, sink, the watchdog and the monitor is a scrape target, on its published port."""
-    config = yaml.safe_load((topology.ROOT / "monitoring" / "prometheus.yml").read_text())
+    config = yaml.safe_load((ROOT / "monitoring" / "prometheus.yml").read_text())
     targets = {
         t for job in config["scrape_configs"] for c in job["static_configs"] for t in c["targets"]
     }

@@ -2,11 +2,14 @@
 
 import json
 
+import pytest
+
 from stack import envfile, topology
-from stack.configs import BROKER_LIVENESS, WORKER_LIVENESS
+from stack.compose import compose_site
+from stack.configs import BROKER_LIVENESS, WORKER_LIVENESS, Shaped, broker_settings, worker_settings
 from tests.support.compose import (
+    DEFAULTED,
     SERVICES,
-    comparable,
     connect_image_properties,
     env,
     kafka_image_properties,
@@ -17,6 +20,7 @@ from tests.support.compose import (
 
 CLUSTER_ENV = topology.ROOT / "cluster.env"
 PROFILED = {"kafka-2", "kafka-3", "connect-2"}
+
 NODES = {"kafka": 1, "kafka-2": 2, "kafka-3": 3}
 
 
@@ -47,20 +51,39 @@ def test_the_three_nodes_are_the_three_voters_of_one_cluster():
     assert len({p for pairs in ports for p in pairs}) == 3
 
 
-def test_each_node_configures_what_native_cluster_mode_configures():
-    """TLS included: the native cluster speaks it too."""
+def shape_dependent(settings: dict) -> list[str]:
+    """The settings compose leaves to cluster.env: shaped ones and the topic sizes."""
+    return [k for k, v in settings.items() if isinstance(v, Shaped) or DEFAULTED.search(str(v))]
+
+
+@pytest.mark.parametrize(
+    ("services", "declared", "native", "image"),
+    [
+        (NODES, broker_settings, "kafka_properties(1)", kafka_image_properties),
+        (
+            ("connect", "connect-2"),
+            worker_settings,
+            "connect_properties(1)",
+            connect_image_properties,
+        ),
+    ],
+)
+def test_the_profile_sizes_and_times_what_native_cluster_mode_does(
+    services, declared, native, image
+):
+    native = native_cluster(native)
+    shaped = shape_dependent(declared(compose_site()))
+    assert "default.replication.factor" in shaped or "session.timeout.ms" in shaped
+    for name in services:
+        compose = image(env(name, cluster_settings()))
+        assert {k: compose[k] for k in shaped} == {k: native[k] for k in shaped}, name
+
+
+def test_each_node_is_its_own_node_of_one_cluster():
     native = native_cluster("kafka_properties(1)")
     assert native["default.replication.factor"] == "3" and native["min.insync.replicas"] == "2"
-    for name in NODES:
-        compose = kafka_image_properties(env(name, cluster_settings()))
-        compose, expected = comparable("kafka", compose, native)
-        assert compose.pop("node.id") == str(NODES[name])
-        assert compose == without_node(expected), name
-
-
-def without_node(properties: dict[str, str]) -> dict[str, str]:
-    """The properties minus the node id, the one setting that differs between nodes."""
-    return {key: value for key, value in properties.items() if key != "node.id"}
+    for name, node in NODES.items():
+        assert kafka_image_properties(env(name, cluster_settings()))["node.id"] == str(node)
 
 
 def test_kafka_setup_waits_for_every_node_of_the_profile():
@@ -112,4 +135,4 @@ def test_the_profile_fails_over_with_the_native_clusters_liveness_settings():
 
 def cluster_values(settings: dict) -> dict[str, str]:
     """The cluster's value of each liveness setting, as a property file holds it."""
-    return {key: str(cluster) for key, (_, cluster) in settings.items()}
+    return {key: str(value.cluster) for key, value in settings.items()}

@@ -9,7 +9,7 @@ import json
 import re
 
 from connectors.kafka_setup import env_name
-from ordersync.kafka_access import ADMIN
+from ordersync.kafka.access import ADMIN
 from stack import envfile, topology
 from tests.support.compose import load
 

@@ -16,8 +16,8 @@ import yaml
 from cryptography import x509
 
 from connectors.kafka_setup import env_name
-from ordersync.kafka_access import ADMIN, PRINCIPALS, USERS, app, connect, operator, sink
-from ordersync.mapping import SIDES, other
+from ordersync.kafka.access import ADMIN, PRINCIPALS, USERS, app, connect, operator, sink
+from ordersync.sync.mapping import SIDES, other
 from stack import envfile, topology
 from stack.configs import CONNECT_JAAS, CONNECT_REST_USERS_FILE, connect_rest_files
 from stack.secrets import CONNECT_REST_USERS

@@ -5,7 +5,7 @@ import re
 import stat
 
 from connectors.kafka_setup import env_name
-from ordersync.kafka_access import USERS
+from ordersync.kafka.access import USERS
 from stack import envfile
 from stack.secrets import CONNECT_REST_USERS
 

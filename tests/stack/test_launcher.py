@@ -5,11 +5,13 @@ import re
 import subprocess
 import sys
 
-from ordersync.settings import ServiceSettings
-from stack import components, provision, topology
+from ordersync import topology
+from ordersync.service.settings import ServiceSettings
+from stack import components, provision
 from stack.cli import connector_running
 from stack.components import all_components
 from stack.probes import wait_until
+from stack.topology import ROOT
 from tests.support.processes import run_module
 
 
@@ -40,7 +42,7 @@ def test_status_lists_every_component_running_and_ready(stack):
 def test_a_component_not_ready_in_time_fails_with_its_log_tail(stack):
     result = subprocess.run(
         [sys.executable, "-m", "stack", "restart", "connect"],
-        cwd=topology.ROOT,
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,

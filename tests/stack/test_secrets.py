@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ordersync.environment import UnsafeSettings
-from ordersync.settings import ServiceSettings, dev_secret
+from ordersync.service.settings import ServiceSettings, dev_secret
 from stack import supervisor, topology
 from stack.cli import announce_admin_password
 from stack.components import app_env

@@ -6,14 +6,17 @@ import subprocess
 import sys
 
 from stack import shape
-from stack import topology as t
+from stack.topology import ROOT
+
+# what a launcher command does: importing stack recalls the shape, then the ports are read
+PORTS = "import stack; from ordersync import topology as t; print(t.BROKERS, t.SINK_REPLICAS"
 
 
 def run_python(code: str, env: dict) -> str:
     """Run Python in a fresh process (the shape is read at import) and return its output."""
     clean = {k: v for k, v in os.environ.items() if k not in shape.VARIABLES}
     result = subprocess.run(
-        [sys.executable, "-c", code], env=clean | env, cwd=t.ROOT, capture_output=True, text=True
+        [sys.executable, "-c", code], env=clean | env, cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
@@ -21,14 +24,14 @@ def run_python(code: str, env: dict) -> str:
 
 def test_a_later_command_talks_to_the_cluster_the_last_up_started(tmp_path):
     (tmp_path / "shape.json").write_text(json.dumps({"STACK_BROKERS": "3", "SINK_REPLICAS": "2"}))
-    code = "from stack import topology as t; print(t.BROKERS, t.SINK_REPLICAS, t.TOPIC_PARTITIONS)"
+    code = PORTS + ", t.TOPIC_PARTITIONS)"
     assert run_python(code, {"STACK_DIR": str(tmp_path)}) == "3 2 3"
     # a variable set by the caller wins over the memory
     assert run_python(code, {"STACK_DIR": str(tmp_path), "STACK_BROKERS": "1"}) == "1 2 1"
 
 
 def test_no_memory_or_a_broken_one_means_the_defaults(tmp_path):
-    code = "from stack import topology as t; print(t.BROKERS, t.SINK_REPLICAS)"
+    code = PORTS + ")"
     assert run_python(code, {"STACK_DIR": str(tmp_path)}) == "1 1"
     (tmp_path / "shape.json").write_text('["not", "a", "shape"]')
     assert run_python(code, {"STACK_DIR": str(tmp_path)}) == "1 1"

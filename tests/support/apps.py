@@ -3,9 +3,9 @@
 from flask_migrate import upgrade
 from werkzeug.security import generate_password_hash
 
-from ordersync.extensions import db
-from ordersync.roles import OWNER
-from ordersync.users import ROLES, User
+from ordersync.auth.users import ROLES, User
+from ordersync.db.roles import OWNER
+from ordersync.web.extensions import db
 from stack import provision
 from tests.support.db import scratch_url, sqlalchemy
 from tests.support.web import PASSWORD

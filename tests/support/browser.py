@@ -1,9 +1,10 @@
 """Driving the admin dashboards in a real browser."""
 
-from stack import topology
+from ordersync import topology
 from stack.secrets import admin_password
+from stack.topology import ROOT
 
-ARTIFACTS = topology.ROOT / "tests" / "artifacts"
+ARTIFACTS = ROOT / "tests" / "artifacts"
 
 
 def signed_in_page(browser, side: str, username: str = "admin", password: str | None = None):

@@ -79,33 +79,6 @@ CONNECT_ALIASES = {
 }
 
 
-# where each side runs rather than how: addresses, listener names, ports, directories and files
-ASIDE = {
-    "kafka": {
-        "listeners",
-        "advertised.listeners",
-        "listener.security.protocol.map",
-        "inter.broker.listener.name",
-        "controller.quorum.voters",
-        "log.dirs",
-        "ssl.keystore.location",
-        "ssl.truststore.location",
-    },
-    "connect": {
-        "bootstrap.servers",
-        "listeners",
-        "rest.advertised.host.name",
-        "rest.advertised.port",
-        "rest.host.name",
-        "rest.port",
-        "plugin.path",
-        "ssl.truststore.location",
-        "producer.ssl.truststore.location",
-        "admin.ssl.truststore.location",
-    },
-}
-
-
 def kafka_image_properties(environment: dict[str, str]) -> dict[str, str]:
     """The server properties apache/kafka writes: KAFKA_ stripped, lowercased, _ -> ."""
     properties = {}
@@ -130,11 +103,6 @@ def connect_image_properties(environment: dict[str, str]) -> dict[str, str]:
 def native_properties(text: str) -> dict[str, str]:
     """A properties file rendered by stack/configs.py as a dict."""
     return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
-
-
-def without(properties: dict[str, str], keys: set[str]) -> dict[str, str]:
-    """The properties minus the keys set aside."""
-    return {key: value for key, value in properties.items() if key not in keys}
 
 
 def native_cluster(expression: str) -> dict[str, str]:
@@ -195,45 +163,10 @@ def jaas_users(values) -> set[str]:
     return {user for value in values for user in JAAS_USER.findall(str(value))}
 
 
-def masked(properties: dict[str, str]) -> dict[str, str]:
-    """The properties with each JAAS secret replaced by whose it is: compose's are variables."""
-
-    def mask(value: str) -> str:
-        return JAAS_SECRET.sub(lambda m: f'{m[1]}="<{owner(m, value)}>"', value)
-
-    return {key: mask(value) for key, value in properties.items()}
-
-
-def is_tls(key: str) -> bool:
-    """Whether a client or server property configures TLS (ssl.*, producer.ssl.*, ...)."""
-    return "ssl" in key.split(".")
-
-
-def plaintext(properties: dict[str, str]) -> dict[str, str]:
-    """What the same settings are without TLS: no ssl.* keys, SASL_SSL said as SASL_PLAINTEXT."""
-    return {
-        key: value.replace("SASL_SSL", "SASL_PLAINTEXT")
-        for key, value in properties.items()
-        if not is_tls(key)
-    }
-
-
 def listener_settings(properties: dict[str, str], listener: str) -> dict[str, str]:
     """The listener.name.<listener>.* settings, keyed by what follows that prefix."""
     prefix = f"listener.name.{listener.lower()}."
     return {k.removeprefix(prefix): v for k, v in properties.items() if k.startswith(prefix)}
-
-
-def renamed_listener(properties: dict[str, str], old: str, new: str | None) -> dict[str, str]:
-    """The properties with listener `old`'s settings under listener `new` (dropped if None)."""
-    prefix = f"listener.name.{old.lower()}."
-    renamed = {k: v for k, v in properties.items() if not k.startswith(prefix)}
-    if new:
-        renamed |= {
-            f"listener.name.{new.lower()}.{k}": v
-            for k, v in listener_settings(properties, old).items()
-        }
-    return renamed
 
 
 COMPOSE_FILE = topology.ROOT / "docker-compose.yml"
@@ -269,18 +202,3 @@ def load(binary: Path, env_file: Path) -> subprocess.CompletedProcess:
 
 # compose's brokers have a listener for the host beside the inter-broker one; natively there is one
 HOST_LISTENER = "EXTERNAL"
-
-
-def under_native_listeners(compose: dict[str, str], native: dict[str, str]) -> dict[str, str]:
-    """A compose broker's settings with its inter-broker listener under the native one's name and
-    its host listener, which the native stack has not, left out."""
-    inter = compose["inter.broker.listener.name"]
-    renamed = renamed_listener(compose, inter, native["inter.broker.listener.name"])
-    return renamed_listener(renamed, HOST_LISTENER, None)
-
-
-def comparable(service: str, compose: dict, native: dict) -> tuple[dict, dict]:
-    """Both sides' properties as they should be equal: listeners, secrets and places aside."""
-    if service == "kafka":
-        compose = under_native_listeners(compose, native)
-    return tuple(without(masked(side), ASIDE[service]) for side in (compose, native))

@@ -5,9 +5,9 @@ import uuid
 import psycopg2
 import psycopg2.extras
 
-from ordersync.mapping import TABLES, columns
-from ordersync.roles import APP
-from ordersync.settings import sqlalchemy_url
+from ordersync.db.roles import APP
+from ordersync.service.settings import sqlalchemy_url
+from ordersync.sync.mapping import TABLES, columns
 from stack import secrets
 from stack.secrets import database_url
 

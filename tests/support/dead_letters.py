@@ -7,8 +7,8 @@ import uuid
 from confluent_kafka import Producer
 
 from bench.client import order_body
-from ordersync.deadletters.kafka import DeadLetterQueue
-from ordersync.mapping import dead_letter_topic, topic
+from ordersync.kafka.deadletters.queue import DeadLetterQueue
+from ordersync.sync.mapping import dead_letter_topic, topic
 from stack.probes import wait_until
 from stack.secrets import kafka_client
 from tests.support.kafka import decoded, end_offset, read_messages, row_of, writer

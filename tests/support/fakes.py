@@ -7,7 +7,7 @@ import psycopg2
 
 from connectors.sink.events import checks
 from connectors.sink.merge import State
-from ordersync.mapping import FIELD_NAMES, LATEST, STORE, TOMBSTONE
+from ordersync.sync.mapping import FIELD_NAMES, LATEST, STORE, TOMBSTONE
 
 
 class Message:

@@ -6,8 +6,8 @@ import uuid
 
 from confluent_kafka import Consumer, TopicPartition
 
-from ordersync.kafka_access import ADMIN
-from ordersync.mapping import SIDES, TABLES, topic
+from ordersync.kafka.access import ADMIN
+from ordersync.sync.mapping import SIDES, TABLES, topic
 from stack.report import group_lag
 from stack.secrets import kafka_client
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import requests
 
 from bench.client import PATHS, authed_session, order_body
-from stack import topology
+from ordersync import topology
 from tests.support.db import column_by_id
 
 

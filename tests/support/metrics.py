@@ -3,7 +3,7 @@
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from stack import topology
+from ordersync import topology
 
 
 def samples(text: str, name: str, **labels) -> list[float]:

@@ -8,10 +8,11 @@ from contextlib import contextmanager
 
 import requests
 
-from ordersync.roles import DEBEZIUM
-from stack import topology
+from ordersync import topology
+from ordersync.db.roles import DEBEZIUM
 from stack.probes import wait_until
 from stack.secrets import connect_auth, database_url
+from stack.topology import ROOT
 from tests.support.db import connect
 
 
@@ -38,7 +39,7 @@ def run_module(
     """Run `python -m module args` in the project root (extra environment optional), captured."""
     return subprocess.run(
         [sys.executable, "-m", module, *args],
-        cwd=topology.ROOT,
+        cwd=ROOT,
         env=os.environ | env if env else None,
         capture_output=True,
         text=True,
@@ -125,5 +126,5 @@ def users_cli(side: str, *args: str, password: str | None = None):
         check=True,
         capture_output=True,
         env=os.environ | {"DATABASE_URL": database_url(side), "APP_ENV": "development"},
-        cwd=topology.ROOT,
+        cwd=ROOT,
     )

@@ -11,9 +11,9 @@ from pathlib import Path
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from ordersync.eventschema import NO_NUL, VERSION
-from ordersync.fieldkinds import QUANTITY
-from ordersync.mapping import CLOCK_COLUMN, MAX_VERSION, topic
+from ordersync.sync.eventschema import NO_NUL, VERSION
+from ordersync.sync.fieldkinds import QUANTITY
+from ordersync.sync.mapping import CLOCK_COLUMN, MAX_VERSION, topic
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 # the schemas the connectors' events follow today; v1's files sit at the top of docs/schemas

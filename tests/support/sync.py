@@ -1,7 +1,7 @@
 """Waiting for the pipeline: a change arriving on a side, both sinks settling; the API client."""
 
 from bench.client import PATHS, authed_session
-from stack import topology
+from ordersync import topology
 from stack.probes import wait_until
 from tests.support.db import fetch_row
 from tests.support.kafka import sink_caught_up

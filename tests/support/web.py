@@ -4,7 +4,7 @@ import re
 
 import requests
 
-from stack import topology
+from ordersync import topology
 
 # every user the in-process apps are given signs in with it
 PASSWORD = "correct horse battery staple"

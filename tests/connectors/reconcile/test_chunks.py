@@ -5,8 +5,8 @@ import uuid
 import pytest
 
 from connectors.reconcile.chunks import clashes_streamed, compare_chunked
-from ordersync.mapping import SIDES, TABLES, columns
-from ordersync.roles import OWNER
+from ordersync.db.roles import OWNER
+from ordersync.sync.mapping import SIDES, TABLES, columns
 from tests.support.db import connect
 
 

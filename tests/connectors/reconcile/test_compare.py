@@ -1,7 +1,7 @@
 """The pure side of reconcile: what differs, and which state a repair writes."""
 
 from connectors.reconcile.compare import compare, repair_state
-from ordersync.mapping import STORE, TOMBSTONE, WAREHOUSE
+from ordersync.sync.mapping import STORE, TOMBSTONE, WAREHOUSE
 from tests.support.fakes import state
 
 

@@ -5,8 +5,8 @@ import uuid
 import pytest
 
 from connectors.sink.target import Target
-from ordersync.mapping import STORE, TABLES, WAREHOUSE
-from ordersync.roles import OWNER, PARKED_TABLE, SINK
+from ordersync.db.roles import OWNER, PARKED_TABLE, SINK
+from ordersync.sync.mapping import STORE, TABLES, WAREHOUSE
 from stack.secrets import database_url
 from tests.support import fakes
 from tests.support.db import connect

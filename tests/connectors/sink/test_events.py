@@ -5,7 +5,7 @@ import json
 import pytest
 
 from connectors.sink.events import PoisonEvent, parse
-from ordersync.mapping import LATEST, STORE, TOMBSTONE, WAREHOUSE
+from ordersync.sync.mapping import LATEST, STORE, TOMBSTONE, WAREHOUSE
 
 
 def warehouse_row(**overrides) -> dict:

@@ -9,9 +9,9 @@ from connectors.sink.deadletters import DeadLetters
 from connectors.sink.failures import Failure, classify
 from connectors.sink.processor import Processor
 from connectors.sink.target import Target
-from ordersync.mapping import STORE, WAREHOUSE
-from ordersync.roles import OWNER, SINK
-from ordersync.rollout import NoSchema, read
+from ordersync.db.roles import OWNER, SINK
+from ordersync.db.rollout import NoSchema, read
+from ordersync.sync.mapping import STORE, WAREHOUSE
 from stack.secrets import database_url
 from tests.support import fakes
 from tests.support.db import connect

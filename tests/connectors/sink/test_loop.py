@@ -6,10 +6,10 @@ import orjson
 import psycopg2
 import pytest
 
-from connectors.sink import consumer as loop
-from connectors.sink import metrics
+from connectors.sink import loop, metrics, retry
 from connectors.sink import processor as processing
-from connectors.sink.consumer import Sink, SinkConfig
+from connectors.sink.config import SinkConfig
+from connectors.sink.loop import Sink
 from tests.support import fakes
 from tests.support.fakes import batch, change
 
@@ -71,8 +71,7 @@ class FlakyTarget(fakes.Target):
 @pytest.fixture(autouse=True)
 def no_waiting(monkeypatch):
     """Retry at once: the backoff itself is tenacity's."""
-    monkeypatch.setattr(loop, "wait_for", lambda failure: lambda state: 0)
-    metrics.clear_stuck()
+    monkeypatch.setattr(retry, "wait_for", lambda failure: lambda state: 0)
 
 
 def sink(target, batch_size: int = 2000) -> tuple[Sink, Consumer]:
@@ -82,26 +81,42 @@ def sink(target, batch_size: int = 2000) -> tuple[Sink, Consumer]:
     return Sink(config, consumer, fakes.Producer(), target), consumer
 
 
+def applied_batches() -> float:
+    """How many batches the apply-time histogram has seen."""
+    [family] = metrics.APPLY_SECONDS.collect()
+    return next(s.value for s in family.samples if s.name == "sink_apply_seconds_count")
+
+
+def handle(the_sink: Sink, messages: list) -> None:
+    """Put a batch in flight and apply it, as the loop does."""
+    the_sink.positions.start(messages)
+    the_sink.handle()
+
+
 def test_a_batch_is_retried_until_it_applies_and_only_then_stored():
     target = FlakyTarget(["40P01", "08006", "42501"])
     the_sink, consumer = sink(target)
     retried = metrics.RETRIES.labels("transient")._value.get()
-    the_sink.handle(batch(change("N1"), change("N2")))
+    applied = applied_batches()
+    handle(the_sink, batch(change("N1"), change("N2")))
     assert len(target.rows) == 2 and target.commits == 1
     assert consumer.stored == [{("store.public.store_order", 0): 2}]
     assert metrics.RETRIES.labels("transient")._value.get() == retried + 2
-    assert metrics.stuck == {} and consumer.paused == []
+    assert applied_batches() == applied + 1  # the attempt that went through is timed
+    assert the_sink.health.stuck == {} and consumer.paused == []
 
 
 def test_the_sink_reports_itself_stuck_while_retrying_then_healthy():
     seen = []
+    target = FlakyTarget(["42703", "42703"])
+    the_sink, _ = sink(target)
 
     def look():
-        metrics.polled()
-        seen.append(metrics.health())
+        the_sink.health.polled()
+        seen.append(the_sink.health.body())
 
-    the_sink, _ = sink(FlakyTarget(["42703", "42703"], on_failure=look))
-    the_sink.handle(batch(change("N1")))
+    target.on_failure = look
+    handle(the_sink, batch(change("N1")))
     assert seen[0]["status"] == "ok"  # the first failure is not yet reported
     assert seen[1]["status"] == "stuck" and seen[1]["failure"] == "schema"
     assert seen[1]["offset"] == "store.public.store_order[0]@0"
@@ -111,18 +126,18 @@ def test_the_sink_reports_itself_stuck_while_retrying_then_healthy():
 
 
 def test_asked_to_stop_mid_retry_it_stores_nothing():
-    the_sink, consumer = sink(None)
-    the_sink.target = FlakyTarget(["40001"] * 100, on_failure=the_sink.stop)
-    the_sink.processor.target = the_sink.target
-    the_sink.handle(batch(change("N1")))
-    assert consumer.stored == [] and the_sink.target.rows == {}
+    target = FlakyTarget(["40001"] * 100)
+    the_sink, consumer = sink(target)
+    target.on_failure = the_sink.stop
+    handle(the_sink, batch(change("N1")))
+    assert consumer.stored == [] and target.rows == {} and len(target.failures) == 99
 
 
 def test_a_failure_it_cannot_classify_as_retryable_crashes_instead_of_skipping(monkeypatch):
     the_sink, consumer = sink(fakes.Target())
     monkeypatch.setattr(the_sink.processor, "process", lambda messages, parsed=None: 1 / 0)
     with pytest.raises(ZeroDivisionError):
-        the_sink.handle(batch(change("N1")))
+        handle(the_sink, batch(change("N1")))
     assert consumer.stored == []
 
 
@@ -130,7 +145,8 @@ def test_messages_polled_while_waiting_are_kept_for_the_next_batch():
     the_sink, consumer = sink(fakes.Target())
     early = batch(change("N1"))[0]
     consumer.arriving.append(early)
-    the_sink.idle(0.05)
+    the_sink.retry.idle(0.05)
+    assert consumer.paused == ["p0"]
     assert the_sink.next_batch() == [early]
 
 
@@ -139,10 +155,9 @@ def test_a_broken_connection_is_dropped_to_reconnect_on_retry():
     the_sink, _ = sink(target)
     closed = []
     target.reset = lambda: closed.append(True)
-    the_sink.target = target
+    the_sink.positions.start(batch(change("N1")))
 
     class State:
-        args = (batch(change("N1")),)
         attempt_number = 1
 
         class outcome:
@@ -150,8 +165,8 @@ def test_a_broken_connection_is_dropped_to_reconnect_on_retry():
             def exception():
                 return psycopg2.OperationalError("server closed the connection")
 
-    the_sink.report_failure(State)
-    assert closed == [True] and metrics.stuck["failure"] == "transient"
+    the_sink.retry.failed(State)
+    assert closed == [True] and the_sink.health.stuck["failure"] == "transient"
 
 
 def test_the_next_batch_is_parsed_in_a_thread_while_the_current_one_is_applied(monkeypatch):

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.sink.merge import Merged, State, decide, merge, plan_batch
-from ordersync.mapping import FIELD_NAMES, LATEST, STORE, TOMBSTONE, WAREHOUSE
+from ordersync.sync.mapping import FIELD_NAMES, LATEST, STORE, TOMBSTONE, WAREHOUSE
 from tests.support import examples
 from tests.support.fakes import state
 

@@ -3,7 +3,9 @@
 import pytest
 from prometheus_client import CollectorRegistry, Histogram
 
+from connectors.sink import health as sink_health
 from connectors.sink import metrics
+from connectors.sink.health import Health
 from connectors.sink.metrics import observe_many
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -33,12 +35,45 @@ def test_observing_many_counts_as_observing_each():
     assert got == expected
 
 
+def gauge(metric) -> float:
+    """A gauge's value as a scrape reads it."""
+    return metric.collect()[0].samples[0].value
+
+
 def test_a_loop_that_stopped_polling_is_stalled_and_the_gauge_says_when_it_last_polled():
-    metrics.clear_stuck()
-    metrics.polled()
-    assert metrics.health()["status"] == "ok"
-    assert metrics.LAST_POLL.collect()[0].samples[0].value == metrics.last_poll
-    metrics.last_poll -= metrics.HEALTHY_POLL_AGE
-    assert metrics.health()["status"] == "stalled"
-    metrics.polled()
-    assert metrics.health()["status"] == "ok"
+    health = Health()
+    metrics.expose(health)
+    health.polled()
+    assert health.body()["status"] == "ok"
+    assert gauge(metrics.LAST_POLL) == health.last_poll
+    health.last_poll -= sink_health.HEALTHY_POLL_AGE
+    assert health.body()["status"] == "stalled"
+    health.polled()
+    assert health.body()["status"] == "ok"
+
+
+def test_a_batch_failing_often_or_for_its_schema_is_stuck_and_the_gauge_says_so():
+    health = Health()
+    metrics.expose(health)
+    health.polled()
+    for attempt in range(1, sink_health.STUCK_AFTER):
+        health.failed("t[0]@5", "transient", OSError("gone"), attempt)
+        assert health.body()["status"] == "ok" and gauge(metrics.STUCK) == 0
+    health.failed("t[0]@5", "transient", OSError("gone"), sink_health.STUCK_AFTER)
+    assert health.body()["status"] == "stuck" and gauge(metrics.STUCK) == 1
+    since = health.stuck["since"]
+    health.failed("t[0]@5", "schema", OSError("no column"), 1)
+    assert health.stuck["since"] == since and health.body()["failure"] == "schema"
+    health.recovered()
+    assert health.body()["status"] == "ok" and gauge(metrics.STUCK) == 0
+
+
+def test_healthz_answers_503_unless_ok():
+    health = Health()
+    app = metrics.make_app(health)
+    statuses = []
+    health.polled()
+    app({"PATH_INFO": "/healthz"}, lambda status, headers: statuses.append(status))
+    health.failed("t[0]@5", "schema", OSError("no column"), 1)
+    app({"PATH_INFO": "/healthz"}, lambda status, headers: statuses.append(status))
+    assert statuses == ["200 OK", "503 Service Unavailable"]

@@ -10,7 +10,7 @@ from connectors.sink.deadletters import DeadLetters
 from connectors.sink.events import ChangeEvent, PoisonEvent, checks
 from connectors.sink.failures import DeadLetterUnavailable, Failure, classify
 from connectors.sink.processor import Processor, parse_ahead
-from ordersync.mapping import STORE, WAREHOUSE
+from ordersync.sync.mapping import STORE, WAREHOUSE
 from tests.support import fakes
 from tests.support.fakes import batch, change
 

@@ -9,8 +9,8 @@ from connectors.sink.deadletters import DeadLetters
 from connectors.sink.parking import ParkingLot
 from connectors.sink.processor import Processor
 from connectors.sink.target import Target
-from ordersync.mapping import STORE, WAREHOUSE
-from ordersync.roles import PARKED_TABLE, SINK
+from ordersync.db.roles import PARKED_TABLE, SINK
+from ordersync.sync.mapping import STORE, WAREHOUSE
 from stack.secrets import database_url
 from tests.support.fakes import TOPIC, OnPartition, change
 

@@ -1,4 +1,4 @@
-"""Events of schema N-1, N and N+1 parsed and merged by a target at any of them (issue 28)."""
+"""Events of schema N-1, N and N+1 parsed and merged by a target at any of them."""
 
 import json
 from dataclasses import replace
@@ -12,9 +12,10 @@ from connectors.sink.events import MAX_VERSION, OPS, PoisonEvent, checks, parse
 from connectors.sink.failures import SchemaChanged
 from connectors.sink.merge import State, merge, plan_batch
 from connectors.sink.target import VALUES_ROWS
-from ordersync import rollout, triggers
-from ordersync.fieldkinds import MAX_ITEMS, Choice, Flag, Integer, Items, Text
-from ordersync.mapping import (
+from ordersync.db import rollout, triggers
+from ordersync.db.roles import SCHEMA_TABLE
+from ordersync.sync.fieldkinds import MAX_ITEMS, Choice, Flag, Integer, Items, Text
+from ordersync.sync.mapping import (
     CLOCK_COLUMN,
     LATEST,
     LOCAL_FIELDS,
@@ -30,7 +31,6 @@ from ordersync.mapping import (
     SchemaVersion,
     SyncedField,
 )
-from ordersync.roles import SCHEMA_TABLE
 from tests.support import examples
 from tests.support.fakes import BASE, state
 

@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from connectors.sink.consumer import SinkConfig
+from connectors.sink import config as sink_config
+from connectors.sink.config import SinkConfig, environment
 from ordersync.environment import BadSetting
 from stack import topology
 
@@ -40,6 +41,31 @@ def test_numbers_in_range_are_read(monkeypatch):
     monkeypatch.setenv("SINK_PARK_SECONDS", "2.5")
     config = SinkConfig.from_env("store", "warehouse")
     assert (config.batch_size, config.park_seconds, config.replica) == (500, 2.5, 0)
+
+
+def test_what_the_launcher_writes_is_what_the_sink_reads():
+    env = environment(dsn=URL, batch_size=7, park_seconds=2.5, replica=3, metrics_port=9999)
+    assert all(value.__class__ is str for value in env.values())
+    config = SinkConfig.from_env("store", "warehouse", env)
+    assert (config.dsn, config.batch_size, config.park_seconds) == (URL, 7, 2.5)
+    assert (config.replica, config.metrics_port, config.lock_timeout_ms) == (3, 9999, 10_000)
+
+
+def test_unset_settings_take_the_declared_defaults():
+    config = SinkConfig.from_env("store", "warehouse", {"SINK_DATABASE_URL": URL})
+    assert config == SinkConfig("store", "warehouse", URL, kafka=config.kafka)
+    assert {d.metadata["variable"] for d in sink_config.settings()} >= {"SINK_BATCH_SIZE"}
+
+
+def test_the_kafka_address_has_one_name():
+    env = {"SINK_DATABASE_URL": URL, "KAFKA_BOOTSTRAP_SERVERS": "kafka:29092"}
+    config = SinkConfig.from_env("store", "warehouse", env)
+    assert config.kafka["bootstrap.servers"] == "kafka:29092"
+
+
+def test_a_setting_nobody_declared_is_refused():
+    with pytest.raises(TypeError, match="batch"):
+        environment(batch=1)
 
 
 def test_the_target_database_must_be_named(monkeypatch):

@@ -13,7 +13,7 @@ from psycopg2.extensions import (
 
 from connectors.sink.merge import State
 from connectors.sink.target import VALUES_ROWS, copy_json, copy_text
-from ordersync.mapping import FIELD_NAMES, STORE
+from ordersync.sync.mapping import FIELD_NAMES, STORE
 
 TRICKY = [
     "",

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ordersync.deadletters.records import (
+from ordersync.kafka.deadletters.records import (
     distinct,
     from_message,
     next_offsets,

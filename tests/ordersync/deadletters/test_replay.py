@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from ordersync.deadletters.kafka import DeadLetterError, DeadLetterQueue
-from ordersync.deadletters.records import from_message
+from ordersync.kafka.deadletters.queue import DeadLetterError, DeadLetterQueue
+from ordersync.kafka.deadletters.records import from_message
 from stack.probes import nobody_listens
 
 DLQ = "store.public.store_order.dlq"

@@ -9,10 +9,16 @@ import requests
 from sqlalchemy import create_engine, event
 
 from bench.client import PATHS
-from ordersync.accounts import LISTENER, Account, confirm_invalidated, find_account, received
-from ordersync.extensions import db
-from ordersync.mapping import SIDES
-from stack import topology
+from ordersync import topology
+from ordersync.auth.accounts import (
+    LISTENER,
+    Account,
+    confirm_invalidated,
+    find_account,
+    received,
+)
+from ordersync.sync.mapping import SIDES
+from ordersync.web.extensions import db
 from stack.secrets import database_url
 from tests.support.apps import add_user, bearer
 from tests.support.db import scratch_url, sqlalchemy

@@ -10,8 +10,9 @@ import pytest
 import requests
 
 from bench.client import PATHS, Tokens, order_body
-from ordersync.mapping import SIDES
-from stack import topology
+from ordersync import topology
+from ordersync.sync.mapping import SIDES
+from stack.topology import ROOT
 from tests.support.web import PASSWORD, TOKEN_PATH, sign_in
 
 NESTED = "[" * 100_000 + "]" * 100_000  # about 200 KB
@@ -177,13 +178,13 @@ def test_api_and_admin_sign_in_share_one_count(app):
 def limiter_storage(environ: dict) -> str:
     """The class of the login throttle's storage in an app built with this environment."""
     code = (
-        "import store; from ordersync.extensions import limiter; store.create_app(); "
+        "import store; from ordersync.web.extensions import limiter; store.create_app(); "
         "print(type(limiter.storage).__name__)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
         env=os.environ | {"APP_ENV": "test"} | environ,
-        cwd=topology.ROOT,
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,

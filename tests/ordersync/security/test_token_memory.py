@@ -6,8 +6,8 @@ from types import SimpleNamespace
 from flask_jwt_extended import JWTManager, create_access_token
 
 from bench.client import PATHS
-from ordersync import extensions
-from ordersync.extensions import jwt
+from ordersync.web import extensions
+from ordersync.web.extensions import jwt
 from tests.support.apps import bearer
 from tests.support.web import PASSWORD, TOKEN_PATH
 

@@ -8,12 +8,12 @@ import requests
 from flask_jwt_extended import create_access_token
 
 from bench.client import PATHS, Tokens
-from ordersync.auth import issue_token
-from ordersync.extensions import db
-from ordersync.mapping import SIDES
-from ordersync.settings import token_claims
-from ordersync.users import find_user
-from stack import topology
+from ordersync import topology
+from ordersync.auth.tokens import issue_token
+from ordersync.auth.users import find_user
+from ordersync.service.settings import token_claims
+from ordersync.sync.mapping import SIDES
+from ordersync.web.extensions import db
 from stack.secrets import admin_password
 from tests.support.apps import add_user, bearer
 from tests.support.processes import users_cli

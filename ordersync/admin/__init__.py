@@ -1,0 +1,1 @@
+"""The admin dashboard: the order list and editor, and the Sync page."""

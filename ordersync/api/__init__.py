@@ -1,0 +1,1 @@
+"""The order REST resource and its schemas, mounted by each service with its own model."""

@@ -1,0 +1,1 @@
+"""Who may use a service: accounts, bearer tokens and roles."""

@@ -1,0 +1,1 @@
+"""Flask plumbing both services share: extensions, strict JSON, one error shape, probes, metrics."""
