@@ -98,9 +98,11 @@ class Sink:
         """
         batch = self.positions.take_held()
         if not batch:
+            # `is None`, never truthiness: a Kafka tombstone's message has a length of 0
             first = self.consumer.poll(self.config.poll_timeout)
-            rest = self.consumer.consume(self.config.batch_size - 1, 0) if first else []
-            batch = [first, *rest] if first else []
+            if first is None:
+                return []
+            batch = [first, *self.consumer.consume(self.config.batch_size - 1, 0)]
         return [message for message in batch if delivered(message)]
 
     def look_ahead(self) -> None:

@@ -34,6 +34,9 @@ class Message:
     def error(self):
         return None
 
+    def __len__(self):  # as confluent_kafka's: the value's length, 0 for a Kafka tombstone
+        return len(self._value or b"")
+
 
 class Producer:
     """Records produced values; delivers on flush unless told the broker is away."""

@@ -106,6 +106,16 @@ def test_a_batch_is_retried_until_it_applies_and_only_then_stored():
     assert the_sink.health.stuck == {} and consumer.paused == []
 
 
+def test_a_kafka_tombstone_first_in_a_poll_is_accounted_for_not_dropped():
+    # a tombstone's message has a length of 0: a poll that returns it is still a message
+    the_sink, consumer = sink(fakes.Target())
+    consumer.arriving = [fakes.Message(None, 0), fakes.Message(change("N1"), 1)]
+    skipped = metrics.EVENTS.labels("skipped", "kafka-tombstone")._value.get()
+    the_sink.step()
+    assert metrics.EVENTS.labels("skipped", "kafka-tombstone")._value.get() == skipped + 1
+    assert consumer.stored == [{("store.public.store_order", 0): 2}]
+
+
 def test_the_sink_reports_itself_stuck_while_retrying_then_healthy():
     seen = []
     target = FlakyTarget(["42703", "42703"])
