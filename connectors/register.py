@@ -16,6 +16,7 @@ from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponenti
 
 from connectors.connect_rest import auth
 from ordersync.environment import PARTITIONS, REPLICATION, BadSetting, setting, whole
+from ordersync.kafka.access import CONNECT_OFFSETS
 
 CONFIG_DIR = Path(__file__).resolve().parent
 DEFAULT_URL = os.environ.get("CONNECT_URL", "http://connect:8083")
@@ -58,10 +59,17 @@ def with_topic_settings(spec: dict, partitions: int, replication: int) -> dict:
     """The connector config with the partitions and replication of the topics it creates.
 
     Debezium keys each change by the order id, so one order's changes stay on one partition.
+    The offsets topic named as the connector's own, though it is the workers': the task then
+    reads and writes its position through clients of its own (the connector's principal and
+    the workers' `admin.` settings) instead of the worker's shared admin client. Debezium reads
+    its position back before each commit, in the task's thread; a read caught on a broker that
+    just died waits out that client's whole call deadline, and the task sends nothing meanwhile
+    (stack/configs.py WORKER_LIVENESS bounds the task's admin calls, not the worker's).
     """
     config = spec["config"] | {
         "topic.creation.default.partitions": str(partitions),
         "topic.creation.default.replication.factor": str(replication),
+        "offsets.storage.topic": CONNECT_OFFSETS,
     }
     return spec | {"config": config}
 

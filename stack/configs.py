@@ -5,7 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ordersync import topology as t
-from ordersync.kafka.access import ADMIN
+from ordersync.kafka.access import ADMIN, CONNECT_OFFSETS
 from ordersync.kafka.client import MECHANISM
 from stack.components import Component
 from stack.secrets import CONNECT_REST_USERS, kafka_passwords, write_private
@@ -33,6 +33,8 @@ logger.kafkaorg.name = org.apache.kafka
 logger.kafkaorg.level = WARN
 logger.connectrt.name = org.apache.kafka.connect.runtime.Worker
 logger.connectrt.level = INFO
+logger.herder.name = org.apache.kafka.connect.runtime.distributed
+logger.herder.level = INFO
 logger.reflections.name = org.reflections
 logger.reflections.level = ERROR
 """
@@ -206,7 +208,7 @@ def connect_security(site: Site) -> dict:
         worker
         | {
             f"{client}.{key}": value
-            for client in ("producer", "admin")
+            for client in ("producer", "consumer", "admin")
             for key, value in tasks.items()
         }
         | {
@@ -261,7 +263,7 @@ def worker_settings(site: Site) -> dict:
             "key.converter.schemas.enable": "false",
             "value.converter.schemas.enable": "false",
             "config.storage.topic": "connect-configs",
-            "offset.storage.topic": "connect-offsets",
+            "offset.storage.topic": CONNECT_OFFSETS,
             "status.storage.topic": "connect-status",
             "config.storage.replication.factor": rf,
             "offset.storage.replication.factor": rf,
@@ -316,9 +318,15 @@ WORKER_LIVENESS = {
     # to the partition's new leader (idempotence keeps it from being written twice)
     "producer.request.timeout.ms": Shaped(30_000, 5000),
     # Debezium's commit, in the task's own thread, reads the stored offsets back, and so the end
-    # offsets of connect-offsets through the worker's shared admin client: a call caught on a
-    # dead leader waits out its whole deadline (60 s) before it is retried on the new leader,
-    # and the task sends nothing meanwhile. 5 s (a request must fit in its call's deadline).
+    # offsets of connect-offsets through the task's admin client (connectors/register.py): a
+    # call caught on a dead leader waits out its whole deadline (60 s) before it is retried on
+    # the new leader, and the task sends nothing meanwhile. 3 s: the controller fences a dead
+    # broker within 3 s (BROKER_LIVENESS), so the retry finds the new leader.
+    "admin.request.timeout.ms": Shaped(40_000, 3000),
+    "admin.default.api.timeout.ms": Shaped(60_000, 3000),
+    # the worker's own clients (its config, offsets and status topics, the shared admin) give
+    # up a call on a dead broker after 5 s, not 40-60; at 3 s a loaded cluster refused produces
+    # it would have answered
     "request.timeout.ms": Shaped(40_000, 5000),
     "default.api.timeout.ms": Shaped(60_000, 5000),
 }

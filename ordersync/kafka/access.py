@@ -12,7 +12,8 @@ from ordersync.sync.mapping import SIDES, dead_letter_topic, other, replay_topic
 
 ADMIN = "admin"
 CONNECT_GROUP = "cdc-connect"
-CONNECT_TOPICS = ("connect-configs", "connect-offsets", "connect-status")
+CONNECT_OFFSETS = "connect-offsets"
+CONNECT_TOPICS = ("connect-configs", CONNECT_OFFSETS, "connect-status")
 EXAMPLE_GROUP = "example-status-counts"
 # the prefix of the operator tools' throwaway consumer groups (`make tail`, `make status`)
 OPERATOR_GROUPS = "stack-"
@@ -71,12 +72,19 @@ def connect() -> Principal:
 
 
 def debezium(side: str) -> Principal:
-    """One side's source connector: writes that side's change and heartbeat topics only."""
+    """One side's source connector: writes that side's change and heartbeat topics, its offsets."""
     return Principal(
         f"debezium-{side}",
-        f"the {side}-source connector (its producer and topic creation)",
-        tuple(
-            Allow("topic", name, ("WRITE", "DESCRIBE", "CREATE")) for name in debezium_topics(side)
+        f"the {side}-source connector (its producer, topic creation and offsets)",
+        (
+            *(
+                Allow("topic", name, ("WRITE", "DESCRIBE", "CREATE"))
+                for name in debezium_topics(side)
+            ),
+            # the task keeps its stream position in the workers' offsets topic through clients
+            # of its own (connectors/register.py says why); Kafka has no ACL per record key, so
+            # this is the whole topic, which the connectors share with the workers
+            Allow("topic", CONNECT_OFFSETS, ("READ", "WRITE", "DESCRIBE")),
         ),
     )
 
