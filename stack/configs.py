@@ -307,9 +307,10 @@ BROKER_LIVENESS = {
 }
 # a worker killed without a goodbye: the group notices after 6 s (the brokers' least session
 # timeout) and its tasks move at once, with no delay held open for it to come back (5 min).
-# A heartbeat every second: when the group's coordinator dies with its broker, the new one
-# expects a heartbeat within the session, and a worker that last beat 2 s before the death
-# missed it, lost its membership and restarted its tasks (a stall of 12 s instead of 5)
+# A heartbeat every second: the surviving worker hears of the rebalance within a second of the
+# session's end. (A worker that cannot reach its group's coordinator for one heartbeat interval
+# revokes its own tasks and rejoins: the death of the coordinator's broker, whose successor is
+# known 4-7 s later, restarts the tasks at any interval the 6 s session allows.)
 WORKER_LIVENESS = {
     "scheduled.rebalance.max.delay.ms": Shaped(300_000, 0),
     "session.timeout.ms": Shaped(10_000, 6000),
