@@ -34,7 +34,7 @@ def lines(events: list, outcomes: list, source: str, target: str) -> bytes:
                 sides,
                 b'"applied"' if outcome.write else b'"skipped"',
                 text(outcome.reason),
-                text(outcome.conflicts or None),
+                text(tuple(c.field for c in outcome.conflicts) or None),
                 text(message.topic()),
                 message.partition(),
                 message.offset(),

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import orjson
 
-from connectors.sink.merge import State, tombstoned
+from connectors.sink.merge import UNKNOWN, State, tombstoned
 from ordersync.sync.fieldkinds import BadValue, Items
 from ordersync.sync.mapping import (
     CLOCK_COLUMN,
@@ -55,6 +55,7 @@ class Checks(NamedTuple):
 
     entries: tuple  # (name, source column, check, is JSON) of each field
     names: frozenset
+    columns: dict  # name -> (source column, is JSON): how a before image is read
 
 
 def checks(fields: FieldSet, source: str) -> Checks:
@@ -62,7 +63,8 @@ def checks(fields: FieldSet, source: str) -> Checks:
     entries = tuple(
         (f.name, f.column(source), f.kind.check, isinstance(f.kind, Items)) for f in fields.fields
     )
-    return Checks(entries, frozenset(fields.names))
+    columns = {name: (column, is_json) for name, column, _, is_json in entries}
+    return Checks(entries, frozenset(fields.names), columns)
 
 
 @functools.cache
@@ -184,6 +186,41 @@ def row_state(row, fields: Checks) -> tuple[State, tuple, tuple]:
     return state, unsynced, absent
 
 
+class Before:
+    """An update's before image, read only when the merge asks (an edit that may conflict).
+
+    Unchecked, and only ever compared with our own row: it decides whether a conflict is
+    recorded, never what is written.
+    """
+
+    __slots__ = ("row", "columns", "clock")
+
+    def __init__(self, row: dict, columns: dict):
+        self.row, self.columns, self.clock = row, columns, None
+
+    def version(self, name: str) -> int | None:
+        """The field's version before the change (None when unknown)."""
+        if self.clock is None:
+            try:
+                clock = decode_json(self.row.get(CLOCK_COLUMN))
+            except ValueError:
+                clock = None
+            self.clock = clock if isinstance(clock, dict) else {}
+        version = self.clock.get(name)
+        return version if type(version) is int else None
+
+    def value(self, name: str):
+        """The field's value before the change (UNKNOWN when the row lacks its column)."""
+        column, is_json = self.columns.get(name, (None, False))
+        value = self.row.get(column, UNKNOWN)
+        if is_json and isinstance(value, str):
+            try:
+                return decode_json(value)
+            except ValueError:
+                return UNKNOWN
+        return value
+
+
 def unsynced_names(clock: dict, synced: frozenset) -> tuple[str, ...]:
     """The clock's fields that the target does not sync, in a stable order."""
     return tuple(sorted(name for name in clock if name not in synced))
@@ -229,6 +266,8 @@ def parse(side: str, value: bytes | None, fields: Checks | None = None) -> Chang
     state, unsynced, absent = row_state(row, fields)
     if op == "d":
         state = replace(tombstoned(state), author=side)
+    elif op == "u" and isinstance(before := envelope.get("before"), dict):
+        state = replace(state, base=Before(before, fields.columns))
     snapshot = snapshot_lsn(envelope) if op == "r" else None
     return ChangeEvent(op, state, source_time(envelope), unsynced, absent, snapshot)
 

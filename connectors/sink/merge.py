@@ -4,19 +4,41 @@ No Kafka, no database: everything here is a function of its arguments.
 """
 
 from dataclasses import dataclass, field, replace
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from ordersync.sync.mapping import LATEST, TOMBSTONE, FieldSet
+
+# who won a conflict, seen from the side that decided it (the sink's target)
+LOCAL, INCOMING = "local", "incoming"
+# the rule that decided: the higher field version, or the field's owner on equal versions
+NEWER_VERSION, OWNER_TIE = "newer_version", "owner_tie"
+
+
+class Base(Protocol):
+    """The source row an incoming change was written over (its before image), read lazily."""
+
+    def version(self, name: str) -> int | None:
+        """The field's version before the change (None when unknown)."""
+
+    def value(self, name: str):
+        """The field's value before the change (`UNKNOWN` when the row lacks it)."""
+
+
+UNKNOWN = object()
 
 
 @dataclass(frozen=True)
 class State:
-    """An order's synced state under canonical field names, with its per-field clock."""
+    """An order's synced state under canonical field names, with its per-field clock.
+
+    `base` is, for an incoming change, the state it was written over (None when unknown).
+    """
 
     id: str
     values: dict
     clock: dict
     author: str
+    base: Base | None = field(default=None, compare=False, repr=False)
 
     def version(self, name: str) -> int:
         """Return the logical version of one field (0 when never written)."""
@@ -27,37 +49,66 @@ class State:
         return other is not None and self.values == other.values and self.clock == other.clock
 
 
+class Conflict(NamedTuple):
+    """A decision between two values of one field written concurrently, as the target saw it."""
+
+    field: str
+    winner: str  # LOCAL or INCOMING
+    rule: str  # NEWER_VERSION or OWNER_TIE
+    local_value: object
+    local_version: int
+    incoming_value: object
+    incoming_version: int
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """What to do with one event: write `state`, or skip it for `reason`."""
+    """What to do with one event: write `state`, or skip it for `reason`; and what it decided."""
 
     write: bool
     reason: str
     state: State | None = None
-    conflicts: tuple[str, ...] = field(default=())
+    conflicts: tuple[Conflict, ...] = field(default=())
+
+
+def overwrote_unseen(name: str, local: State, remote: State) -> bool:
+    """Tell whether the incoming change was written over a value of the field we never had.
+
+    Its before image holds the field at our version but with another value: the source wrote
+    over its own concurrent edit (one that lost or has yet to meet ours), never having seen ours.
+    """
+    base = remote.base
+    if base is None or base.version(name) != local.version(name):
+        return False
+    before = base.value(name)
+    return before is not UNKNOWN and before != local.values.get(name)
 
 
 def merge_field(name: str, local: State, remote: State, remote_side: str, owner: str) -> tuple:
-    """Return the winning (value, version) of one field and whether it was a true conflict."""
+    """Return the winning (value, version) of one field, and the Conflict it decided or None."""
     lv, rv = local.version(name), remote.version(name)
     lval, rval = local.values.get(name), remote.values.get(name)
     if name == TOMBSTONE:
         # deletion is final: once either side deleted the order, it stays deleted
-        return bool(lval) or bool(rval), max(lv, rv), False
+        return bool(lval) or bool(rval), max(lv, rv), None
     if rv > lv:
-        return rval, rv, False
+        if lval == rval or not overwrote_unseen(name, local, remote):
+            return rval, rv, None  # an ordinary later edit, made over our value
+        return rval, rv, Conflict(name, INCOMING, NEWER_VERSION, lval, lv, rval, rv)
     if rv < lv or lval == rval:
-        return lval, lv, False
+        # an older incoming value: a replay, or an edit the other side records losing
+        return lval, lv, None
     # same version, different values: the field's owner side keeps its value
-    winner = rval if owner == remote_side else lval
-    return winner, lv, True
+    if owner == remote_side:
+        return rval, lv, Conflict(name, INCOMING, OWNER_TIE, lval, lv, rval, rv)
+    return lval, lv, Conflict(name, LOCAL, OWNER_TIE, lval, lv, rval, rv)
 
 
 class Merged(NamedTuple):
-    """The merged state, and the fields both sides changed to different values at one version."""
+    """The merged state, and the conflicts it decided (fields written concurrently)."""
 
     state: State
-    conflicts: tuple[str, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
 
 
 def merge(
@@ -79,7 +130,7 @@ def merge(
     if local is None:
         values = {n: remote.values.get(n, d) for n, d in fields.defaults.items()}
         clock = {n: v for n, v in remote.clock.items() if n in remote.values and n in owners}
-        return Merged(replace(remote, values=values, clock=clock))
+        return Merged(replace(remote, values=values, clock=clock, base=None))
     values, clock, conflicts = dict(local.values), dict(local.clock), []
     for name in remote.values:
         if name not in owners:
@@ -89,8 +140,8 @@ def merge(
         )
         if version or name in clock:  # a field never written on either side stays unversioned
             clock[name] = version
-        if conflict:
-            conflicts.append(name)
+        if conflict is not None:
+            conflicts.append(conflict)
     return Merged(replace(local, values=values, clock=clock, author=remote_side), tuple(conflicts))
 
 

@@ -4,7 +4,7 @@ import json
 
 from connectors.sink.eventlog import lines
 from connectors.sink.events import ChangeEvent
-from connectors.sink.merge import Outcome
+from connectors.sink.merge import Conflict, Outcome
 from tests.support.fakes import state
 
 
@@ -23,7 +23,8 @@ class Message:
 
 def test_one_json_line_per_event_with_its_order_id_and_outcome():
     event = ChangeEvent("u", state(), 1)
-    outcomes = [Outcome(True, "applied", conflicts=("status",)), Outcome(False, "stale")]
+    status = Conflict("status", "incoming", "owner_tie", "packed", 2, "shipped", 2)
+    outcomes = [Outcome(True, "applied", conflicts=(status,)), Outcome(False, "stale")]
     text = lines([(Message(), event), (Message(), event)], outcomes, "store", "warehouse")
     rows = [json.loads(line) for line in text.decode().splitlines()]
     assert len(rows) == 2

@@ -190,3 +190,25 @@ def test_integers_of_any_size_are_read_exactly_and_refused_as_quantities(items):
 def test_item_lines_the_api_refuses_are_poison(line, what):
     with pytest.raises(PoisonEvent, match=what):
         parse(WAREHOUSE, hostile(items=json.dumps([{"sku": "ok", "quantity": 1}, line])))
+
+
+def test_an_update_carries_its_before_image_for_the_merge_to_read_lazily():
+    before = warehouse_row(status="packed", field_versions='{"status": 1}')
+    event = parse(WAREHOUSE, envelope("u", before=before, after=warehouse_row()))
+    base = event.state.base
+    assert (base.version("status"), base.value("status")) == (1, "packed")
+    assert base.value("customer_name") == "Ann"  # read under the canonical name
+    assert base.value("items") == [{"sku": "X", "quantity": 1}]
+    assert base.version("notes") is None
+
+
+def test_a_broken_before_image_is_unknown_never_poison():
+    before = warehouse_row(field_versions="not json", items="[")
+    base = parse(WAREHOUSE, envelope("u", before=before, after=warehouse_row())).state.base
+    assert base.version("status") is None
+    assert base.value("items") is not None and base.value("notes") is None
+
+
+def test_creates_and_snapshot_reads_have_no_before_image():
+    assert parse(WAREHOUSE, envelope("c", after=warehouse_row())).state.base is None
+    assert parse(WAREHOUSE, envelope("r", after=warehouse_row())).state.base is None

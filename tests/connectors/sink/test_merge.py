@@ -1,12 +1,24 @@
 """The pure merge rules: field-level versions, owners on ties, absorbing tombstones."""
 
 import random
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.sink.merge import Merged, State, decide, merge, plan_batch
+from connectors.sink.merge import (
+    INCOMING,
+    LOCAL,
+    NEWER_VERSION,
+    OWNER_TIE,
+    Conflict,
+    Merged,
+    State,
+    decide,
+    merge,
+    plan_batch,
+)
 from ordersync.sync.mapping import FIELD_NAMES, LATEST, STORE, TOMBSTONE, WAREHOUSE
 from tests.support import examples
 from tests.support.fakes import state
@@ -33,7 +45,9 @@ def test_tie_goes_to_the_fields_owner_whichever_side_merges(name):
     at_warehouse, c2 = merge(warehouse, store, STORE)
     winner = store if OWNERS[name] == STORE else warehouse
     assert at_store.values[name] == at_warehouse.values[name] == winner.values[name]
-    assert c1 == c2 == (name,)
+    assert [c.field for c in c1] == [c.field for c in c2] == [name]
+    assert {c1[0].winner, c2[0].winner} == {"local", "incoming"}
+    assert c1[0].rule == c2[0].rule == "owner_tie"
 
 
 def test_deletion_wins_over_a_newer_update():
@@ -143,3 +157,83 @@ def test_any_interleaving_with_duplicates_converges(writes, rnd: random.Random):
             sides[target] = deliver(sides[target], event, source, target)
     assert sides[STORE].values == sides[WAREHOUSE].values
     assert sides[STORE].clock == sides[WAREHOUSE].clock
+
+
+class Before:
+    """A before image: the state an incoming change was written over."""
+
+    def __init__(self, base):
+        self.base = base
+
+    def version(self, name):
+        return self.base.version(name)
+
+    def value(self, name):
+        return self.base.values.get(name)
+
+
+def over(base, author=STORE, clock=None, **values):
+    """An incoming state written over `base` (its before image)."""
+    return replace(state(author, clock, **values), base=Before(base))
+
+
+def test_a_tie_records_one_conflict_with_both_values_and_the_owner_as_winner():
+    local = state(WAREHOUSE, {"status": 2}, status="shipped")
+    incoming = state(STORE, {"status": 2}, status="cancelled")
+    merged, conflicts = merge(local, incoming, STORE)
+    assert conflicts == (Conflict("status", LOCAL, OWNER_TIE, "shipped", 2, "cancelled", 2),)
+    merged, conflicts = merge(incoming, local, WAREHOUSE)
+    assert conflicts == (Conflict("status", INCOMING, OWNER_TIE, "cancelled", 2, "shipped", 2),)
+
+
+def test_a_newer_edit_over_a_value_we_never_had_is_a_conflict_won_by_the_newer_version():
+    # the store edited notes twice (v2, v3) while the warehouse edited them once (v2)
+    local = state(WAREHOUSE, {"notes": 2}, notes="warehouse's")
+    incoming = over(
+        state(STORE, {"notes": 2}, notes="store's first"), clock={"notes": 3}, notes="s"
+    )
+    merged, conflicts = merge(local, incoming, STORE)
+    assert merged.values["notes"] == "s"
+    assert conflicts == (Conflict("notes", INCOMING, NEWER_VERSION, "warehouse's", 2, "s", 3),)
+
+
+def test_an_ordinary_later_edit_over_our_value_is_no_conflict():
+    local = state(WAREHOUSE, {"notes": 2}, notes="agreed")
+    incoming = over(state(STORE, {"notes": 2}, notes="agreed"), clock={"notes": 3}, notes="later")
+    assert merge(local, incoming, STORE).conflicts == ()
+
+
+def test_an_older_incoming_value_records_nothing_here_a_replay_looks_the_same():
+    local = state(WAREHOUSE, {"notes": 3}, notes="newest")
+    incoming = over(state(STORE, {"notes": 1}), clock={"notes": 2}, notes="older")
+    assert merge(local, incoming, STORE).conflicts == ()
+
+
+def test_equal_values_deletions_and_unknown_bases_record_nothing():
+    same = state(STORE, {"status": 2}, status="packed")
+    assert merge(state(WAREHOUSE, {"status": 2}, status="packed"), same, STORE).conflicts == ()
+    deleted = state(STORE, {TOMBSTONE: 2}, **{TOMBSTONE: True})
+    assert merge(state(WAREHOUSE, {TOMBSTONE: 2}), deleted, STORE).conflicts == ()
+    no_base = state(STORE, {"notes": 3}, notes="x")
+    assert merge(state(WAREHOUSE, {"notes": 2}, notes="y"), no_base, STORE).conflicts == ()
+
+
+def test_replaying_a_decided_batch_decides_nothing_new():
+    """After the tie is applied both ways, the same incoming events find nothing to decide."""
+    store = state(STORE, {"status": 2}, status="cancelled")
+    warehouse = state(WAREHOUSE, {"status": 2}, status="shipped")
+    at_store = merge(store, warehouse, WAREHOUSE).state
+    assert merge(at_store, warehouse, WAREHOUSE).conflicts == ()
+
+
+def test_plan_batch_reports_each_events_conflicts_even_when_it_writes_nothing():
+    current = {"o1": state(WAREHOUSE, {"status": 2}, status="shipped")}
+    incoming = state(STORE, {"status": 2}, status="cancelled")
+    writes, outcomes = plan_batch([incoming], current, STORE, WAREHOUSE)
+    assert writes == {} and [c.winner for c in outcomes[0].conflicts] == [LOCAL]
+
+
+def test_local_only_fields_are_never_decided():
+    local = state(WAREHOUSE, {"status": 2}, status="shipped")
+    incoming = replace(state(STORE), values=state(STORE).values | {"bin_location": "A1"})
+    assert merge(local, incoming, STORE).conflicts == ()

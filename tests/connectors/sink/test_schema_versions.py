@@ -281,7 +281,7 @@ def test_a_tie_on_a_new_field_goes_to_its_owner_in_the_field_set_given(owner):
     winner = store if owner == STORE else warehouse
     assert at_warehouse.values["gift_note"] == winner.values["gift_note"]
     assert at_store.values["gift_note"] == winner.values["gift_note"]
-    assert conflicts == ("gift_note",)
+    assert [c.field for c in conflicts] == ["gift_note"]
 
 
 def test_the_owner_in_a_tie_comes_from_the_field_set_given_not_the_latest():
