@@ -296,6 +296,13 @@ class Processor:
         )
         if writes:
             self.target.write(cur, list(writes.values()))
+        decided = [
+            (place(message), event.state.id, conflict)
+            for (message, event), outcome in zip(everything, outcomes, strict=True)
+            for conflict in outcome.conflicts
+        ]
+        if decided:  # recorded with the rows they decided: a retried batch records them once
+            self.target.record_conflicts(cur, decided)
         snapshots = Counter(e.snapshot for _, e in events if e.snapshot is not None)
         begun = 0
         if snapshots:  # recorded with the rows it wrote: a retried batch counts once

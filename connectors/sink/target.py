@@ -15,8 +15,8 @@ from psycopg2.sql import Composable
 from connectors.sink.events import checks
 from connectors.sink.failures import SchemaChanged
 from connectors.sink.merge import State
-from ordersync.db import rollout
-from ordersync.db.roles import PURGED_TABLE, SCHEMA_TABLE, SNAPSHOT_TABLE
+from ordersync.db import conflicts, rollout
+from ordersync.db.roles import CONFLICT_TABLE, PURGED_TABLE, SCHEMA_TABLE, SNAPSHOT_TABLE
 from ordersync.sync.fieldkinds import Items
 from ordersync.sync.mapping import CLOCK_COLUMN, SYNC_COLUMN, TABLES, FieldSet
 
@@ -325,6 +325,31 @@ class Target:
             [(source, lsn, n) for lsn, n in sorted(reads.items())],
         )
         return sum(inserted for (inserted,) in cur.fetchall())
+
+    def record_conflicts(self, cur, decided: list[tuple]) -> None:
+        """Record the conflicts a batch decided, each (place, order id, Conflict), once ever.
+
+        In the transaction that applies the batch: a retried or replayed batch meets the
+        unique (order, field, versions) of a decision already recorded and adds nothing.
+        """
+        execute_values(
+            cur,
+            f"INSERT INTO {CONFLICT_TABLE} (order_id, field, local_value, local_version, "
+            "incoming_value, incoming_version, winner, rule, source_topic, source_partition, "
+            "source_offset) VALUES %s ON CONFLICT DO NOTHING",
+            [
+                (order_id, c.field, sql_json(c.local_value), c.local_version)
+                + (sql_json(c.incoming_value), c.incoming_version, c.winner, c.rule, *where)
+                for where, order_id, c in decided
+            ],
+        )
+
+    def purge_conflicts(self, days: int) -> int:
+        """Delete the conflicts past retention in a transaction of their own; return how many."""
+        with self.conn.cursor() as cur:
+            purged = conflicts.purge(cur, days)
+        self.commit()
+        return purged
 
     def _end(self, statement: str) -> None:
         if self.conn.info.transaction_status != TRANSACTION_STATUS_IDLE:

@@ -6,7 +6,13 @@ from sqlalchemy.dialects import postgresql
 
 from ordersync.db import triggers
 from ordersync.db.models import ITEMS_CHECK, STATUS_CHECK
-from ordersync.db.roles import HEARTBEAT_TABLE, PARKED_TABLE, PURGED_TABLE, SNAPSHOT_TABLE
+from ordersync.db.roles import (
+    CONFLICT_TABLE,
+    HEARTBEAT_TABLE,
+    PARKED_TABLE,
+    PURGED_TABLE,
+    SNAPSHOT_TABLE,
+)
 from ordersync.sync.mapping import TABLES, field_set
 
 
@@ -155,6 +161,40 @@ def create_snapshot_table() -> None:
         sa.CheckConstraint("source IN ('store', 'warehouse')", name="snapshot_source_known"),
         sa.CheckConstraint("lsn >= 0 AND records >= 0", name="snapshot_counts_sane"),
     )
+
+
+def create_conflict_table() -> None:
+    """One row per conflict a sink decided here: both values and versions, who won and why.
+
+    Not published: it never leaves its database. A decision is recorded once, however often its
+    events are replayed: one field's pair of versions meets only once on one side (versions only
+    grow), whatever offsets a replay or a re-snapshot gives its events.
+    """
+    now = sa.text("now()")
+    op.create_table(
+        CONFLICT_TABLE,
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=True), primary_key=True),
+        sa.Column("order_id", sa.Uuid(), nullable=False),
+        sa.Column("field", sa.String(63), nullable=False),
+        sa.Column("local_value", postgresql.JSONB(), nullable=False),
+        sa.Column("local_version", sa.BigInteger(), nullable=False),
+        sa.Column("incoming_value", postgresql.JSONB(), nullable=False),
+        sa.Column("incoming_version", sa.BigInteger(), nullable=False),
+        sa.Column("winner", sa.String(8), nullable=False),
+        sa.Column("rule", sa.String(16), nullable=False),
+        sa.Column("source_topic", sa.String(249), nullable=False),
+        sa.Column("source_partition", sa.Integer(), nullable=False),
+        sa.Column("source_offset", sa.BigInteger(), nullable=False),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False, server_default=now),
+        sa.CheckConstraint("winner IN ('local', 'incoming')", name="conflict_winner_known"),
+        sa.CheckConstraint("rule IN ('newer_version', 'owner_tie')", name="conflict_rule_known"),
+        sa.UniqueConstraint(
+            "order_id", "field", "local_version", "incoming_version", name="conflict_decided_once"
+        ),
+    )
+    # an order's conflicts newest first (the API, the admin); the purge and the list by time
+    op.create_index("conflict_order_newest", CONFLICT_TABLE, ["order_id", "decided_at", "id"])
+    op.create_index("conflict_decided_at", CONFLICT_TABLE, ["decided_at", "id"])
 
 
 def publication_name(side: str) -> str:

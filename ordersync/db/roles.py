@@ -18,6 +18,8 @@ USER_TABLE = "user_account"
 SCHEMA_TABLE = "sync_schema"
 # the snapshots of the other side each sink applied (ordersync/db/migration_ops.py)
 SNAPSHOT_TABLE = "sync_snapshot"
+# the conflicts each sink decided (ordersync/db/conflicts.py)
+CONFLICT_TABLE = "sync_conflict"
 
 
 @dataclass(frozen=True)
@@ -80,14 +82,15 @@ def grant_statements(side: str) -> list:
     users, purged = sql.Identifier(USER_TABLE), sql.Identifier(PURGED_TABLE)
     heartbeat, parked = sql.Identifier(HEARTBEAT_TABLE), sql.Identifier(PARKED_TABLE)
     schema, snapshots = sql.Identifier(SCHEMA_TABLE), sql.Identifier(SNAPSHOT_TABLE)
+    conflicts = sql.Identifier(CONFLICT_TABLE)
     app, sink = sql.Identifier(APP.name), sql.Identifier(SINK.name)
     debezium, reader = sql.Identifier(DEBEZIUM.name), sql.Identifier(READER.name)
     every = sql.SQL(", ").join(sql.Identifier(r.name) for r in ROLES if r is not OWNER)
     grant = sql.SQL
     return [
         # start from nothing, so a privilege removed here is removed from the database too
-        grant("REVOKE ALL ON {}, {}, {}, {}, {}, {}, {} FROM PUBLIC, {}").format(
-            orders, users, purged, heartbeat, parked, schema, snapshots, every
+        grant("REVOKE ALL ON {}, {}, {}, {}, {}, {}, {}, {} FROM PUBLIC, {}").format(
+            orders, users, purged, heartbeat, parked, schema, snapshots, conflicts, every
         ),
         grant("GRANT SELECT, INSERT, UPDATE, DELETE ON {}, {} TO {}").format(orders, users, app),
         grant("GRANT USAGE ON SEQUENCE user_account_id_seq TO {}").format(app),
@@ -100,6 +103,9 @@ def grant_statements(side: str) -> list:
         grant("GRANT SELECT ON {} TO {}, {}, {}").format(schema, app, sink, reader),
         grant("GRANT SELECT, INSERT, UPDATE ON {} TO {}").format(snapshots, sink),
         grant("GRANT SELECT ON {} TO {}, {}").format(snapshots, app, reader),
+        # the sink records what it decided and purges what is past retention; the rest only read
+        grant("GRANT SELECT, INSERT, DELETE ON {} TO {}").format(conflicts, sink),
+        grant("GRANT SELECT ON {} TO {}, {}").format(conflicts, app, reader),
     ]
 
 

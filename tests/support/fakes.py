@@ -82,6 +82,9 @@ class Target:
         self.refusals = []
         self.commits = 0
         self.snapshots: dict[tuple[str, int], int] = {}  # (source, snapshot LSN) -> reads
+        # (order id, field, local version, incoming version) -> (place, Conflict), as committed
+        self.conflicts: dict[tuple, tuple] = {}
+        self.pending_conflicts: dict[tuple, tuple] = {}
         self.fields = LATEST
         self.checks = checks(LATEST, STORE)
 
@@ -93,7 +96,7 @@ class Target:
         pass
 
     def begin(self):
-        self.pending = {}
+        self.pending, self.pending_conflicts = {}, {}
         return None
 
     def fetch(self, cur, ids):
@@ -101,6 +104,12 @@ class Target:
 
     def write(self, cur, states):
         self.pending.update({s.id: s for s in states})
+
+    def record_conflicts(self, cur, decided):
+        for where, order_id, c in decided:
+            key = (order_id, c.field, c.local_version, c.incoming_version)
+            if key not in self.conflicts:
+                self.pending_conflicts.setdefault(key, (where, c))
 
     def record_snapshots(self, cur, source, reads):
         new = [lsn for lsn in reads if (source, lsn) not in self.snapshots]
@@ -114,10 +123,12 @@ class Target:
             if predicate(end):
                 raise error
         self.rows, self.pending = end, {}
+        self.conflicts |= self.pending_conflicts
+        self.pending_conflicts = {}
         self.commits += 1
 
     def rollback(self):
-        self.pending = {}
+        self.pending, self.pending_conflicts = {}, {}
 
     def close(self):
         self.pending = {}

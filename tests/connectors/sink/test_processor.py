@@ -235,3 +235,39 @@ def test_snapshot_reads_are_counted_per_snapshot_with_the_rows_they_wrote(proces
 def test_a_snapshot_read_without_a_sane_lsn_counts_under_zero(lsn):
     event = processing.parse(STORE, snapshot_read("N-1", lsn))
     assert event.snapshot == 0
+
+
+def test_conflicts_are_recorded_with_the_batch_where_they_came_from_and_only_once(
+    processor, target
+):
+    order_id = str(uuid.uuid4())
+    processor.process(batch(change("N1", order_id)))
+    # the warehouse changed the order number to its own value at version 2 meanwhile
+    mine = target.rows[order_id]
+    target.rows[order_id] = fakes.State(
+        order_id, mine.values | {"order_number": "W-2"}, mine.clock | {"order_number": 2}, WAREHOUSE
+    )
+    tie = change("S-2", order_id, version=2)  # the store's concurrent edit, at version 2 too
+    report = processor.process(batch(change("N1", order_id), tie))
+    [(where, conflict)] = target.conflicts.values()
+    assert where == ("store.public.store_order", 0, 1)
+    # the store owns order numbers: on a tie its value wins
+    assert (conflict.field, conflict.winner) == ("order_number", "incoming")
+    assert conflict.rule == "owner_tie"
+    assert (conflict.local_value, conflict.incoming_value) == ("W-2", "S-2")
+    assert [len(o.conflicts) for _, o in report.outcomes] == [0, 1]
+    processor.process(batch(tie))  # a replay
+    assert len(target.conflicts) == 1
+
+
+def test_conflicts_of_a_refused_batch_are_not_recorded(processor, target):
+    order_id = str(uuid.uuid4())
+    processor.process(batch(change("N1", order_id)))
+    mine = target.rows[order_id]
+    target.rows[order_id] = fakes.State(
+        order_id, mine.values | {"notes": "w"}, mine.clock | {"notes": 2}, WAREHOUSE
+    )
+    target.refuse(lambda rows: True, fakes.SqlError("40001"))
+    with pytest.raises(fakes.SqlError):
+        processor.process(batch(change("N1", order_id, version=2)))
+    assert target.conflicts == {}
