@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, fields
 from marshmallow import fields as kinds
 
 from connectors.sink.target import origin_name
+from ordersync.db.conflicts import RETENTION_BOUNDS, RETENTION_DAYS
 from ordersync.environment import PARTITIONS, REPLICATION, BadSetting, seconds, setting, whole
 from ordersync.kafka.access import sink_group
 from ordersync.kafka.client import client_settings
@@ -49,6 +50,14 @@ class SinkConfig:
     replication_factor: int = declared("SINK_TOPIC_REPLICATION_FACTOR", 1, whole(*REPLICATION))
     # how soon a replica killed outright loses its partitions
     session_timeout_ms: int = declared("SINK_SESSION_TIMEOUT_MS", 45_000, MILLISECONDS)
+    # how long a recorded conflict is kept (the API's services read the same variable)
+    conflict_retention_days: int = declared(
+        "CONFLICT_RETENTION_DAYS", RETENTION_DAYS, whole(*RETENTION_BOUNDS)
+    )
+    # how often the sink deletes the conflicts past retention
+    conflict_purge_seconds: float = declared(
+        "SINK_CONFLICT_PURGE_SECONDS", 3600.0, seconds(1, 86400)
+    )
     metrics_host: str = declared("SINK_METRICS_HOST", "127.0.0.1")
     metrics_port: int = declared("SINK_METRICS_PORT", 9101, whole(1, 65535))
 

@@ -20,6 +20,7 @@ from connectors.sink.positions import Positions
 from connectors.sink.processor import Processor, parse_ahead
 from connectors.sink.rebalance import Rebalance
 from connectors.sink.recording import Lag, Recorder
+from connectors.sink.retention import Retention
 from connectors.sink.retry import Retry
 from connectors.sink.target import Target
 from connectors.sink.transport import consumer_settings, delivered, ensure_topics
@@ -47,6 +48,9 @@ class Sink:
         )
         self.recorder = Recorder(config.source, config.target, self.health)
         self.lag = Lag(self.consumer, config.topic, self.positions.done)
+        self.retention = Retention(
+            self.target, config.conflict_retention_days, config.conflict_purge_seconds
+        )
         # the next batch is parsed in this thread while the database applies the current one
         self.parser = ThreadPoolExecutor(1, thread_name_prefix="parse-ahead")
         self.parsing = None  # the future of what the parser makes of the held messages
@@ -89,6 +93,7 @@ class Sink:
             self.look_ahead()
             self.handle(parsed)
         self.lag.observe()
+        self.retention.purge()
 
     def next_batch(self) -> list:
         """Block for the first message only, then take what is already fetched, up to a batch.

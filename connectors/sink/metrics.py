@@ -14,7 +14,12 @@ EVENTS = Counter(
     "sink_events_total", "Change events handled, by outcome and reason", ["outcome", "reason"]
 )
 CONFLICTS = Counter(
-    "sink_conflicts_total", "Same-version edits of a field resolved by its owner", ["field"]
+    "sink_conflicts_total",
+    "Concurrent edits of a field decided here, by the rule that decided (newer_version, owner_tie)",
+    ["field", "rule"],
+)
+CONFLICTS_PURGED = Counter(
+    "sink_conflicts_purged_total", "Recorded conflicts deleted once past their retention"
 )
 DEAD_LETTERS = Counter(
     "sink_dead_letters_total", "Events written to the dead-letter topic", ["reason"]

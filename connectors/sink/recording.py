@@ -53,8 +53,9 @@ class Recorder:
         for reason, n in Counter(report.dead_letters).items():
             metrics.DEAD_LETTERS.labels(reason).inc(n)
             metrics.EVENTS.labels("dead-lettered", reason).inc(n)
-        for name, n in Counter(c for _, o in report.outcomes for c in o.conflicts).items():
-            metrics.CONFLICTS.labels(name).inc(n)
+        decided = Counter((c.field, c.rule) for _, o in report.outcomes for c in o.conflicts)
+        for (name, rule), n in decided.items():
+            metrics.CONFLICTS.labels(name, rule).inc(n)
 
     def left_alone(self, why: str, tally: Counter) -> None:
         """Count fields of events that were not applied, and remember them for /healthz."""

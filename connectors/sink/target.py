@@ -184,6 +184,10 @@ class Target:
         cur.execute("SELECT pg_replication_origin_session_setup(%s)", (name,))
         self.has_origin = True
 
+    def connected(self) -> bool:
+        """Tell whether the connection is open (it may still turn out broken)."""
+        return self.conn is not None and not self.conn.closed
+
     def close(self) -> None:
         """Close the connection if open."""
         if self.conn is not None and not self.conn.closed:
