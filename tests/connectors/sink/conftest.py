@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from connectors.sink.target import Target
-from ordersync.db.roles import OWNER, PARKED_TABLE, SINK
+from ordersync.db.roles import CONFLICT_TABLE, OWNER, PARKED_TABLE, SINK
 from ordersync.sync.mapping import STORE, TABLES, WAREHOUSE
 from stack.secrets import database_url
 from tests.support import fakes
@@ -17,7 +17,7 @@ def owner(apps):
     """The owner's session on the warehouse test database, with empty order and parking tables."""
     conn = connect(WAREHOUSE, "warehouse_test", OWNER.name)
     with conn.cursor() as cur:
-        cur.execute(f"TRUNCATE {TABLES[WAREHOUSE]}, purged_order, {PARKED_TABLE}")
+        cur.execute(f"TRUNCATE {TABLES[WAREHOUSE]}, purged_order, {PARKED_TABLE}, {CONFLICT_TABLE}")
     yield conn
     conn.close()
 
