@@ -9,7 +9,7 @@ import requests
 from ordersync import topology
 from ordersync.auth.tokens import issue_token
 from ordersync.auth.users import ROLES, find_user
-from ordersync.db.roles import OWNER, READER
+from ordersync.db.roles import CONFLICT_TABLE, OWNER, READER
 from ordersync.sync.mapping import SIDES, TABLES
 from ordersync.web.extensions import db, limiter
 from stack.secrets import client_environment
@@ -69,7 +69,7 @@ def app(apps, side):
     # as the owner: the app's role may not TRUNCATE
     conn = connect(side, f"{side}_test", OWNER.name)
     with conn.cursor() as cur:
-        cur.execute(f"TRUNCATE {TABLES[side]}, purged_order")
+        cur.execute(f"TRUNCATE {TABLES[side]}, purged_order, {CONFLICT_TABLE}")
     conn.close()
     with flask_app.app_context():
         limiter.reset()

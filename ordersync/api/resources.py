@@ -11,6 +11,8 @@ from psycopg2 import errorcodes
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from ordersync.api.conflicts import add_conflicts_route
+from ordersync.api.paging import one_page
 from ordersync.api.schemas import OrderQueryArgsSchema
 from ordersync.auth.tokens import require_role
 from ordersync.web.extensions import db
@@ -117,13 +119,8 @@ def orders_blueprint(name: str, url_prefix: str, model, schema) -> Blueprint:
             single_statement()
             query = model.live().filter_by(**filters)
             count = select(func.count()).select_from(query.order_by(None).subquery())
-            pagination_parameters.item_count = db.session.scalar(count)
-            if pagination_parameters.first_item >= pagination_parameters.item_count:
-                return []  # past the end; also keeps absurd page numbers out of OFFSET
-            page = query.limit(pagination_parameters.page_size).offset(
-                pagination_parameters.first_item
-            )
-            return db.session.scalars(page).all()
+            page = one_page(query, count, pagination_parameters)
+            return [] if page is None else db.session.scalars(page).all()
 
         @blp.arguments(order_schema)
         @blp.response(201, schema)
@@ -169,4 +166,5 @@ def orders_blueprint(name: str, url_prefix: str, model, schema) -> Blueprint:
             commit()
             return order, {"ETag": etag(order)}
 
+    add_conflicts_route(blp, model, find_order, single_statement)
     return blp
