@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PROMTOOL_VERSION := v0.316.0
 PROMTOOL := .stack/tools/promtool-$(PROMTOOL_VERSION)
 
-.PHONY: bench-outage promtool rotate-kafka-password clean-kafka migrate bench-reconcile bench-scale up-cluster test-cluster up down status test test-fast prerequisites env clean lint bench reconcile restart topics tail dlq users
+.PHONY: bench-outage promtool rotate-kafka-password clean-kafka migrate bench-reconcile bench-scale up-cluster test-cluster up down status test test-fast prerequisites env clean lint bench reconcile restart topics tail dlq users conflicts
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -84,6 +84,9 @@ reconcile: $(STAMP)  ## compare both databases; REPAIR=1 to rewrite winning stat
 
 users: $(STAMP)  ## manage one side's logins: SIDE=store|warehouse ARGS="create alice --role editor" (password on stdin)
 	$(PY) -m stack.users $(SIDE) $(ARGS)
+
+conflicts: $(STAMP)  ## the conflicts each sink decided, newest first: ORDER=<id> SIDE=store|warehouse
+	$(PY) -m stack.conflicts $(if $(SIDE),--side $(SIDE),) $(if $(ORDER),--order $(ORDER),)
 
 migrate: $(STAMP)  ## apply one side's migrations while the stack runs: SIDE=store|warehouse
 	$(PY) -m stack migrate $(SIDE)

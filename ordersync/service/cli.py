@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 from sqlalchemy import text
 
 from ordersync.auth.users import ROLES, User, find_user
+from ordersync.service.conflicts_cli import conflicts
 from ordersync.sync.mapping import TABLES
 from ordersync.web.extensions import db
 
@@ -140,3 +141,4 @@ def register_shared_commands(app) -> None:
     """Add the shared command groups to an app."""
     app.cli.add_command(orders)
     app.cli.add_command(users)
+    app.cli.add_command(conflicts)

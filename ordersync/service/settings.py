@@ -4,6 +4,7 @@ import os
 from datetime import timedelta
 
 from ordersync import topology
+from ordersync.db.conflicts import RETENTION_BOUNDS, RETENTION_DAYS
 from ordersync.environment import UnsafeSettings, URLList, seconds, setting, whole
 from ordersync.kafka.client import client_settings
 
@@ -92,6 +93,10 @@ class ServiceSettings:
         self.OPENAPI_SWAGGER_UI_PATH = "/docs"
         self.OPENAPI_SWAGGER_UI_URL = "/api/swagger-ui/"
         self.LOG_LEVEL = environ.get("LOG_LEVEL", "INFO")
+        # how long the sink keeps a recorded conflict (the sink reads the same variable)
+        self.CONFLICT_RETENTION_DAYS = setting(
+            environ, "CONFLICT_RETENTION_DAYS", whole(*RETENTION_BOUNDS), RETENTION_DAYS
+        )
         # the admin's Sync page: the sink writing into this side, and its dead letters in Kafka
         # (as this side's own Kafka principal: KAFKA_USERNAME, KAFKA_PASSWORD, KAFKA_CA_FILE)
         self.KAFKA_CLIENT = client_settings(environ)
