@@ -2,7 +2,7 @@
 
 import uuid
 
-from flask import abort, flash, g, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
@@ -17,6 +17,7 @@ from wtforms.validators import ValidationError as FormError
 from ordersync.auth.accounts import find_account
 from ordersync.auth.tokens import login_throttle
 from ordersync.auth.users import authenticate
+from ordersync.db.conflict_table import newest_first
 from ordersync.sync.mapping import LOCAL_FIELDS, STATUSES, columns
 from ordersync.web.extensions import db
 
@@ -27,6 +28,15 @@ STALE_EDIT = (
     "Not saved: this order was changed since you opened it (version {seen} then, {now} now). "
     "Reload the page to see the current values, then make your change again."
 )
+
+
+# an order's page shows its latest conflicts; the Conflicts page has them all
+ON_ORDER_PAGE = 20
+
+
+def order_conflicts(order_id) -> list:
+    """An order's latest conflicts, newest first."""
+    return db.session.execute(newest_first(order_id=order_id).limit(ON_ORDER_PAGE)).all()
 
 
 class AdminSessions(SecureCookieSessionInterface):
@@ -197,6 +207,13 @@ class OrderAdmin(ModelView):
             db.session.rollback()
             return False
         return super().update_model(form, model)
+
+    def render(self, template, **kwargs):
+        """Render; an order's page also shows its latest conflicts."""
+        if template == self.details_template and kwargs.get("model") is not None:
+            kwargs["order_conflicts"] = order_conflicts(kwargs["model"].id)
+            kwargs["names"] = columns(current_app.config["SIDE"])
+        return super().render(template, **kwargs)
 
     def delete_model(self, model):
         """Delete as the API does: a tombstone that syncs."""

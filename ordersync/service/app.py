@@ -5,7 +5,7 @@ from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ordersync.admin import dashboard, sync
+from ordersync.admin import conflicts, dashboard, sync
 from ordersync.auth import tokens
 from ordersync.auth.accounts import register_accounts
 from ordersync.db import MIGRATIONS
@@ -85,6 +85,7 @@ def build_app(side: str, parts, test_config: dict | None = None):
     register_blueprints(app, parts.resources.blp)
     admin = dashboard.register_admin(app, parts.model, parts.schema)
     sync.register_sync_page(admin)
+    conflicts.register_conflicts_page(admin)
     register_errorhandlers(app)
     parts.cli.register_commands(app)
     return app

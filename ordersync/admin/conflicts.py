@@ -1,0 +1,82 @@
+"""The admin's conflicts: a list with filters (field, winner, time) and each order's section."""
+
+import uuid
+from datetime import UTC, datetime, time
+
+from flask import current_app, redirect, request, url_for
+from flask_admin import BaseView, expose
+from sqlalchemy import false, func, select
+
+from ordersync.admin.dashboard import signed_in_admin
+from ordersync.db.conflict_table import conflicts, newest_first
+from ordersync.db.conflicts import WINNERS
+from ordersync.sync.mapping import columns
+from ordersync.web.extensions import db
+
+PAGE_SIZE = 50
+
+
+def day(text: str, end: bool = False) -> datetime | None:
+    """A YYYY-MM-DD filter as the start (or the end) of that day in UTC; None if blank or bad."""
+    try:
+        date = datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        return None
+    return datetime.combine(date, time.max if end else time.min, tzinfo=UTC)
+
+
+def filtered(args, names: dict) -> tuple:
+    """The list's query and its count, from the filters the request asks for."""
+    query, where = newest_first(), []
+    field = {column: name for name, column in names.items()}.get(args.get("field", ""))
+    if field:
+        where.append(conflicts.c.field == field)
+    if args.get("winner") in WINNERS:
+        where.append(conflicts.c.winner == args["winner"])
+    since, until = day(args.get("since", "")), day(args.get("until", ""), end=True)
+    if since:
+        where.append(conflicts.c.decided_at >= since)
+    if until:
+        where.append(conflicts.c.decided_at <= until)
+    order = args.get("order", "").strip()
+    if order:
+        try:
+            where.append(conflicts.c.order_id == uuid.UUID(order))
+        except ValueError:
+            where.append(false())
+    return query.where(*where), select(func.count()).select_from(conflicts).where(*where)
+
+
+class ConflictsView(BaseView):
+    """Every conflict the sink decided on this side, newest first, with filters."""
+
+    def is_accessible(self):
+        """Only a signed-in admin."""
+        return signed_in_admin() is not None
+
+    def inaccessible_callback(self, name, **kwargs):
+        """Send strangers to the login page."""
+        return redirect(url_for("admin.login", next=request.url))
+
+    @expose("/")
+    def index(self):
+        """List the conflicts that match the filters, a page at a time."""
+        names = columns(current_app.config["SIDE"])
+        query, count = filtered(request.args, names)
+        page = max(request.args.get("page", 1, type=int), 1)
+        rows = db.session.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+        return self.render(
+            "admin/conflicts.html",
+            rows=rows,
+            total=db.session.scalar(count),
+            page=page,
+            page_size=PAGE_SIZE,
+            names=names,
+            winners=WINNERS,
+            args=request.args,
+        )
+
+
+def register_conflicts_page(admin) -> None:
+    """Add the Conflicts page to the dashboard."""
+    admin.add_view(ConflictsView(name="Conflicts", endpoint="conflicts", url="/admin/conflicts"))
