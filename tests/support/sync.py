@@ -47,6 +47,13 @@ class Api:
         response = self.http.delete(f"{self.url}/{order_id}", timeout=10)
         assert response.status_code == 204, response.text
 
+    def conflicts(self, order_id) -> list[dict]:
+        """GET an order's conflicts decided on this side (one page of up to 100), newest first."""
+        url = f"{self.url}/{order_id}/conflicts"
+        response = self.http.get(url, params={"page_size": 100}, timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()
+
     def status_of(self, order_id) -> int:
         """Return the HTTP status of a GET on the order."""
         return self.http.get(f"{self.url}/{order_id}", timeout=10).status_code

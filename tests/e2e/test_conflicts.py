@@ -1,0 +1,122 @@
+"""The conflict log on the running stack: one record per decided field on each side, via the API."""
+
+import os
+import subprocess
+import sys
+import uuid
+
+from bench.client import order_body
+from ordersync.db.roles import SINK
+from ordersync.kafka.access import ADMIN
+from stack import topology
+from stack.probes import free_port, wait_until
+from stack.secrets import database_url, kafka_env
+from tests.support.kafka import sink_caught_up
+from tests.support.processes import sinks_paused
+from tests.support.sync import arrives, settled
+
+
+def synced_order(apis) -> dict:
+    """Create an order in the Store and wait until the Warehouse has it."""
+    order = apis["store"].create(order_body("store"))
+    arrives("warehouse", order["id"], order_number=order["order_number"])
+    return order
+
+
+def by_field(apis, side: str, order_id) -> dict:
+    """The order's conflicts on one side, by field; a field decided twice fails the test."""
+    found = apis[side].conflicts(order_id)
+    fields = [c["field"] for c in found]
+    assert len(fields) == len(set(fields)), found
+    return {c["field"]: c for c in found}
+
+
+def replay(source: str, target: str) -> None:
+    """Re-consume a source topic from its start in a scratch group, until caught up."""
+    group = f"replay-{uuid.uuid4().hex[:8]}"
+    env = os.environ | {
+        "SINK_DATABASE_URL": database_url(target, SINK.name),
+        **kafka_env(ADMIN),  # a scratch group no job principal may use
+        "SINK_GROUP_ID": group,
+        "SINK_METRICS_PORT": str(free_port()),
+    }
+    command = [sys.executable, "-m", "connectors.sink", "--source", source, "--target", target]
+    sink = subprocess.Popen(
+        command, cwd=topology.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_until(lambda: sink_caught_up(source, group), 60, "the replay consumer")
+    finally:
+        sink.terminate()
+        sink.wait(30)
+
+
+def test_concurrent_edits_of_one_field_are_recorded_once_per_side_with_the_winner(apis):
+    order = synced_order(apis)
+    with sinks_paused():
+        apis["store"].patch(order["id"], {"status": "cancelled", "notes": "store says"})
+        apis["warehouse"].patch(order["id"], {"status": "shipped", "notes": "warehouse says"})
+    # status belongs to the warehouse, notes to the store
+    arrives("store", order["id"], status="shipped", notes="store says")
+    arrives("warehouse", order["id"], status="shipped", notes="store says")
+    settled()
+    at_store = by_field(apis, "store", order["id"])
+    at_warehouse = by_field(apis, "warehouse", order["id"])
+    assert sorted(at_store) == sorted(at_warehouse) == ["notes", "status"]
+    expected = {
+        # side: field -> (winner, local value, incoming value)
+        "store": {
+            "status": ("incoming", "cancelled", "shipped"),
+            "notes": ("local", "store says", "warehouse says"),
+        },
+        "warehouse": {
+            "status": ("local", "shipped", "cancelled"),
+            "notes": ("incoming", "warehouse says", "store says"),
+        },
+    }
+    for side, decided in (("store", at_store), ("warehouse", at_warehouse)):
+        for field, (winner, local, incoming) in expected[side].items():
+            conflict = decided[field]
+            assert (conflict["winner"], conflict["rule"]) == (winner, "owner_tie"), conflict
+            assert (conflict["local_value"], conflict["incoming_value"]) == (local, incoming)
+            assert conflict["local_version"] == conflict["incoming_version"] == 2
+
+    replay("store", "warehouse")
+    replay("warehouse", "store")
+    settled()
+    assert by_field(apis, "store", order["id"]) == at_store
+    assert by_field(apis, "warehouse", order["id"]) == at_warehouse
+
+
+def test_concurrent_edits_of_different_fields_record_nothing(apis):
+    order = synced_order(apis)
+    with sinks_paused():
+        apis["store"].patch(order["id"], {"notes": "store note"})
+        apis["warehouse"].patch(order["id"], {"status": "processing"})
+    arrives("store", order["id"], notes="store note", status="processing")
+    arrives("warehouse", order["id"], notes="store note", status="processing")
+    settled()
+    assert apis["store"].conflicts(order["id"]) == []
+    assert apis["warehouse"].conflicts(order["id"]) == []
+
+
+def test_a_newer_edit_over_an_unseen_value_is_recorded_where_that_value_is_lost(apis):
+    order = synced_order(apis)
+    with sinks_paused():
+        # the store edits the status twice (versions 2 and 3), the warehouse, its owner, once (2)
+        apis["store"].patch(order["id"], {"status": "processing"})
+        apis["store"].patch(order["id"], {"status": "cancelled"})
+        apis["warehouse"].patch(order["id"], {"status": "shipped"})
+    arrives("warehouse", order["id"], status="cancelled")
+    arrives("store", order["id"], status="cancelled")
+    settled()
+    # at the warehouse the store's version 2 lost the tie to the owner's value, then the store's
+    # version 3, written over the store's own version 2, replaced the warehouse's value
+    at_warehouse = apis["warehouse"].conflicts(order["id"])
+    assert [(c["rule"], c["winner"], c["incoming_value"]) for c in at_warehouse] == [
+        ("newer_version", "incoming", "cancelled"),
+        ("owner_tie", "local", "processing"),
+    ]
+    assert all(c["local_value"] == "shipped" for c in at_warehouse)
+    # the store only saw an older incoming value: the warehouse recorded that decision
+    assert apis["store"].conflicts(order["id"]) == []
