@@ -237,3 +237,21 @@ def test_local_only_fields_are_never_decided():
     local = state(WAREHOUSE, {"status": 2}, status="shipped")
     incoming = replace(state(STORE), values=state(STORE).values | {"bin_location": "A1"})
     assert merge(local, incoming, STORE).conflicts == ()
+
+
+def test_two_edits_against_the_owners_one_record_a_tie_then_a_newer_version():
+    """The store sets status twice (v2, v3) while the warehouse, its owner, sets it once (v2)."""
+    start = state(STORE)
+    second = over(start, clock={"status": 2}, status="processing")
+    third = over(second, clock={"status": 3}, status="cancelled")
+    current = {"o1": state(WAREHOUSE, {"status": 2}, status="shipped")}
+    writes, outcomes = plan_batch([second, third], current, STORE, WAREHOUSE)
+    assert writes["o1"].values["status"] == "cancelled"
+    assert [c for o in outcomes for c in o.conflicts] == [
+        Conflict("status", LOCAL, OWNER_TIE, "shipped", 2, "processing", 2),
+        Conflict("status", INCOMING, NEWER_VERSION, "shipped", 2, "cancelled", 3),
+    ]
+    # the warehouse's own event reaches the store after its v3: older, nothing recorded there
+    at_store = state(STORE, {"status": 3}, status="cancelled")
+    shipped = over(state(WAREHOUSE), author=WAREHOUSE, clock={"status": 2}, status="shipped")
+    assert merge(at_store, shipped, WAREHOUSE).conflicts == ()
