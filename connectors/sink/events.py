@@ -148,12 +148,13 @@ def check_id(value) -> str:
 MISSING = object()  # a column the row does not have (None is a value: SQL null)
 
 
-def row_state(row, fields: Checks) -> tuple[State, tuple, tuple]:
+def row_state(row, fields: Checks, base=None) -> tuple[State, tuple, tuple]:
     """Build a State from a source-side row as Debezium serialised it, checking every field.
 
     `fields` comes from `checks`: the fields the target syncs. One the row lacks is left alone
     (the source does not have its column, yet or any more); it is never read as null. Also
     returns the fields the clock versions but the target does not sync, and those the row lacks.
+    `base` is the row the change was written over (`Before`), None when unknown.
     """
     if not isinstance(row, dict):
         raise PoisonEvent("row: expected an object")
@@ -182,7 +183,7 @@ def row_state(row, fields: Checks) -> tuple[State, tuple, tuple]:
     synced_clock = check_clock(clock, values, fields.names)
     # the common case costs one comparison: every clock entry is a field the target syncs
     unsynced = () if len(synced_clock) == len(clock) else unsynced_names(clock, fields.names)
-    state = State(id=check_id(order_id), values=values, clock=synced_clock, author=author)
+    state = State(check_id(order_id), values, synced_clock, author, base)
     return state, unsynced, absent
 
 
@@ -263,11 +264,12 @@ def parse(side: str, value: bytes | None, fields: Checks | None = None) -> Chang
     row = envelope.get(image)
     if not items_as_text(row):  # not Debezium's form: read the whole message exactly
         row = loads_envelope(value, exact=True).get(image)
-    state, unsynced, absent = row_state(row, fields)
+    before = envelope.get("before") if op == "u" else None
+    # the row an update was written over: the merge reads it when the update may be a conflict
+    base = Before(before, fields.columns) if isinstance(before, dict) else None
+    state, unsynced, absent = row_state(row, fields, base)
     if op == "d":
         state = replace(tombstoned(state), author=side)
-    elif op == "u" and isinstance(before := envelope.get("before"), dict):
-        state = replace(state, base=Before(before, fields.columns))
     snapshot = snapshot_lsn(envelope) if op == "r" else None
     return ChangeEvent(op, state, source_time(envelope), unsynced, absent, snapshot)
 
