@@ -6,7 +6,10 @@ from prometheus_client import CollectorRegistry, Histogram
 from connectors.sink import health as sink_health
 from connectors.sink import metrics
 from connectors.sink.health import Health
+from connectors.sink.merge import Conflict, Outcome
 from connectors.sink.metrics import observe_many
+from connectors.sink.processor import BatchReport
+from connectors.sink.recording import Recorder
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
@@ -77,3 +80,21 @@ def test_healthz_answers_503_unless_ok():
     health.failed("t[0]@5", "schema", OSError("no column"), 1)
     app({"PATH_INFO": "/healthz"}, lambda status, headers: statuses.append(status))
     assert statuses == ["200 OK", "503 Service Unavailable"]
+
+
+def test_conflicts_are_counted_by_field_and_rule():
+    def count(field, rule):
+        return metrics.CONFLICTS.labels(field, rule)._value.get()
+
+    before = count("status", "owner_tie"), count("notes", "newer_version")
+    tie = Conflict("status", "local", "owner_tie", "shipped", 2, "cancelled", 2)
+    newer = Conflict("notes", "incoming", "newer_version", "a", 2, "b", 3)
+    report = BatchReport(
+        outcomes=[
+            (None, Outcome(False, "stale", conflicts=(tie,))),
+            (None, Outcome(True, "applied", conflicts=(tie, newer))),
+        ]
+    )
+    Recorder.count(report)
+    assert count("status", "owner_tie") == before[0] + 2
+    assert count("notes", "newer_version") == before[1] + 1
