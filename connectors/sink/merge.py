@@ -6,12 +6,8 @@ No Kafka, no database: everything here is a function of its arguments.
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple, Protocol
 
+from ordersync.sync.decisions import INCOMING, LOCAL, NEWER_VERSION, OWNER_TIE
 from ordersync.sync.mapping import LATEST, TOMBSTONE, FieldSet
-
-# who won a conflict, seen from the side that decided it (the sink's target)
-LOCAL, INCOMING = "local", "incoming"
-# the rule that decided: the higher field version, or the field's owner on equal versions
-NEWER_VERSION, OWNER_TIE = "newer_version", "owner_tie"
 
 
 class Base(Protocol):

@@ -6,14 +6,12 @@ SQLAlchemy: the sink imports it.
 """
 
 from ordersync.db.roles import CONFLICT_TABLE
+from ordersync.sync.decisions import RULES, WINNERS  # noqa: F401 - the log's readers get them here
 
 # how long a decision is kept unless CONFLICT_RETENTION_DAYS says otherwise
 RETENTION_DAYS = 90
 # the bounds of CONFLICT_RETENTION_DAYS
 RETENTION_BOUNDS = (1, 36_500)
-# who won, and by which rule (connectors/sink/merge.py decides; the table checks the same names)
-WINNERS = ("local", "incoming")
-RULES = ("newer_version", "owner_tie")
 
 # a DB-API statement: the sink runs it on psycopg2, the CLI on SQLAlchemy's raw connection
 PURGE_SQL = (

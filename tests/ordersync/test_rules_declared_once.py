@@ -128,3 +128,14 @@ def test_plain_sql_cannot_store_item_lines_the_api_refuses(test_db, side, items)
                 "VALUES (gen_random_uuid(), 'SQL-1', 'Sam', '3 Dock Rd', %s::jsonb)",
                 (json.dumps(items),),
             )
+
+
+def test_the_conflict_tables_checks_name_the_merges_winners_and_rules():
+    import inspect
+
+    from ordersync.db import migration_ops
+    from ordersync.sync.decisions import RULES, WINNERS
+
+    source = inspect.getsource(migration_ops.create_conflict_table)
+    assert f"winner IN ({', '.join(repr(w) for w in WINNERS)})" in source
+    assert f"rule IN ({', '.join(repr(r) for r in RULES)})" in source
