@@ -74,10 +74,13 @@ def overwrote_unseen(name: str, local: State, remote: State) -> bool:
     over its own concurrent edit (one that lost or has yet to meet ours), never having seen ours.
     """
     base = remote.base
-    if base is None or base.version(name) != local.version(name):
+    if base is None:
         return False
     before = base.value(name)
-    return before is not UNKNOWN and before != local.values.get(name)
+    # the value first: an ordinary edit, made over our value, never decodes the clock
+    if before is UNKNOWN or before == local.values.get(name):
+        return False
+    return base.version(name) == local.version(name)
 
 
 def merge_field(name: str, local: State, remote: State, remote_side: str, owner: str) -> tuple:
