@@ -64,11 +64,15 @@ class ConflictsView(BaseView):
         names = columns(current_app.config["SIDE"])
         query, count = filtered(request.args, names)
         page = max(request.args.get("page", 1, type=int), 1)
-        rows = db.session.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+        total, first = db.session.scalar(count), (page - 1) * PAGE_SIZE
+        # past the end, nothing to read: also keeps absurd page numbers out of OFFSET
+        rows = []
+        if first < total:
+            rows = db.session.execute(query.limit(PAGE_SIZE).offset(first)).all()
         return self.render(
             "admin/conflicts.html",
             rows=rows,
-            total=db.session.scalar(count),
+            total=total,
             page=page,
             page_size=PAGE_SIZE,
             names=names,

@@ -82,3 +82,11 @@ def test_the_list_filters_by_field_winner_time_and_order(admin_client, side):
 def test_the_list_is_for_admins_only(app, anonymous):
     response = anonymous.get("/admin/conflicts/")
     assert response.status_code == 302 and "/admin/login" in response.headers["Location"]
+
+
+def test_a_page_past_the_end_is_empty_not_an_error(admin_client, side):
+    record(side, str(uuid.uuid4()), "status")
+    for page in (2, 10**20):  # an absurd page number never reaches OFFSET
+        response = admin_client.get("/admin/conflicts/", query_string={"page": page})
+        assert response.status_code == 200
+        assert 'id="no-conflicts"' in response.text and "1 conflict(s)" in response.text
