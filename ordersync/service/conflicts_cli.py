@@ -23,14 +23,16 @@ def shown(value) -> str:
 
 @conflicts.command("list")
 @click.option("--order", "order_id", type=click.UUID, help="Only this order's conflicts.")
-@click.option("--field", help="Only this field (its canonical name).")
+@click.option("--field", help="Only this field (its name as listed, or the canonical one).")
 @click.option("--winner", type=click.Choice(log.WINNERS))
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 def list_conflicts(order_id, field, winner, limit):
     """List conflicts, newest first: when, order, field, winner, rule, local and incoming values."""
+    names = columns(current_app.config["SIDE"])
+    # the list shows this side's names (the warehouse's recipient_name): they filter too
+    field = {column: name for name, column in names.items()}.get(field, field)
     filters = {"order_id": order_id, "field": field, "winner": winner}
     query = newest_first(**{k: v for k, v in filters.items() if v is not None}).limit(limit)
-    names = columns(current_app.config["SIDE"])
     for row in db.session.execute(query):
         click.echo(
             f"{row.decided_at:%Y-%m-%d %H:%M:%S} {row.order_id} {names.get(row.field, row.field)} "

@@ -3,6 +3,7 @@
 import uuid
 
 from ordersync.db.roles import OWNER
+from ordersync.sync.mapping import columns
 from stack import conflicts as make_conflicts
 from tests.ordersync.test_conflicts_api import record
 from tests.support.db import scratch_url, sqlalchemy
@@ -25,6 +26,14 @@ def test_list_shows_each_conflict_newest_first_and_filters(app, side):
     assert 'local="shipped"@2 incoming="cancelled"@2' in lines[1]
     assert len(invoke(app, "list", "--winner", "local").output.splitlines()) == 2
     assert len(invoke(app, "list", "--field", "notes").output.splitlines()) == 1
+
+
+def test_list_filters_by_the_field_name_it_shows(app, side):
+    record(side, str(uuid.uuid4()), "customer_name")
+    shown = columns(side)["customer_name"]  # the warehouse's recipient_name
+    for name in {shown, "customer_name"}:
+        lines = invoke(app, "list", "--field", name).output.splitlines()
+        assert len(lines) == 1 and f" {shown} " in lines[0]
 
 
 def test_the_app_role_may_not_purge(app, side):
