@@ -86,6 +86,16 @@ def test_conflicts_are_paginated_like_the_order_list(client, side):
     assert client.get(url(side, order["id"]), query_string={"page_size": 101}).status_code == 422
 
 
+@pytest.mark.parametrize(
+    "query", [{"page_size": 101}, {"page_size": 0}, {"page": 0}, {"page": "one"}]
+)
+def test_bad_paging_is_422_naming_the_parameter_as_the_order_list_does(client, side, query):
+    order = create(client, side)
+    response = client.get(url(side, order["id"]), query_string=query)
+    assert response.status_code == 422
+    assert next(iter(query)) in response.json["errors"]["query"]
+
+
 def test_an_order_without_conflicts_has_an_empty_list(client, side):
     other = create(client, side)
     record(side, create(client, side)["id"])
