@@ -6,31 +6,52 @@ from tests.support.browser import ARTIFACTS, signed_in_page
 from tests.support.processes import sinks_paused
 from tests.support.sync import arrives, settled
 
+# side: field -> (winner, local value, incoming value); status is the warehouse's, notes the store's
+EXPECTED = {
+    "store": {
+        "status": ("incoming", "cancelled", "shipped"),
+        "notes": ("local", "store says", "warehouse says"),
+    },
+    "warehouse": {
+        "status": ("local", "shipped", "cancelled"),
+        "notes": ("incoming", "warehouse says", "store says"),
+    },
+}
 
-def test_a_tie_shows_on_the_orders_page_and_in_the_filtered_list(apis, browser):
+
+def test_ties_show_on_each_sides_order_page_and_in_the_filtered_list(apis, browser):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     order = apis["store"].create(order_body("store"))
     arrives("warehouse", order["id"], order_number=order["order_number"])
     with sinks_paused():
-        apis["store"].patch(order["id"], {"status": "cancelled"})
-        apis["warehouse"].patch(order["id"], {"status": "shipped"})
-    arrives("store", order["id"], status="shipped")
+        apis["store"].patch(order["id"], {"status": "cancelled", "notes": "store says"})
+        apis["warehouse"].patch(order["id"], {"status": "shipped", "notes": "warehouse says"})
+    arrives("store", order["id"], status="shipped", notes="store says")
+    arrives("warehouse", order["id"], status="shipped", notes="store says")
     settled()
-    store = signed_in_page(browser, "store")
-    admin = f"{topology.app_url('store')}/admin"
-    store.goto(f"{admin}/orders/details/?id={order['id']}")
-    row = store.locator("tr.conflict[data-field=status]")
-    assert row.count() == 1
-    assert row.get_attribute("data-winner") == "incoming"
-    assert '"cancelled"' in row.locator("td.local-value").inner_text()
-    assert '"shipped"' in row.locator("td.incoming-value").inner_text()
-    store.screenshot(path=str(ARTIFACTS / "store-order-conflicts.png"), full_page=True)
+    pages = {}
+    for side, decided in EXPECTED.items():
+        page = pages[side] = signed_in_page(browser, side)
+        page.goto(f"{topology.app_url(side)}/admin/orders/details/?id={order['id']}")
+        assert page.locator("tr.conflict").count() == len(decided)
+        for field, (winner, local, incoming) in decided.items():
+            row = page.locator(f"tr.conflict[data-field={field}]")
+            assert row.count() == 1, (side, field)
+            assert row.get_attribute("data-winner") == winner, (side, field)
+            assert f'"{local}"' in row.locator("td.local-value").inner_text()
+            assert f'"{incoming}"' in row.locator("td.incoming-value").inner_text()
+        page.screenshot(path=str(ARTIFACTS / f"{side}-order-conflicts.png"), full_page=True)
 
-    store.goto(f"{admin}/conflicts/?order={order['id']}")
+    store = pages["store"]
+    store.goto(f"{topology.app_url('store')}/admin/conflicts/?order={order['id']}")
     store.select_option("#filter-winner", "local")
-    store.click("#conflict-filters button[type=submit]")
-    assert store.locator("#no-conflicts").count() == 1  # the store's value lost: none won here
-    store.select_option("#filter-winner", "incoming")
     store.select_option("#filter-field", "status")
     store.click("#conflict-filters button[type=submit]")
+    assert store.locator("#no-conflicts").count() == 1  # the store's status lost: none won here
+    store.select_option("#filter-winner", "incoming")
+    store.click("#conflict-filters button[type=submit]")
     assert store.locator("tr.conflict").count() == 1
+    store.select_option("#filter-field", index=0)  # any field
+    store.select_option("#filter-winner", "local")
+    store.click("#conflict-filters button[type=submit]")
+    assert store.locator("tr.conflict[data-field=notes]").count() == 1  # its owned notes stayed
