@@ -209,8 +209,9 @@ class OrderAdmin(ModelView):
         return super().update_model(form, model)
 
     def render(self, template, **kwargs):
-        """Render; an order's page also shows its latest conflicts."""
-        if template == self.details_template and kwargs.get("model") is not None:
+        """Render; an order's pages (details, edit) also show its latest conflicts."""
+        order_page = template in (self.details_template, self.edit_template)
+        if order_page and kwargs.get("model") is not None:
             kwargs["order_conflicts"] = order_conflicts(kwargs["model"].id)
             kwargs["names"] = columns(current_app.config["SIDE"])
         return super().render(template, **kwargs)

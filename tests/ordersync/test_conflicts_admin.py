@@ -51,6 +51,9 @@ def test_an_orders_page_shows_its_conflicts(client, admin_client, side):
     assert page.text.count('class="conflict"') == 2
     assert f'data-field="{columns(side)["customer_name"]}" data-winner="incoming"' in page.text
     assert "&#34;shipped&#34;" in page.text or '"shipped"' in page.text
+    # the edit page too: where a losing value is made to win
+    edit = admin_client.get(f"/admin/orders/edit/?id={order['id']}")
+    assert edit.status_code == 200 and edit.text.count('class="conflict"') == 2
 
 
 def test_an_order_without_conflicts_says_so(client, admin_client, side):
