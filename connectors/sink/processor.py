@@ -75,6 +75,7 @@ class BatchReport:
     partners_applied: int = 0  # other replicas' parked changes this batch committed with its own
     snapshot_reads: int = 0  # events of a snapshot (op "r") among the applied ones
     snapshots_begun: int = 0  # snapshots of the source whose first read this batch applied
+    conflicts: Counter = field(default_factory=Counter)  # (field, rule) of decisions recorded
     seconds: float = 0.0  # how long the attempt that went through took
 
     @property
@@ -301,8 +302,9 @@ class Processor:
             for (message, event), outcome in zip(everything, outcomes, strict=True)
             for conflict in outcome.conflicts
         ]
+        recorded = []
         if decided:  # recorded with the rows they decided: a retried batch records them once
-            self.target.record_conflicts(cur, decided)
+            recorded = self.target.record_conflicts(cur, decided)
         snapshots = Counter(e.snapshot for _, e in events if e.snapshot is not None)
         begun = 0
         if snapshots:  # recorded with the rows it wrote: a retried batch counts once
@@ -310,6 +312,7 @@ class Processor:
         self.target.commit()
         report.snapshot_reads += sum(snapshots.values())
         report.snapshots_begun += begun
+        report.conflicts.update(recorded)
         report.outcomes.extend(zip(events, outcomes[: len(events)], strict=True))
         report.partners_applied += sum(o.write for o in outcomes[len(events) :])
         report.rows_written += len(writes)

@@ -44,7 +44,7 @@ class Recorder:
 
     @staticmethod
     def count(report: BatchReport) -> None:
-        """Count events by outcome and reason, dead letters and conflicts."""
+        """Count events by outcome and reason, dead letters and the conflicts recorded."""
         counts = Counter((o.write, o.reason) for _, o in report.outcomes)
         for (write, reason), n in counts.items():
             metrics.EVENTS.labels("applied" if write else "skipped", reason).inc(n)
@@ -53,8 +53,7 @@ class Recorder:
         for reason, n in Counter(report.dead_letters).items():
             metrics.DEAD_LETTERS.labels(reason).inc(n)
             metrics.EVENTS.labels("dead-lettered", reason).inc(n)
-        decided = Counter((c.field, c.rule) for _, o in report.outcomes for c in o.conflicts)
-        for (name, rule), n in decided.items():
+        for (name, rule), n in report.conflicts.items():
             metrics.CONFLICTS.labels(name, rule).inc(n)
 
     def left_alone(self, why: str, tally: Counter) -> None:

@@ -330,22 +330,24 @@ class Target:
         )
         return sum(inserted for (inserted,) in cur.fetchall())
 
-    def record_conflicts(self, cur, decided: list[tuple]) -> None:
+    def record_conflicts(self, cur, decided: list[tuple]) -> list[tuple[str, str]]:
         """Record the conflicts a batch decided, each (place, order id, Conflict), once ever.
 
         In the transaction that applies the batch: a retried or replayed batch meets the
         unique (order, field, versions) of a decision already recorded and adds nothing.
+        Returns the (field, rule) of each decision recorded now.
         """
         execute_values(
             cur,
             f"INSERT INTO {CONFLICT_TABLE} (order_id, field, local_value, local_version, "
             "incoming_value, incoming_version, winner, rule, source_topic, source_partition, "
-            "source_offset) VALUES %s ON CONFLICT DO NOTHING",
+            "source_offset) VALUES %s ON CONFLICT DO NOTHING RETURNING field, rule",
             [
                 (order_id, c.field, sql_json(c.local_value), c.local_version)
                 + (sql_json(c.incoming_value), c.incoming_version, c.winner, c.rule, *where)
                 for where, order_id, c in decided
             ],
+            fetch=True,
         )
 
     def purge_conflicts(self, days: int) -> int:

@@ -113,10 +113,13 @@ class Target:
         return 0
 
     def record_conflicts(self, cur, decided):
+        recorded = []
         for where, order_id, c in decided:
             key = (order_id, c.field, c.local_version, c.incoming_version)
-            if key not in self.conflicts:
-                self.pending_conflicts.setdefault(key, (where, c))
+            if key not in self.conflicts and key not in self.pending_conflicts:
+                self.pending_conflicts[key] = (where, c)
+                recorded.append((c.field, c.rule))
+        return recorded
 
     def record_snapshots(self, cur, source, reads):
         new = [lsn for lsn in reads if (source, lsn) not in self.snapshots]

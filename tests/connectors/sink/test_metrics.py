@@ -1,5 +1,7 @@
 """The sink's metrics helpers."""
 
+from collections import Counter
+
 import pytest
 from prometheus_client import CollectorRegistry, Histogram
 
@@ -83,17 +85,16 @@ def test_healthz_answers_503_unless_ok():
 
 
 def test_conflicts_are_counted_by_field_and_rule():
+    """What the batch recorded is counted, not what its merge decided (a replay records none)."""
+
     def count(field, rule):
         return metrics.CONFLICTS.labels(field, rule)._value.get()
 
     before = count("status", "owner_tie"), count("notes", "newer_version")
     tie = Conflict("status", "local", "owner_tie", "shipped", 2, "cancelled", 2)
-    newer = Conflict("notes", "incoming", "newer_version", "a", 2, "b", 3)
     report = BatchReport(
-        outcomes=[
-            (None, Outcome(False, "stale", conflicts=(tie,))),
-            (None, Outcome(True, "applied", conflicts=(tie, newer))),
-        ]
+        outcomes=[(None, Outcome(False, "stale", conflicts=(tie,)))],
+        conflicts=Counter({("status", "owner_tie"): 2, ("notes", "newer_version"): 1}),
     )
     Recorder.count(report)
     assert count("status", "owner_tie") == before[0] + 2
