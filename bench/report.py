@@ -406,6 +406,7 @@ def page(results: Path = RESULTS) -> str:
         ("Before and after the cost work", cost_section(results)),
         ("The sink's drain beside Debezium's JDBC sink", jdbc_section(results)),
         ("Failover in cluster mode", failover_section(results)),
+        ("What the conflict log costs", conflicts_section(results)),
         ("Long outages", outage_section(results)),
         ("Scaling out on two cores", scale_section(results)),
         ("What we tried, what each bought", tried_section()),
@@ -496,6 +497,26 @@ def failover_section(results: Path) -> str:
         stall_table(old["stall"], new["stall"]),
         hop_table(new["stall"]),
         *notes,
+    )
+
+
+def conflicts_section(results: Path) -> str:
+    """CPU per synced write before and after the conflict log, per direction and component."""
+    data = kept(results, "ab-conflicts.json")
+    if data is None:
+        return ""
+    lines = [
+        "| direction | CPU-ms per write | before (median) | after (median) | after/before |",
+        "|---|---|---|---|---|",
+    ]
+    for way, figures in data["medians"].items():
+        for name, f in figures.items():
+            label = name.removesuffix("_cpu_ms_per_write").replace("_", " ")
+            lines.append(
+                f"| {arrow(way)} | {label} | {f['old']} | {f['new']} | {f['new_over_old']}× |"
+            )
+    return blocks(
+        source(data, "ab-conflicts.json"), "\n".join(lines), note("reading", data["reading"])
     )
 
 
