@@ -3,11 +3,11 @@
 import uuid
 from datetime import UTC, datetime, time
 
-from flask import current_app, redirect, request, url_for
+from flask import current_app, request
 from flask_admin import BaseView, expose
 from sqlalchemy import false, func, select
 
-from ordersync.admin.dashboard import signed_in_admin
+from ordersync.admin.dashboard import AdminsOnly
 from ordersync.db.conflict_table import conflicts, newest_first
 from ordersync.db.conflicts import WINNERS
 from ordersync.sync.mapping import columns
@@ -47,16 +47,8 @@ def filtered(args, names: dict) -> tuple:
     return query.where(*where), select(func.count()).select_from(conflicts).where(*where)
 
 
-class ConflictsView(BaseView):
+class ConflictsView(AdminsOnly, BaseView):
     """Every conflict the sink decided on this side, newest first, with filters."""
-
-    def is_accessible(self):
-        """Only a signed-in admin."""
-        return signed_in_admin() is not None
-
-    def inaccessible_callback(self, name, **kwargs):
-        """Send strangers to the login page."""
-        return redirect(url_for("admin.login", next=request.url))
 
     @expose("/")
     def index(self):

@@ -71,6 +71,18 @@ def signed_in_admin():
     return user if user.can("admin") else None
 
 
+class AdminsOnly:
+    """A dashboard view only a signed-in admin sees; strangers are sent to the login page."""
+
+    def is_accessible(self):
+        """Only a signed-in admin."""
+        return signed_in_admin() is not None
+
+    def inaccessible_callback(self, name, **kwargs):
+        """Send strangers to the login page."""
+        return redirect(url_for("admin.login", next=request.url))
+
+
 def failed_sign_in(response) -> bool:
     """Count refused sign-ins against the throttle."""
     return response.status_code in (401, 403)
@@ -123,7 +135,7 @@ class AdminHome(AdminIndexView):
         return redirect(url_for(".login"))
 
 
-class OrderAdmin(ModelView):
+class OrderAdmin(AdminsOnly, ModelView):
     """Live orders of this side: search, filter by status, create, edit, delete."""
 
     form_base_class = SecureForm
@@ -154,14 +166,6 @@ class OrderAdmin(ModelView):
         self.form_columns = [*self.edited, "seen_version"]
         self.column_labels = {"sync_origin": "Author side"}
         super().__init__(model, db, name="Orders", endpoint="orders")
-
-    def is_accessible(self):
-        """Only a signed-in admin."""
-        return signed_in_admin() is not None
-
-    def inaccessible_callback(self, name, **kwargs):
-        """Send strangers to the login page."""
-        return redirect(url_for("admin.login", next=request.url))
 
     def get_query(self):
         """Hide tombstones, as the API does."""

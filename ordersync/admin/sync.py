@@ -10,7 +10,7 @@ from flask_wtf.csrf import generate_csrf, validate_csrf
 from sqlalchemy.exc import SQLAlchemyError
 from wtforms.validators import ValidationError
 
-from ordersync.admin.dashboard import signed_in_admin
+from ordersync.admin.dashboard import AdminsOnly, signed_in_admin
 from ordersync.db import rollout
 from ordersync.kafka.access import sink_group
 from ordersync.kafka.deadletters.queue import DeadLetterError, DeadLetterQueue
@@ -216,16 +216,8 @@ def ago(timestamp: float | None) -> str:
     return f"{stamp} ({time.time() - timestamp:.0f}s ago)"
 
 
-class SyncView(BaseView):
+class SyncView(AdminsOnly, BaseView):
     """Health of the sink writing into this side, its dead letters, and a replay button."""
-
-    def is_accessible(self):
-        """Only a signed-in admin."""
-        return signed_in_admin() is not None
-
-    def inaccessible_callback(self, name, **kwargs):
-        """Send strangers to the login page."""
-        return redirect(url_for("admin.login", next=request.url))
 
     @expose("/")
     def index(self):

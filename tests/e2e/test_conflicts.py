@@ -5,22 +5,15 @@ import subprocess
 import sys
 import uuid
 
-from bench.client import order_body
 from ordersync.db.roles import SINK
 from ordersync.kafka.access import ADMIN
 from stack import topology
 from stack.probes import free_port, wait_until
 from stack.secrets import database_url, kafka_env
+from tests.support.conflicts import TIES, synced_order, tied_order
 from tests.support.kafka import sink_caught_up
 from tests.support.processes import sinks_paused
 from tests.support.sync import arrives, settled
-
-
-def synced_order(apis) -> dict:
-    """Create an order in the Store and wait until the Warehouse has it."""
-    order = apis["store"].create(order_body("store"))
-    arrives("warehouse", order["id"], order_number=order["order_number"])
-    return order
 
 
 def by_field(apis, side: str, order_id) -> dict:
@@ -52,30 +45,12 @@ def replay(source: str, target: str) -> None:
 
 
 def test_concurrent_edits_of_one_field_are_recorded_once_per_side_with_the_winner(apis):
-    order = synced_order(apis)
-    with sinks_paused():
-        apis["store"].patch(order["id"], {"status": "cancelled", "notes": "store says"})
-        apis["warehouse"].patch(order["id"], {"status": "shipped", "notes": "warehouse says"})
-    # status belongs to the warehouse, notes to the store
-    arrives("store", order["id"], status="shipped", notes="store says")
-    arrives("warehouse", order["id"], status="shipped", notes="store says")
-    settled()
+    order = tied_order(apis)
     at_store = by_field(apis, "store", order["id"])
     at_warehouse = by_field(apis, "warehouse", order["id"])
     assert sorted(at_store) == sorted(at_warehouse) == ["notes", "status"]
-    expected = {
-        # side: field -> (winner, local value, incoming value)
-        "store": {
-            "status": ("incoming", "cancelled", "shipped"),
-            "notes": ("local", "store says", "warehouse says"),
-        },
-        "warehouse": {
-            "status": ("local", "shipped", "cancelled"),
-            "notes": ("incoming", "warehouse says", "store says"),
-        },
-    }
     for side, decided in (("store", at_store), ("warehouse", at_warehouse)):
-        for field, (winner, local, incoming) in expected[side].items():
+        for field, (winner, local, incoming) in TIES[side].items():
             conflict = decided[field]
             assert (conflict["winner"], conflict["rule"]) == (winner, "owner_tie"), conflict
             assert (conflict["local_value"], conflict["incoming_value"]) == (local, incoming)

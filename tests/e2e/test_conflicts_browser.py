@@ -1,36 +1,15 @@
 """The admin's conflicts in a real headless Chromium, after concurrent edits on the stack."""
 
-from bench.client import order_body
 from ordersync import topology
 from tests.support.browser import ARTIFACTS, signed_in_page
-from tests.support.processes import sinks_paused
-from tests.support.sync import arrives, settled
-
-# side: field -> (winner, local value, incoming value); status is the warehouse's, notes the store's
-EXPECTED = {
-    "store": {
-        "status": ("incoming", "cancelled", "shipped"),
-        "notes": ("local", "store says", "warehouse says"),
-    },
-    "warehouse": {
-        "status": ("local", "shipped", "cancelled"),
-        "notes": ("incoming", "warehouse says", "store says"),
-    },
-}
+from tests.support.conflicts import TIES, tied_order
 
 
 def test_ties_show_on_each_sides_order_page_and_in_the_filtered_list(apis, browser):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    order = apis["store"].create(order_body("store"))
-    arrives("warehouse", order["id"], order_number=order["order_number"])
-    with sinks_paused():
-        apis["store"].patch(order["id"], {"status": "cancelled", "notes": "store says"})
-        apis["warehouse"].patch(order["id"], {"status": "shipped", "notes": "warehouse says"})
-    arrives("store", order["id"], status="shipped", notes="store says")
-    arrives("warehouse", order["id"], status="shipped", notes="store says")
-    settled()
+    order = tied_order(apis)
     pages = {}
-    for side, decided in EXPECTED.items():
+    for side, decided in TIES.items():
         page = pages[side] = signed_in_page(browser, side)
         page.goto(f"{topology.app_url(side)}/admin/orders/details/?id={order['id']}")
         assert page.locator("tr.conflict").count() == len(decided)

@@ -84,6 +84,7 @@ def test_every_listener_and_every_client_speaks_tls():
     assert set(clients) == {
         "security.protocol",
         "producer.security.protocol",
+        "consumer.security.protocol",
         "admin.security.protocol",
     }
     assert set(clients.values()) == {"SASL_SSL"}
