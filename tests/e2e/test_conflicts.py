@@ -1,6 +1,7 @@
 """The conflict log on the running stack: one record per decided field on each side, via the API."""
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -44,6 +45,19 @@ def replay(source: str, target: str) -> None:
         sink.wait(30)
 
 
+def make_conflicts(order_id) -> dict[str, list[str]]:
+    """`make conflicts ORDER=<id>`'s lines, by the side whose section they are in."""
+    out = subprocess.run(
+        ["make", "-s", "conflicts", f"ORDER={order_id}"],
+        cwd=topology.ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    parts = re.split(r"^== (\w+) ==$", out, flags=re.MULTILINE)[1:]
+    return {side: text.split("\n") for side, text in zip(parts[::2], parts[1::2], strict=True)}
+
+
 def test_concurrent_edits_of_one_field_are_recorded_once_per_side_with_the_winner(apis):
     order = tied_order(apis)
     at_store = by_field(apis, "store", order["id"])
@@ -55,6 +69,12 @@ def test_concurrent_edits_of_one_field_are_recorded_once_per_side_with_the_winne
             assert (conflict["winner"], conflict["rule"]) == (winner, "owner_tie"), conflict
             assert (conflict["local_value"], conflict["incoming_value"]) == (local, incoming)
             assert conflict["local_version"] == conflict["incoming_version"] == 2
+    listed = make_conflicts(order["id"])
+    for side, decided in TIES.items():
+        lines = [line for line in listed[side] if order["id"] in line]
+        assert len(lines) == len(decided), listed[side]
+        for field, (winner, _, _) in decided.items():
+            assert any(f" {field} {winner} owner_tie " in line for line in lines), (side, lines)
 
     replay("store", "warehouse")
     replay("warehouse", "store")
