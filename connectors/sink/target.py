@@ -337,7 +337,7 @@ class Target:
         unique (order, field, versions) of a decision already recorded and adds nothing.
         Returns the (field, rule) of each decision recorded now.
         """
-        execute_values(
+        return execute_values(
             cur,
             f"INSERT INTO {CONFLICT_TABLE} (order_id, field, local_value, local_version, "
             "incoming_value, incoming_version, winner, rule, source_topic, source_partition, "

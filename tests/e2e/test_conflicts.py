@@ -13,6 +13,7 @@ from stack.probes import free_port, wait_until
 from stack.secrets import database_url, kafka_env
 from tests.support.conflicts import TIES, synced_order, tied_order
 from tests.support.kafka import sink_caught_up
+from tests.support.metrics import sink_metric
 from tests.support.processes import sinks_paused
 from tests.support.sync import arrives, settled
 
@@ -69,6 +70,10 @@ def test_concurrent_edits_of_one_field_are_recorded_once_per_side_with_the_winne
             assert (conflict["winner"], conflict["rule"]) == (winner, "owner_tie"), conflict
             assert (conflict["local_value"], conflict["incoming_value"]) == (local, incoming)
             assert conflict["local_version"] == conflict["incoming_version"] == 2
+    for side in TIES:  # each sink restarted after the pause: this order's decisions alone
+        for field in ("status", "notes"):
+            counted = sink_metric(side, "sink_conflicts_total", field=field, rule="owner_tie")
+            assert counted == 1, (side, field)
     listed = make_conflicts(order["id"])
     for side, decided in TIES.items():
         lines = [line for line in listed[side] if order["id"] in line]

@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from collections import Counter
 
 import psycopg2
 import pytest
@@ -49,9 +50,11 @@ def test_a_tie_is_recorded_with_the_apply_and_a_replay_adds_nothing(owner, proce
     processor.process([Message(change("N-1", order_id), 10)])
     edit_here(owner, order_id, status="shipped", notes="warehouse note")  # both at version 2
     tie = store_edit(order_id, 2, 1, status="cancelled", notes="store note")
-    processor.process([Message(tie, 11)])
-    processor.process([Message(tie, 11)])  # replayed
-    processor.process([Message(tie, 99)])  # re-read at another offset (a new snapshot, say)
+    recorded = processor.process([Message(tie, 11)]).conflicts
+    assert recorded == Counter({("status", "owner_tie"): 1, ("notes", "owner_tie"): 1})
+    assert not processor.process([Message(tie, 11)]).conflicts  # replayed: nothing recorded
+    # re-read at another offset (a new snapshot, say)
+    assert not processor.process([Message(tie, 99)]).conflicts
     rows = {row["field"]: row for row in conflicts(owner)}
     assert sorted(rows) == ["notes", "status"]
     status, notes = rows["status"], rows["notes"]
