@@ -82,6 +82,15 @@ def test_the_list_filters_by_field_winner_time_and_order(admin_client, side):
     assert shown(until=days_ago(5)) == 1
 
 
+def test_a_filter_it_cannot_read_is_said_not_dropped(admin_client, side):
+    record(side, str(uuid.uuid4()), "status")
+    asked = {"field": "colour", "winner": "nobody", "since": "yesterday", "order": "not-an-id"}
+    page = admin_client.get("/admin/conflicts/", query_string=asked)
+    assert page.status_code == 200
+    for name in asked:
+        assert f"Filter not applied: {name}:" in page.text, name
+
+
 def test_the_list_is_for_admins_only(app, anonymous):
     response = anonymous.get("/admin/conflicts/")
     assert response.status_code == 302 and "/admin/login" in response.headers["Location"]
