@@ -1,8 +1,6 @@
 """An order's conflicts: what the sink decided on this side when both sides edited a field."""
 
 from flask.views import MethodView
-from flask_jwt_extended import current_user
-from flask_smorest import abort
 from marshmallow import Schema, fields
 from sqlalchemy import func, select
 
@@ -70,14 +68,12 @@ def add_conflicts_route(blp, model, find_order, single_statement) -> None:
 
     @blp.route("/<uuid:order_id>/conflicts")
     class OrderConflicts(MethodView):
+        read_role = NEEDED_ROLE  # checked with the token, before any argument is read
+
         @blp.response(200, schema(many=True))
         @blp.paginate()
         def get(self, order_id, pagination_parameters):
             """List an order's conflicts decided on this side, newest first (editor and admin)."""
-            if not current_user.can(NEEDED_ROLE):
-                abort(
-                    403, message=f"This needs the {NEEDED_ROLE} role; you are {current_user.role}."
-                )
             single_statement()
             find_order(model, order_id)
             count = select(func.count()).where(conflicts.c.order_id == order_id)

@@ -118,12 +118,20 @@ class Token(MethodView):
         }
 
 
+def needed_role() -> str:
+    """Editor to write; to read, viewer unless the view asks more (its class's `read_role`)."""
+    if request.method not in READ_METHODS:
+        return "editor"
+    view = current_app.view_functions.get(request.endpoint)
+    return getattr(getattr(view, "view_class", None), "read_role", "viewer")
+
+
 def require_role() -> None:
     """Before any order endpoint: a valid token, and a role that may use this method."""
     if request.method == "OPTIONS":
         return  # Flask answers it with Allow; it reveals no more than the public OpenAPI document
     verify_jwt_in_request()
-    needed = "viewer" if request.method in READ_METHODS else "editor"
+    needed = needed_role()
     if not current_user.can(needed):
         abort(403, message=f"This needs the {needed} role; you are {current_user.role}.")
 

@@ -120,6 +120,17 @@ def test_editors_and_admins_may_read_conflicts_viewers_may_not(
         assert "editor" in response.json["message"]
 
 
+def test_a_viewer_is_refused_before_the_paging_is_read(app, client, tokens, side):
+    order = create(client, side)
+    reader = app.test_client()
+    reader.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens['viewer']}"
+    for paging in ({"page": "one"}, {"page_size": 0}, {}):
+        response = reader.get(url(side, order["id"]), query_string=paging)
+        assert response.status_code == 403, paging
+    # the order itself stays the viewer's to read
+    assert reader.get(f"{PATHS[side]}/{order['id']}").status_code == 200
+
+
 def test_without_a_token_it_is_401(app, client, side):
     order = create(client, side)
     assert app.test_client().get(url(side, order["id"])).status_code == 401
