@@ -1,12 +1,13 @@
 """Failover on a cluster stack: kill -9 one component under writes both ways, measure the stall.
 
 For each kind of kill (the active KRaft controller, the first bootstrap address, the leader of
-the Store topic's first partition, the Connect worker running the Store connector, a sink
-replica), writes go on at BENCH_RATE per API for BEFORE seconds, the component is killed (and
-kept down, as a dead machine would be), writes go on for AFTER seconds, then it is brought back.
-The per-write stall is each write's latency (API commit on one side → row on the other); the
-figure is its p99 over the writes made in the AFTER window. Nothing may be lost: every
-acknowledged write must arrive. Run through `python -m bench.scale` (`make bench-scale`).
+the Store topic's first partition, the coordinator of the Connect workers' group, the Connect
+worker running the Store connector, a sink replica), writes go on at BENCH_RATE per API for
+BEFORE seconds, the component is killed (and kept down, as a dead machine would be), writes go
+on for AFTER seconds, then it is brought back. The per-write stall is each write's latency (API
+commit on one side → row on the other); the figure is its p99 over the writes made in the AFTER
+window. Nothing may be lost: every acknowledged write must arrive. Run through
+`python -m bench.scale` (`make bench-scale`).
 """
 
 import contextlib
@@ -29,6 +30,7 @@ from bench.scenarios import api_writer
 from connectors.monitor import under_replicated
 from connectors.sink.events import loads_envelope
 from ordersync import topology as t
+from ordersync.kafka.access import CONNECT_GROUP
 from ordersync.sync.mapping import SIDES, TABLES, other, topic
 from stack import configs, supervisor
 from stack.cli import start_component
@@ -63,6 +65,27 @@ def leader_of_store_topic() -> str:
     return broker_name(metadata.topics[topic("store")].partitions[0].leader)
 
 
+def offsets_partition(group: str, partitions: int) -> int:
+    """The __consumer_offsets partition of a group: Utils.abs(groupId.hashCode()) % partitions."""
+    h = 0
+    for char in group:  # Java's String.hashCode, a signed 32-bit int
+        h = (31 * h + ord(char)) & 0xFFFFFFFF
+    signed = h - (1 << 32) if h >= 1 << 31 else h
+    return (0 if signed == -(1 << 31) else abs(signed)) % partitions
+
+
+def connect_coordinator() -> str:
+    """The broker coordinating the Connect workers' group (its death moves the group).
+
+    A group's coordinator leads the __consumer_offsets partition its id hashes to; librdkafka's
+    group description refuses a group that is not a consumer group.
+    """
+    admin = AdminClient(kafka.client())  # kept referenced until its answer is in
+    partitions = admin.list_topics("__consumer_offsets", timeout=30).topics["__consumer_offsets"]
+    index = offsets_partition(CONNECT_GROUP, len(partitions.partitions))
+    return broker_name(partitions.partitions[index].leader)
+
+
 def worker_of_store_task() -> str:
     """The Connect worker running the Store connector's task."""
     url = f"{t.CONNECT_URL}/connectors/store-source/status"
@@ -76,6 +99,7 @@ VICTIMS = {
     "kafka controller": controller,
     "kafka first bootstrap": lambda: broker_name(1),
     "kafka partition leader": leader_of_store_topic,
+    "kafka connect coordinator": connect_coordinator,
     "connect worker (store task)": worker_of_store_task,
     "sink replica": lambda: sink_name("store", "warehouse", 1),
 }

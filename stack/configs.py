@@ -31,6 +31,8 @@ logger.kafka.name = kafka
 logger.kafka.level = WARN
 logger.kafkaorg.name = org.apache.kafka
 logger.kafkaorg.level = WARN
+logger.raft.name = org.apache.kafka.raft
+logger.raft.level = INFO
 logger.connectrt.name = org.apache.kafka.connect.runtime.Worker
 logger.connectrt.level = INFO
 logger.herder.name = org.apache.kafka.connect.runtime.distributed
@@ -304,17 +306,31 @@ BROKER_LIVENESS = {
     "broker.heartbeat.interval.ms": Shaped(2000, 500),
     "broker.session.timeout.ms": Shaped(9000, 3000),
     "replica.lag.time.max.ms": Shaped(30_000, 10_000),
+    # Every node is also a voter of the metadata quorum. When the active controller dies, the
+    # others stand for election after 1 s without its answer (not 2 s), and a split vote is
+    # retried within 0.5 s (not 1 s); the new controller then gives every broker a fresh 3 s
+    # session, so a dead broker that was also the controller is fenced 4-5 s after its death
+    # instead of 5-8 s. Pre-vote (KIP-996) keeps a slow voter from deposing a live leader.
+    "controller.quorum.fetch.timeout.ms": Shaped(2000, 1000),
+    "controller.quorum.election.timeout.ms": Shaped(1000, 500),
+    "controller.quorum.election.backoff.max.ms": Shaped(1000, 500),
+    # lets the Connect workers' group run a 4.5 s session (WORKER_LIVENESS); 6 s by default
+    "group.min.session.timeout.ms": Shaped(6000, 4000),
 }
-# a worker killed without a goodbye: the group notices after 6 s (the brokers' least session
-# timeout) and its tasks move at once, with no delay held open for it to come back (5 min).
-# A heartbeat every second: the surviving worker hears of the rebalance within a second of the
-# session's end. (A worker that cannot reach its group's coordinator for one heartbeat interval
-# revokes its own tasks and rejoins: the death of the coordinator's broker, whose successor is
-# known 4-7 s later, restarts the tasks at any interval the 6 s session allows.)
+# A worker killed without a goodbye: the group notices after 4.5 s (a 6 s floor lowered on the
+# brokers for it) and its tasks move at once, with no delay held open for it to come back (5 min);
+# the surviving worker hears of it at its next heartbeat, within 1.5 s. A worker that cannot
+# reach its group's coordinator for one heartbeat interval revokes its tasks and rejoins
+# (Connect's WorkerCoordinator), and the coordinator's broker, once dead, is named coordinator
+# until it is fenced (3-5 s); but every time the dead address's reconnect backoff lapses, the
+# worker counts the coordinator as found again. A heartbeat interval (1.5 s) longer than the
+# longest backoff (0.5 s, 0.6 s with jitter) keeps the tasks running through the coordinator's
+# move; at 1 s with a 1 s backoff both tasks restarted on such a kill (10-22 s stalls).
 WORKER_LIVENESS = {
     "scheduled.rebalance.max.delay.ms": Shaped(300_000, 0),
-    "session.timeout.ms": Shaped(10_000, 6000),
-    "heartbeat.interval.ms": Shaped(3000, 1000),
+    "session.timeout.ms": Shaped(10_000, 4500),
+    "heartbeat.interval.ms": Shaped(3000, 1500),
+    "reconnect.backoff.max.ms": Shaped(1000, 500),
     # a produce request caught by a broker's death is given up after 5 s, not 30, and sent again
     # to the partition's new leader (idempotence keeps it from being written twice)
     "producer.request.timeout.ms": Shaped(30_000, 5000),
