@@ -1,5 +1,7 @@
 """Cluster failover under write load: kill -9 a broker, a Connect worker, a sink replica.
 
+The broker is the one coordinating the Connect workers' group, whose death also moves the group.
+
 Each stays down while both APIs keep writing and `make status` must name it DEGRADED; then it
 is brought back. At the end every acknowledged write is on both sides, reconcile finds nothing
 and the versions stand still (no loop).
@@ -13,6 +15,7 @@ import psycopg2.extras
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
+from bench.failover import connect_coordinator
 from ordersync import topology
 from ordersync.sync.mapping import SIDES, TABLES, topic
 from stack import supervisor
@@ -20,7 +23,7 @@ from stack.cli import start_component
 from stack.components import all_components
 from stack.probes import wait_until
 from stack.secrets import kafka_client
-from stack.topology import broker_name, connect_name, sink_name
+from stack.topology import connect_name, sink_name
 from tests.support.db import connect
 from tests.support.load import WriteLoad, lost_writes
 from tests.support.processes import connector_status, reconcile, run_module
@@ -103,7 +106,7 @@ def still_for(seconds: float) -> bool:
 
 def test_a_broker_a_worker_and_a_replica_fail_under_write_load(apis, cluster):
     victims = [
-        broker_name(2),
+        connect_coordinator(),
         worker_running("store-source"),
         sink_name("store", "warehouse", 1),
     ]
