@@ -310,7 +310,8 @@ BROKER_LIVENESS = {
     # others stand for election after 1 s without its answer (not 2 s), and a split vote is
     # retried within 0.5 s (not 1 s); the new controller then gives every broker a fresh 3 s
     # session, so a dead broker that was also the controller is fenced 4-5 s after its death
-    # instead of 5-8 s. Pre-vote (KIP-996) keeps a slow voter from deposing a live leader.
+    # (8 s in one run of three) instead of 5-8 s. Pre-vote (KIP-996) keeps a slow voter from
+    # deposing a live leader.
     "controller.quorum.fetch.timeout.ms": Shaped(2000, 1000),
     "controller.quorum.election.timeout.ms": Shaped(1000, 500),
     "controller.quorum.election.backoff.max.ms": Shaped(1000, 500),
@@ -325,7 +326,7 @@ BROKER_LIVENESS = {
 # until it is fenced (3-5 s); but every time the dead address's reconnect backoff lapses, the
 # worker counts the coordinator as found again. A heartbeat interval (1.5 s) longer than the
 # longest backoff (0.5 s, 0.6 s with jitter) keeps the tasks running through the coordinator's
-# move; at 1 s with a 1 s backoff both tasks restarted on such a kill (10-22 s stalls).
+# move; at 1 s with a 1 s backoff both tasks restarted on such a kill (8.5-22 s stalls).
 WORKER_LIVENESS = {
     "scheduled.rebalance.max.delay.ms": Shaped(300_000, 0),
     "session.timeout.ms": Shaped(10_000, 4500),
