@@ -109,7 +109,7 @@ def kill(name: str) -> None:
     """kill -9 a component's process group and keep supervisord from restarting it."""
     pid = supervisor.states()[name]["pid"]
     os.killpg(os.getpgid(pid), signal.SIGKILL)
-    supervisor.stop(name)
+    supervisor.stop(name)  # it may already be starting again: stopped, it stays down
 
 
 def healthy() -> bool:

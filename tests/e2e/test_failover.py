@@ -7,18 +7,15 @@ is brought back. At the end every acknowledged write is on both sides, reconcile
 and the versions stand still (no loop).
 """
 
-import os
-import signal
 import time
 
 import psycopg2.extras
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from bench.failover import connect_coordinator
+from bench.failover import connect_coordinator, kill
 from ordersync import topology
 from ordersync.sync.mapping import SIDES, TABLES, topic
-from stack import supervisor
 from stack.cli import start_component
 from stack.components import all_components
 from stack.probes import wait_until
@@ -40,13 +37,6 @@ def cluster(stack):
     if not topology.CLUSTER or topology.SINK_REPLICAS < 2:
         pytest.fail("needs STACK_BROKERS=3 and SINK_REPLICAS=2 (`make test` starts such a stack)")
     return topology
-
-
-def kill(name: str) -> None:
-    """kill -9 a component's process group, and keep supervisord from restarting it."""
-    pid = supervisor.states()[name]["pid"]
-    os.killpg(os.getpgid(pid), signal.SIGKILL)
-    supervisor.stop(name)  # it may already be starting again: stopped, it stays down
 
 
 def degraded(name: str):
